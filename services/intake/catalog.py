@@ -1,0 +1,92 @@
+"""The subject catalog: versioned data (catalog/subjects.json), read into plain objects.
+
+A version is ``active`` (accepts new requests) or ``closed`` (kept so that requests filed
+under it still display and report with their label and SLA).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+CATALOG_PATH = Path(__file__).parent / "catalog" / "subjects.json"
+
+
+@dataclass(frozen=True)
+class Subject:
+    code: str
+    label: str
+    channel: str
+    profiles: tuple[str, ...]
+    catalog_version: str
+    identifier_kinds: tuple[str, ...]
+    identifier_required: bool
+    sla_days: int
+    area: str
+    active: bool
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "label": self.label,
+            "channel": self.channel,
+            "profiles": list(self.profiles),
+            "catalog_version": self.catalog_version,
+            "identifier_kinds": list(self.identifier_kinds),
+            "identifier_required": self.identifier_required,
+            "sla_days": self.sla_days,
+            "area": self.area,
+        }
+
+
+class Catalog:
+    def __init__(self, versions: list[dict]):
+        self.subjects: list[Subject] = []
+        for version in versions:
+            for item in version["subjects"]:
+                if item["sla_days"] not in (5, 10, 15, 25):
+                    raise ValueError(f"{version['version']}/{item['code']}: sla_days must be 5, 10, 15 or 25")
+                self.subjects.append(
+                    Subject(
+                        code=item["code"],
+                        label=item["label"],
+                        channel=version["channel"],
+                        profiles=tuple(item["profiles"]),
+                        catalog_version=version["version"],
+                        identifier_kinds=tuple(item["identifier_kinds"]),
+                        identifier_required=bool(item["identifier_required"]),
+                        sla_days=int(item["sla_days"]),
+                        area=item["area"],
+                        active=version["status"] == "active",
+                    )
+                )
+
+    @classmethod
+    def from_file(cls, path: Path = CATALOG_PATH) -> "Catalog":
+        with open(path, encoding="utf-8") as handle:
+            return cls(json.load(handle)["versions"])
+
+    def offered(self, channel: str, profiles: tuple[str, ...]) -> list[Subject]:
+        """Active subjects a caller of this channel and these profiles may choose."""
+        return [
+            s for s in self.subjects
+            if s.active and s.channel == channel and any(p in s.profiles for p in profiles)
+        ]
+
+    def find_active(self, channel: str, profile: str, code: str) -> Subject | None:
+        for subject in self.subjects:
+            if subject.active and subject.channel == channel and subject.code == code and profile in subject.profiles:
+                return subject
+        return None
+
+    def find_version(self, catalog_version: str, code: str) -> Subject | None:
+        for subject in self.subjects:
+            if subject.catalog_version == catalog_version and subject.code == code:
+                return subject
+        return None
+
+
+@lru_cache(maxsize=1)
+def default_catalog() -> Catalog:
+    return Catalog.from_file()

@@ -1,0 +1,77 @@
+"""Intake's tables: requests, their attachments and their state history."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, Sequence, String, Text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+protocol_sequence = Sequence("request_protocol_seq", metadata=Base.metadata)
+
+
+class Request(Base):
+    __tablename__ = "requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    protocol: Mapped[str] = mapped_column(String(40), unique=True)
+    origin: Mapped[str] = mapped_column(String(20), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    profile: Mapped[str] = mapped_column(String(30))
+    subject_code: Mapped[str] = mapped_column(String(60), index=True)
+    catalog_version: Mapped[str] = mapped_column(String(40))
+    area: Mapped[str] = mapped_column(String(40))
+    sla_days: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    case_identifier: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
+    citizen_codice_fiscale: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    citizen_cap: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    matricola: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
+    patronato_ente: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    patronato_ufficio: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    contacts: Mapped[dict] = mapped_column(JSONB, default=dict)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("requests.id"), nullable=True)
+    requester_sub: Mapped[str] = mapped_column(String(100), index=True)
+    requester_name: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    assignment: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
+    assigned_sede: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
+    routed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+    attachments: Mapped[list["Attachment"]] = relationship(back_populates="request", order_by="Attachment.created_at")
+    state_changes: Mapped[list["StateChange"]] = relationship(order_by="StateChange.id")
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    request_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("requests.id"), nullable=True, index=True)
+    owner_sub: Mapped[str] = mapped_column(String(100), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(BigInteger)
+    object_key: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    request: Mapped[Request | None] = relationship(back_populates="attachments")
+
+
+class StateChange(Base):
+    __tablename__ = "state_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("requests.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,122 @@
+"""Database access: SQLAlchemy 2, one PostgreSQL database per service.
+
+``Database`` builds the engine once per container (``setup``) and hands each worker a
+``DatabaseAccess``: ``begin()`` is a unit of work that commits when the block ends and
+rolls back if it raises; ``apply_once(event, fn)`` runs an event handler and records the
+event id in the same transaction (the inbox), so a redelivered event changes nothing.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from nameko import config
+from nameko.extensions import DependencyProvider
+from sqlalchemy import DateTime, Integer, String, Text, create_engine, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+
+class KernelBase(DeclarativeBase):
+    """Tables every service database has: the outbox and the inbox."""
+
+
+class OutboxMessage(KernelBase):
+    __tablename__ = "outbox"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(100))
+    body: Mapped[dict] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ProcessedEvent(KernelBase):
+    __tablename__ = "processed_events"
+
+    consumer: Mapped[str] = mapped_column(String(200), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def first_delivery(session, consumer: str, event_id: str) -> bool:
+    """Record ``event_id`` as processed by ``consumer``; False if it already was.
+
+    A concurrent duplicate blocks on the primary key until the first transaction ends,
+    then sees the conflict: of two workers with the same event, one applies it.
+    """
+    statement = (
+        insert(ProcessedEvent)
+        .values(consumer=consumer, event_id=uuid.UUID(str(event_id)), processed_at=datetime.now(timezone.utc))
+        .on_conflict_do_nothing()
+        .returning(ProcessedEvent.event_id)
+    )
+    return session.execute(statement).first() is not None
+
+
+_psycopg_patched = False
+
+
+def _cooperative_psycopg() -> None:
+    """Make psycopg2 yield to eventlet while waiting on the server (else one query
+    blocks every green thread of the process)."""
+    global _psycopg_patched
+    if _psycopg_patched:
+        return
+    from eventlet import patcher
+
+    if patcher.is_monkey_patched("socket"):
+        from psycogreen.eventlet import patch_psycopg
+
+        patch_psycopg()
+    _psycopg_patched = True
+
+
+def make_engine(url: str, pool_size: int = 5):
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, future=True)
+
+
+class DatabaseAccess:
+    def __init__(self, sessions: sessionmaker, consumer: str):
+        self.sessions = sessions
+        self.consumer = consumer
+
+    def begin(self):
+        """Unit of work: ``with db.begin() as session:`` commits at the end, rolls back on error."""
+        return self.sessions.begin()
+
+    def apply_once(self, event, apply) -> bool:
+        """Run ``apply(session, event)`` unless this consumer already processed the event."""
+        with self.begin() as session:
+            if not first_delivery(session, self.consumer, event.event_id):
+                return False
+            apply(session, event)
+            return True
+
+    def ping(self) -> None:
+        with self.sessions() as session:
+            session.execute(text("SELECT 1"))
+
+
+class Database(DependencyProvider):
+    def __init__(self, url_key: str = "DATABASE_URL"):
+        self.url_key = url_key
+        self.engine = None
+        self.sessions = None
+
+    def setup(self):
+        _cooperative_psycopg()
+        self.engine = make_engine(config[self.url_key], pool_size=int(config.get("DB_POOL_SIZE", 5)))
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def stop(self):
+        if self.engine is not None:
+            self.engine.dispose()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        consumer = f"{worker_ctx.service_name}.{worker_ctx.entrypoint.method_name}"
+        return DatabaseAccess(self.sessions, consumer)

@@ -1,0 +1,221 @@
+"""The event contract: envelope, one marshmallow schema per event type and version.
+
+Every event travels as a JSON envelope (DESIGN.md §3)::
+
+    {"event_id": uuid, "type": "request_submitted", "version": 1,
+     "occurred_at": "2026-11-23T10:00:00+00:00", "producer": "intake",
+     "correlation_id": "...", "payload": {...}}
+
+Payloads are validated on publish (``make_event``) and on consume (``parse_event``). An
+event whose type/version is not in ``EVENT_SCHEMAS``, or whose payload does not match, is
+refused with ``InvalidEvent`` and dead-lettered by the consumer: never dropped, never
+half-applied. The list of event types lives here and nowhere else.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+ASSIGNMENT_KINDS = ("sede", "cric", "polo", "triage")
+
+
+class InvalidEvent(Exception):
+    """An envelope or payload that does not match the contract."""
+
+    def __init__(self, reason: str, detail):
+        self.reason = reason
+        self.detail = detail
+        super().__init__(reason, detail)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        # marshmallow's default: unknown fields raise. Stated for the reader.
+        unknown = "raise"
+
+
+class EnvelopeSchema(StrictSchema):
+    event_id = fields.UUID(required=True)
+    type = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    occurred_at = fields.AwareDateTime(required=True, format="iso")
+    producer = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    correlation_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    payload = fields.Dict(required=True)
+
+
+# ---- payload schemas ---------------------------------------------------------------
+
+
+class CitizenSchema(StrictSchema):
+    codice_fiscale = fields.String(required=True)
+    cap = fields.String(required=True)
+
+
+class PatronatoOfficeSchema(StrictSchema):
+    ente = fields.String(required=True)
+    ufficio = fields.String(required=True)
+
+
+class ContactsSchema(StrictSchema):
+    email = fields.Email(load_default=None, allow_none=True)
+    sms = fields.String(load_default=None, allow_none=True)
+
+
+class CaseIdentifierSchema(StrictSchema):
+    kind = fields.String(required=True)
+    value = fields.String(required=True)
+
+
+class RequestSubmittedV1(StrictSchema):
+    request_id = fields.UUID(required=True)
+    protocol = fields.String(required=True)
+    origin = fields.String(
+        required=True,
+        validate=validate.OneOf(["cassetto", "patronato", "fax", "contact_center", "sede"]),
+    )
+    channel = fields.String(required=True)
+    profile = fields.String(required=True)
+    subject = fields.String(required=True)
+    catalog_version = fields.String(required=True)
+    area = fields.String(required=True)
+    sla_days = fields.Integer(required=True, validate=validate.OneOf([5, 10, 15, 25]))
+    citizen = fields.Nested(CitizenSchema, load_default=None, allow_none=True)
+    matricola = fields.String(load_default=None, allow_none=True)
+    patronato = fields.Nested(PatronatoOfficeSchema, load_default=None, allow_none=True)
+    case_identifier = fields.Nested(CaseIdentifierSchema, load_default=None, allow_none=True)
+    contacts = fields.Nested(ContactsSchema, required=True)
+    parent_id = fields.UUID(load_default=None, allow_none=True)
+    requester = fields.String(required=True)
+    submitted_at = fields.AwareDateTime(required=True, format="iso")
+
+
+class AssignmentSchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(ASSIGNMENT_KINDS))
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    reason = fields.String(required=True)
+    queue = fields.String(required=True)
+
+
+class RequestRoutedV1(StrictSchema):
+    request_id = fields.UUID(required=True)
+    assignment = fields.Nested(AssignmentSchema, required=True)
+    rule = fields.String(required=True)
+    reference_version = fields.String(required=True)
+    decided_at = fields.AwareDateTime(required=True, format="iso")
+
+
+REQUEST_SUBMITTED = "request_submitted"
+REQUEST_ROUTED = "request_routed"
+
+# (type, version) -> payload schema. The one list of event types.
+EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
+    (REQUEST_SUBMITTED, 1): RequestSubmittedV1,
+    (REQUEST_ROUTED, 1): RequestRoutedV1,
+}
+
+EVENT_TYPES = sorted({event_type for event_type, _ in EVENT_SCHEMAS})
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    type: str
+    version: int
+    occurred_at: datetime
+    producer: str
+    correlation_id: str
+    payload: dict = field(default_factory=dict)
+
+    def to_message(self) -> dict:
+        """The JSON-ready envelope, as it travels on the broker."""
+        return {
+            "event_id": self.event_id,
+            "type": self.type,
+            "version": self.version,
+            "occurred_at": self.occurred_at.isoformat(),
+            "producer": self.producer,
+            "correlation_id": self.correlation_id,
+            "payload": self.payload,
+        }
+
+
+def _payload_schema(event_type: str, version: int) -> Schema:
+    try:
+        return EVENT_SCHEMAS[(event_type, version)]()
+    except KeyError:
+        raise InvalidEvent(
+            "unknown_event_version", f"tipo di evento o versione sconosciuti: {event_type} v{version}"
+        ) from None
+
+
+def make_event(
+    event_type: str,
+    payload: dict,
+    *,
+    producer: str,
+    correlation_id: str | None = None,
+    version: int = 1,
+    occurred_at: datetime | None = None,
+) -> Event:
+    """Build an event, validating the payload against its schema (raises InvalidEvent).
+
+    The payload is normalised through dump(load()) so that what is stored in the outbox
+    and published is exactly what consumers will validate.
+    """
+    schema = _payload_schema(event_type, version)
+    try:
+        normalised = schema.dump(schema.load(_jsonable(payload)))
+    except ValidationError as exc:
+        raise InvalidEvent("invalid_payload", exc.messages) from exc
+    event_id = str(uuid.uuid4())
+    return Event(
+        event_id=event_id,
+        type=event_type,
+        version=version,
+        occurred_at=occurred_at or datetime.now(timezone.utc),
+        producer=producer,
+        correlation_id=correlation_id or event_id,
+        payload=normalised,
+    )
+
+
+def parse_event(message: dict) -> Event:
+    """Validate an envelope and its payload as received from the broker."""
+    if not isinstance(message, dict):
+        raise InvalidEvent("invalid_envelope", "il messaggio non è un oggetto JSON")
+    try:
+        envelope = EnvelopeSchema().load(message)
+    except ValidationError as exc:
+        raise InvalidEvent("invalid_envelope", exc.messages) from exc
+    schema = _payload_schema(envelope["type"], envelope["version"])
+    try:
+        payload = schema.load(envelope["payload"])
+    except ValidationError as exc:
+        raise InvalidEvent("invalid_payload", exc.messages) from exc
+    return Event(
+        event_id=str(envelope["event_id"]),
+        type=envelope["type"],
+        version=envelope["version"],
+        occurred_at=envelope["occurred_at"].astimezone(timezone.utc),
+        producer=envelope["producer"],
+        correlation_id=envelope["correlation_id"],
+        payload=payload,
+    )
+
+
+def _jsonable(value):
+    """Turn datetimes/UUIDs into strings so that load() sees wire-shaped data."""
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
