@@ -20,7 +20,7 @@ LOCAL_DEFAULTS = {
     "S3_SECRET_KEY": "combid-secret",
     "SMTP_HOST": "127.0.0.1",
     "SMTP_PORT": "8025",
-    "JWT_SECRET": "dev-only-secret-change-me",
+    "JWT_SECRET": "dev-only-secret-not-for-production-use-0000",
 }
 
 

@@ -95,3 +95,10 @@ class Unavailable(ProblemError):
     status = 503
     default_code = "service_unavailable"
     title = "Servizio temporaneamente non disponibile"
+
+
+@deserialize_to_instance
+class Unauthorized(ProblemError):
+    status = 401
+    default_code = "unauthorized"
+    title = "Autenticazione richiesta"

@@ -1,0 +1,33 @@
+# One command to run, one to test. See README.md.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run stop status test mails bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=23.2"
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) -m deploy.local.stack run
+
+stop:
+	$(PY) -m deploy.local.stack stop
+
+status:
+	$(PY) -m deploy.local.stack status
+
+mails:
+	$(PY) -m deploy.local.smtp_sink list --maildir var/mail
+
+test: install
+	$(PY) -m deploy.local.testrun $(PYTEST_ARGS)
+
+clean: stop
+	rm -rf var

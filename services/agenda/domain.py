@@ -1,0 +1,68 @@
+"""Agenda rules as plain functions (DESIGN.md §2, Appointments).
+
+Booking from a request is allowed when
+- the official enabled it on closing, or
+- the first answer arrived and both further interactions are used up, or
+- more than 15 days have passed since submission with no answer
+  (days counted on the Europe/Rome calendar).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.clock import days_between
+
+DAYS_WITHOUT_ANSWER = 15  # booking opens once *more than* this many days have passed
+FURTHER_INTERACTIONS = 2  # allowed after the first answer
+
+ENABLED_BY_OFFICE = "enabled_by_office"
+INTERACTIONS_EXHAUSTED = "interactions_exhausted"
+NO_ANSWER_IN_TIME = "no_answer_in_time"
+WAITING_FOR_ANSWER = "waiting_for_answer"
+INTERACTIONS_AVAILABLE = "interactions_available"
+
+
+def booking_allowed(row, now: datetime) -> tuple[bool, str, str]:
+    """Whether the requester may book from this request: (allowed, machine code, Italian reason).
+
+    ``row`` is anything with the attributes ``submitted_at``, ``first_answer_at``,
+    ``interactions`` and ``booking_enabled`` (the ORM row, or a plain object in tests).
+    """
+    if row.booking_enabled:
+        return True, ENABLED_BY_OFFICE, "La sede ha abilitato la prenotazione di un appuntamento."
+    if row.first_answer_at is not None:
+        return _after_answer(row.interactions)
+    return _before_answer(days_between(row.submitted_at, now))
+
+
+def _after_answer(interactions: int) -> tuple[bool, str, str]:
+    if interactions >= FURTHER_INTERACTIONS:
+        return (
+            True,
+            INTERACTIONS_EXHAUSTED,
+            "La richiesta ha ricevuto risposta e le ulteriori interazioni sono esaurite: "
+            "è possibile prenotare un appuntamento.",
+        )
+    left = FURTHER_INTERACTIONS - interactions
+    still = "resta 1 ulteriore interazione" if left == 1 else f"restano {left} ulteriori interazioni"
+    return (
+        False,
+        INTERACTIONS_AVAILABLE,
+        f"La richiesta ha ricevuto risposta: {still} prima di poter prenotare un appuntamento.",
+    )
+
+
+def _before_answer(days_waited: int) -> tuple[bool, str, str]:
+    if days_waited > DAYS_WITHOUT_ANSWER:
+        return (
+            True,
+            NO_ANSWER_IN_TIME,
+            f"Nessuna risposta dopo {days_waited} giorni dalla presentazione: è possibile prenotare un appuntamento.",
+        )
+    left = DAYS_WITHOUT_ANSWER + 1 - days_waited
+    still = "manca 1 giorno" if left == 1 else f"mancano {left} giorni"
+    return (
+        False,
+        WAITING_FOR_ANSWER,
+        f"La prenotazione è possibile se la richiesta resta senza risposta per più di 15 giorni: {still}.",
+    )

@@ -1,0 +1,31 @@
+"""Agenda's tables: what it knows of each request to decide whether booking is allowed."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Integer, String
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class BookingEligibility(Base):
+    """Projected from events (never by asking intake).
+
+    ``interactions`` counts the further interactions used after the first answer (at most 2);
+    ``booking_enabled`` is set when the official enables booking on closing.
+    """
+
+    __tablename__ = "booking_eligibility"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    requester: Mapped[str] = mapped_column(String(100), index=True)
+    origin: Mapped[str] = mapped_column(String(20))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_answer_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    interactions: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    booking_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")

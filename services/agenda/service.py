@@ -1,0 +1,30 @@
+"""Agenda service: entrypoints only. Knows, from events, when a request allows booking."""
+from __future__ import annotations
+
+from nameko.rpc import rpc
+
+from services.agenda import handlers
+from shared.clock import Clock
+from shared.consumer import event_handler
+from shared.db import Database
+
+
+class AgendaService:
+    name = "agenda"
+
+    db = Database()
+    clock = Clock()
+
+    @rpc
+    def health(self):
+        self.db.ping()
+        return {"service": self.name, "database": "ok"}
+
+    @rpc
+    def eligibility(self, request_id):
+        with self.db.begin() as session:
+            return handlers.eligibility(session, request_id, self.clock.now())
+
+    @event_handler("request_submitted")
+    def on_request_submitted(self, event):
+        self.db.apply_once(event, handlers.record_submitted)

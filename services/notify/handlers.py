@@ -1,0 +1,151 @@
+"""Notify use cases, as plain functions of (session, event) plus their ports.
+
+The service runs each inside ``DatabaseAccess.apply_once``: the inbox row, the delivery
+rows and the SMTP send share one unit of work. If the send raises, everything rolls back
+and the consumer retries the event later; a redelivered event that was already applied
+changes nothing (and sends nothing).
+"""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from services.notify.mailer import PermanentDeliveryError
+from services.notify.messages import OutgoingMessage, render_protocol_registered, render_request_routed
+from services.notify.models import (
+    CHANNEL_EMAIL,
+    CHANNEL_SMS,
+    STATUS_FAILED,
+    STATUS_SENT,
+    STATUS_SKIPPED,
+    Delivery,
+    RequestContact,
+)
+from shared.errors import NotFound
+
+NO_EMAIL = "nessun indirizzo e-mail indicato dal richiedente"
+NO_SMS_PROVIDER = "provider SMS non configurato"
+
+
+class RequestNotYetKnown(LookupError):
+    """An event about a request whose ``request_submitted`` has not arrived yet.
+
+    Raised on purpose: the consumer retries the event after a delay, by which time the
+    submission has usually been applied.
+    """
+
+
+# ---- event handlers ----------------------------------------------------------------------
+
+
+def notify_protocol_registered(session, event, *, mailer, clock) -> None:
+    """``request_submitted``: remember the contacts, tell the requester the protocol number."""
+    contact = remember_contacts(session, event.payload)
+    message = render_protocol_registered(contact.protocol, contact.subject, contact.submitted_at)
+    deliver(session, mailer, clock, event, contact, message)
+
+
+def notify_request_routed(session, event, *, mailer, clock) -> None:
+    """``request_routed``: tell the requester which office will handle the request."""
+    payload = event.payload
+    contact = session.get(RequestContact, payload["request_id"])
+    if contact is None:
+        raise RequestNotYetKnown(f"request_routed prima di request_submitted per {payload['request_id']}")
+    message = render_request_routed(contact.protocol, contact.subject, payload["assignment"])
+    deliver(session, mailer, clock, event, contact, message)
+
+
+def remember_contacts(session, payload: dict) -> RequestContact:
+    contact = session.get(RequestContact, payload["request_id"])
+    if contact is None:
+        contacts = payload["contacts"] or {}
+        contact = RequestContact(
+            request_id=payload["request_id"],
+            protocol=payload["protocol"],
+            email=contacts.get("email"),
+            sms=contacts.get("sms"),
+            subject=payload["subject"],
+            submitted_at=payload["submitted_at"],
+        )
+        session.add(contact)
+    return contact
+
+
+# ---- channels ----------------------------------------------------------------------------
+
+
+def deliver(session, mailer, clock, event, contact: RequestContact, message: OutgoingMessage) -> None:
+    send_email(session, mailer, clock, event, contact, message)
+    if contact.sms:
+        record_sms_skipped(session, clock, event, contact, message)
+
+
+def send_email(session, mailer, clock, event, contact: RequestContact, message: OutgoingMessage) -> Delivery:
+    delivery = _new_delivery(clock, event, contact, message, CHANNEL_EMAIL, contact.email)
+    session.add(delivery)
+    if not contact.email:
+        delivery.status, delivery.error = STATUS_SKIPPED, NO_EMAIL
+        return delivery
+    # Insert first: a duplicate (event, channel) fails on the unique key before anything is sent.
+    session.flush()
+    try:
+        mailer.send(contact.email, message.subject_line, message.body)
+    except PermanentDeliveryError as exc:
+        delivery.status, delivery.error = STATUS_FAILED, str(exc)
+        return delivery
+    delivery.status, delivery.sent_at = STATUS_SENT, clock.now()
+    return delivery
+
+
+def record_sms_skipped(session, clock, event, contact: RequestContact, message: OutgoingMessage) -> Delivery:
+    # No SMS provider yet: say so in the record rather than pretend the SMS went out.
+    delivery = _new_delivery(clock, event, contact, message, CHANNEL_SMS, contact.sms)
+    delivery.status, delivery.error = STATUS_SKIPPED, NO_SMS_PROVIDER
+    session.add(delivery)
+    return delivery
+
+
+def _new_delivery(clock, event, contact, message: OutgoingMessage, channel: str, recipient: str | None) -> Delivery:
+    return Delivery(
+        id=uuid.uuid4(),
+        request_id=contact.request_id,
+        event_id=uuid.UUID(str(event.event_id)),
+        channel=channel,
+        recipient=recipient,
+        template=message.template,
+        subject_line=message.subject_line,
+        status=STATUS_SKIPPED,
+        created_at=clock.now(),
+    )
+
+
+# ---- queries -----------------------------------------------------------------------------
+
+
+def deliveries_for(session, request_id: str) -> list[dict]:
+    """Every delivery for a request, oldest first (empty if none)."""
+    try:
+        key = uuid.UUID(str(request_id))
+    except ValueError:
+        raise NotFound("request_not_found", "Richiesta non trovata.") from None
+    rows = session.scalars(
+        select(Delivery).where(Delivery.request_id == key).order_by(Delivery.created_at, Delivery.channel)
+    ).all()
+    return [delivery_view(row) for row in rows]
+
+
+def delivery_view(delivery: Delivery) -> dict:
+    return {
+        "id": str(delivery.id),
+        "request_id": str(delivery.request_id),
+        "event_id": str(delivery.event_id),
+        "channel": delivery.channel,
+        "recipient": delivery.recipient,
+        "template": delivery.template,
+        "subject_line": delivery.subject_line,
+        "status": delivery.status,
+        "error": delivery.error,
+        "created_at": delivery.created_at.isoformat(),
+        "sent_at": delivery.sent_at.isoformat() if delivery.sent_at else None,
+    }

@@ -1,0 +1,52 @@
+"""Notify's tables: the contacts projected from ``request_submitted`` and every delivery."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+CHANNEL_EMAIL = "email"
+CHANNEL_SMS = "sms"
+
+STATUS_SENT = "sent"
+STATUS_FAILED = "failed"  # refused for good (e.g. the mail server rejects the address)
+STATUS_SKIPPED = "skipped"  # nothing to send to, or no provider for the channel
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class RequestContact(Base):
+    """Where to reach the requester of a request, as stated at submission."""
+
+    __tablename__ = "request_contacts"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    protocol: Mapped[str] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    sms: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    subject: Mapped[str] = mapped_column(String(60))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Delivery(Base):
+    """One message on one channel for one event (at most one: UNIQUE(event_id, channel))."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "channel", name="uq_deliveries_event_channel"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    channel: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    template: Mapped[str] = mapped_column(String(60))
+    subject_line: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10))
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,0 +1,83 @@
+"""``RoutingTableProvider``: the in-memory routing table of the active reference version.
+
+The table is built on first use (not at import, not at container start: a service with
+no reference data loaded still starts and sends everything to triage). Afterwards, at
+most every ``refresh_seconds``, one worker asks the database for the active version id
+(one indexed row) and rebuilds the table only when it changed. Workers in between get
+the table they already have: a decision is a few dict look-ups.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from nameko import config
+from nameko.extensions import DependencyProvider
+from sqlalchemy.orm import sessionmaker
+
+from services.routing import handlers
+from services.routing.domain import RoutingTable
+from shared.db import _cooperative_psycopg, make_engine
+
+log = logging.getLogger(__name__)
+
+
+class RoutingTables:
+    """Keeps the current table and refreshes it from ``sessions`` when it is due."""
+
+    def __init__(self, sessions: sessionmaker, refresh_seconds: float, monotonic=time.monotonic):
+        self.sessions = sessions
+        self.refresh_seconds = refresh_seconds
+        self.monotonic = monotonic
+        self.table: RoutingTable | None = None
+        self.checked_at = 0.0
+        self.lock = threading.Lock()
+
+    def current(self) -> RoutingTable:
+        if not self._due():
+            return self.table
+        with self.lock:
+            if self._due():  # another worker may have refreshed while we waited
+                self._refresh()
+        return self.table
+
+    def _due(self) -> bool:
+        return self.table is None or self.monotonic() - self.checked_at >= self.refresh_seconds
+
+    def _refresh(self) -> None:
+        try:
+            with self.sessions() as session:
+                version_id = handlers.active_version_id(session)
+                if self.table is None or version_id != self.table.version:
+                    self.table = handlers.load_routing_table(session, version_id)
+                    log.info("routing table: reference version %s, %d sedi", version_id, len(self.table.sedi))
+        except Exception:
+            if self.table is None:
+                raise  # nothing to route with: let the caller fail and retry
+            log.exception("routing table: refresh failed, keeping version %s", self.table.version)
+        self.checked_at = self.monotonic()
+
+
+class RoutingTableProvider(DependencyProvider):
+    """Hands each worker the shared ``RoutingTables``; call ``.current()`` for the table."""
+
+    def __init__(self, url_key: str = "DATABASE_URL", refresh_seconds: float = 5.0):
+        self.url_key = url_key
+        self.refresh_seconds = refresh_seconds
+        self.engine = None
+        self.tables = None
+
+    def setup(self):
+        _cooperative_psycopg()
+        self.engine = make_engine(config[self.url_key], pool_size=1)
+        self.tables = RoutingTables(sessionmaker(self.engine), self.refresh_seconds)
+
+    def stop(self):
+        if self.engine is not None:
+            self.engine.dispose()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self.tables

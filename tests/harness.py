@@ -1,0 +1,175 @@
+"""Where the test session's broker, databases and object store come from, and the config
+each service gets under test."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+
+from deploy.local.smtp_sink import read_mails
+from deploy.local.stack import wait_for_port
+from shared.config import LOCAL_DEFAULTS
+from shared.messaging import declare_topology
+from shared.migrations import SERVICES_WITH_DATABASE, drop_database, upgrade
+
+MISSING_HELP = """\
+Servizi di test non disponibili: {missing}.
+Indicare gli indirizzi nell'ambiente (AMQP_URI, POSTGRES_URL, S3_ENDPOINT, S3_ACCESS_KEY,
+S3_SECRET_KEY), oppure usare `make test`, che li ricava dalla macchina e avvia SeaweedFS,
+oppure una macchina con un Docker engine, dove testcontainers avvia RabbitMQ, PostgreSQL e MinIO.
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def docker_available() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+@dataclass
+class Infrastructure:
+    amqp_uri: str
+    postgres_url: str
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+    session_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    vhost: str | None = None
+    smtp_port: int = 0
+    maildir: Path | None = None
+    _cleanups: list = field(default_factory=list)
+
+    @property
+    def bucket(self) -> str:
+        return f"combid-test-{self.session_id}"
+
+    def database_url(self, service: str) -> str:
+        parsed = urlparse(self.postgres_url)
+        return urlunparse(parsed._replace(path=f"/combid_test_{service}_{self.session_id}"))
+
+    def service_config(self, service: str, **overrides) -> dict:
+        config = {
+            "AMQP_URI": self.amqp_uri,
+            "S3_ENDPOINT": self.s3_endpoint,
+            "S3_ACCESS_KEY": self.s3_access_key,
+            "S3_SECRET_KEY": self.s3_secret_key,
+            "S3_BUCKET": self.bucket,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": self.smtp_port,
+            "JWT_SECRET": LOCAL_DEFAULTS["JWT_SECRET"],
+            "max_workers": 4,
+        }
+        if service in SERVICES_WITH_DATABASE:
+            config["DATABASE_URL"] = self.database_url(service)
+        config.update(overrides)
+        return config
+
+    def process_env(self) -> dict:
+        """Environment for services started as processes (end-to-end tests)."""
+        env = dict(os.environ)
+        env.update(
+            AMQP_URI=self.amqp_uri,
+            S3_ENDPOINT=self.s3_endpoint,
+            S3_ACCESS_KEY=self.s3_access_key,
+            S3_SECRET_KEY=self.s3_secret_key,
+            S3_BUCKET=self.bucket,
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=str(self.smtp_port),
+            JWT_SECRET=LOCAL_DEFAULTS["JWT_SECRET"],
+        )
+        for service in SERVICES_WITH_DATABASE:
+            env[f"{service.upper()}_DATABASE_URL"] = self.database_url(service)
+        return env
+
+    def prepare(self) -> None:
+        self._start_smtp_sink()
+        self._isolate_vhost()
+        declare_topology(self.amqp_uri)
+        for service in SERVICES_WITH_DATABASE:
+            url = self.database_url(service)
+            upgrade(service, url)
+            self._cleanups.append(lambda url=url: drop_database(url))
+
+    def _start_smtp_sink(self) -> None:
+        self.maildir = Path(tempfile.mkdtemp(prefix="combid-mail-"))
+        self.smtp_port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "deploy.local.smtp_sink", "serve", "--port", str(self.smtp_port), "--maildir", str(self.maildir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._cleanups.append(lambda: (process.terminate(), process.wait(10)))
+        wait_for_port("127.0.0.1", self.smtp_port, 20, "SMTP sink")
+
+    def mails(self):
+        return read_mails(self.maildir)
+
+    def _isolate_vhost(self) -> None:
+        """A throwaway vhost keeps this session apart from a `make run` on the same broker."""
+        parsed = urlparse(self.amqp_uri)
+        rabbitmqctl = shutil.which("rabbitmqctl") or (os.path.exists("/usr/sbin/rabbitmqctl") and "/usr/sbin/rabbitmqctl")
+        if not rabbitmqctl or parsed.hostname not in ("127.0.0.1", "localhost"):
+            return
+        vhost = f"combid-test-{self.session_id}"
+        user = parsed.username or "guest"
+        try:
+            subprocess.run([rabbitmqctl, "add_vhost", vhost], check=True, capture_output=True, timeout=60)
+            subprocess.run([rabbitmqctl, "set_permissions", "-p", vhost, user, ".*", ".*", ".*"], check=True, capture_output=True, timeout=60)
+        except (subprocess.SubprocessError, OSError):
+            return  # not allowed here: share the given vhost
+        self.vhost = vhost
+        self.amqp_uri = urlunparse(parsed._replace(path=f"/{vhost}"))
+        self._cleanups.append(lambda: subprocess.run([rabbitmqctl, "delete_vhost", vhost], capture_output=True, timeout=60))
+
+    def teardown(self) -> None:
+        for cleanup in reversed(self._cleanups):
+            try:
+                cleanup()
+            except Exception as exc:  # pragma: no cover - best effort
+                print(f"cleanup failed: {exc!r}")
+
+
+def resolve_infrastructure() -> Infrastructure:
+    env = os.environ
+    amqp_uri = env.get("AMQP_URI")
+    postgres_url = env.get("POSTGRES_URL")
+    s3_endpoint = env.get("S3_ENDPOINT")
+    s3_access_key = env.get("S3_ACCESS_KEY", LOCAL_DEFAULTS["S3_ACCESS_KEY"])
+    s3_secret_key = env.get("S3_SECRET_KEY", LOCAL_DEFAULTS["S3_SECRET_KEY"])
+    containers = []
+
+    missing = [name for name, value in (("AMQP_URI", amqp_uri), ("POSTGRES_URL", postgres_url), ("S3_ENDPOINT", s3_endpoint)) if not value]
+    if missing and docker_available():
+        from tests.containers import start_missing
+
+        amqp_uri, postgres_url, (s3_endpoint, s3_access_key, s3_secret_key), containers = start_missing(
+            amqp_uri, postgres_url, (s3_endpoint, s3_access_key, s3_secret_key) if s3_endpoint else None
+        )
+        missing = []
+    if missing:
+        pytest.exit(MISSING_HELP.format(missing=", ".join(missing)), returncode=3)
+
+    infrastructure = Infrastructure(amqp_uri, postgres_url, s3_endpoint, s3_access_key, s3_secret_key)
+    for container in containers:
+        infrastructure._cleanups.append(container.stop)
+    infrastructure.prepare()
+    return infrastructure

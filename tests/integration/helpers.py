@@ -1,0 +1,68 @@
+"""Small helpers for integration tests on the real broker and database."""
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+from kombu import Connection
+
+from shared.events import make_event
+from shared.outbox import event_publisher, publish_envelope
+
+
+def publish_event(amqp_uri: str, event_type: str, payload: dict, producer: str = "tests", version: int = 1) -> dict:
+    """Publish a valid event exactly as a relay would; returns the envelope sent."""
+    envelope = make_event(event_type, payload, producer=producer, version=version).to_message()
+    publish_envelope(event_publisher(amqp_uri), envelope)
+    return envelope
+
+
+def publish_raw(amqp_uri: str, routing_key: str, body) -> None:
+    """Publish anything (even invalid) to the events exchange."""
+    publisher = event_publisher(amqp_uri)
+    from shared.messaging import events_exchange
+
+    publisher.publish(body, exchange=events_exchange, routing_key=routing_key)
+
+
+def get_message(amqp_uri: str, queue_name: str, timeout: float = 10.0):
+    """Wait for one message on ``queue_name``; returns (decoded body, headers) and acks it."""
+    deadline = time.monotonic() + timeout
+    with Connection(amqp_uri) as connection:
+        simple = connection.SimpleQueue(queue_name, no_ack=False)
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    message = simple.get(block=True, timeout=0.5)
+                except simple.Empty:
+                    continue
+                message.ack()
+                return message.decode(), message.headers
+        finally:
+            simple.close()
+    raise AssertionError(f"no message on {queue_name} within {timeout} s")
+
+
+def drain(amqp_uri: str, queue_name: str) -> int:
+    with Connection(amqp_uri) as connection:
+        channel = connection.default_channel
+        return channel.queue_purge(queue_name) or 0
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def scalar(url: str, sql: str, **params):
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text(sql), params).scalar()
+    finally:
+        engine.dispose()

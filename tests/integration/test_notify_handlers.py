@@ -1,0 +1,252 @@
+"""Notify's handlers on a real (throwaway) PostgreSQL database, with a fake mailer.
+
+Each test uses its own request ids, so tests share the module's database without cleanup.
+"""
+from __future__ import annotations
+
+import secrets
+import smtplib
+import subprocess
+import sys
+import tempfile
+import uuid
+from datetime import datetime, timedelta, timezone
+from functools import partial
+from pathlib import Path
+
+import pytest
+from nameko.testing.services import worker_factory
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+
+from deploy.local.smtp_sink import read_mails
+from deploy.local.stack import wait_for_port
+from services.notify import handlers
+from services.notify.mailer import PermanentDeliveryError, SmtpMailer, SmtpSettings
+from services.notify.models import Delivery, RequestContact
+from services.notify.service import NotifyService
+from shared.clock import FixedClock
+from shared.db import DatabaseAccess, make_engine
+from shared.events import REQUEST_ROUTED, REQUEST_SUBMITTED, make_event, parse_event
+from shared.migrations import database_url, drop_database, upgrade
+from tests.harness import free_port
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    url = make_url(database_url("notify")).set(database=f"combid_t_notify_{secrets.token_hex(4)}")
+    url = url.render_as_string(hide_password=False)
+    upgrade("notify", url)
+    engine = make_engine(url, pool_size=2)
+    try:
+        yield sessionmaker(engine, expire_on_commit=False)
+    finally:
+        engine.dispose()
+        drop_database(url)
+
+
+class FakeMailer:
+    def __init__(self, fail_with: Exception | None = None):
+        self.sent: list[tuple[str, str, str]] = []
+        self.fail_with = fail_with
+
+    def send(self, to, subject, body):
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append((to, subject, body))
+        return f"<{uuid.uuid4()}@test>"
+
+
+def submitted(request_id=None, email="mario.rossi@example.it", sms=None):
+    payload = {
+        "request_id": request_id or uuid.uuid4(),
+        "protocol": f"COMBID.2026.{secrets.randbelow(10**8):08d}",
+        "origin": "patronato",
+        "channel": "combipat",
+        "profile": "operatore_generico",
+        "subject": "sollecito_domanda",
+        "catalog_version": "combipat-2021",
+        "area": "pensioni",
+        "sla_days": 10,
+        "citizen": {"codice_fiscale": "RSSMRA85T10A562S", "cap": "00184"},
+        "patronato": {"ente": "001", "ufficio": "U1"},
+        "case_identifier": {"kind": "protocollo", "value": "INPS.7000.15/03/2026.0012345"},
+        "contacts": {"email": email, "sms": sms},
+        "requester": "op-1",
+        "submitted_at": NOW,
+    }
+    return parse_event(make_event(REQUEST_SUBMITTED, payload, producer="intake").to_message())
+
+
+def routed(request_id, kind="sede", code="7000", name="Direzione provinciale di Roma"):
+    payload = {
+        "request_id": request_id,
+        "assignment": {"kind": kind, "code": code, "name": name, "reason": "CAP 00184", "queue": "pensioni"},
+        "rule": "cap_to_sede",
+        "reference_version": "sample-1",
+        "decided_at": NOW + timedelta(seconds=5),
+    }
+    return parse_event(make_event(REQUEST_ROUTED, payload, producer="routing").to_message())
+
+
+def apply(sessions, consumer, handler, event, mailer):
+    """What the service entrypoint does: the handler inside the inbox's unit of work."""
+    db = DatabaseAccess(sessions, f"notify.{consumer}")
+    return db.apply_once(event, partial(handler, mailer=mailer, clock=FixedClock(NOW)))
+
+
+def on_submitted(sessions, event, mailer):
+    return apply(sessions, "on_request_submitted", handlers.notify_protocol_registered, event, mailer)
+
+
+def on_routed(sessions, event, mailer):
+    return apply(sessions, "on_request_routed", handlers.notify_request_routed, event, mailer)
+
+
+def deliveries(sessions, request_id):
+    with sessions() as session:
+        return session.scalars(select(Delivery).where(Delivery.request_id == request_id).order_by(Delivery.channel)).all()
+
+
+def test_submitted_sends_email_and_records_delivery(sessions):
+    event, mailer = submitted(), FakeMailer()
+
+    on_submitted(sessions, event, mailer)
+
+    (to, subject, body), = mailer.sent
+    assert to == "mario.rossi@example.it"
+    assert subject == f"Richiesta protocollata n. {event.payload['protocol']}"
+    assert event.payload["protocol"] in body and "sollecito_domanda" in body
+    (delivery,) = deliveries(sessions, event.payload["request_id"])
+    assert (delivery.channel, delivery.status, delivery.recipient) == ("email", "sent", to)
+    assert delivery.template == "protocol_registered"
+    assert str(delivery.event_id) == event.event_id
+    assert delivery.sent_at == NOW and delivery.error is None
+
+
+def test_same_event_twice_sends_and_records_once(sessions):
+    event, mailer = submitted(), FakeMailer()
+
+    assert on_submitted(sessions, event, mailer) is True
+    assert on_submitted(sessions, event, mailer) is False
+
+    assert len(mailer.sent) == 1
+    assert len(deliveries(sessions, event.payload["request_id"])) == 1
+
+
+def test_no_email_records_skipped_delivery(sessions):
+    event, mailer = submitted(email=None), FakeMailer()
+
+    on_submitted(sessions, event, mailer)
+
+    assert mailer.sent == []
+    (delivery,) = deliveries(sessions, event.payload["request_id"])
+    assert (delivery.channel, delivery.status, delivery.recipient) == ("email", "skipped", None)
+    assert delivery.error == handlers.NO_EMAIL
+
+
+def test_sms_is_recorded_as_skipped_without_provider(sessions):
+    event, mailer = submitted(sms="+393331234567"), FakeMailer()
+
+    on_submitted(sessions, event, mailer)
+
+    email, sms = deliveries(sessions, event.payload["request_id"])
+    assert email.status == "sent"
+    assert (sms.channel, sms.status, sms.recipient, sms.error) == ("sms", "skipped", "+393331234567", "provider SMS non configurato")
+
+
+def test_routed_names_the_sede(sessions):
+    submission, mailer = submitted(), FakeMailer()
+    on_submitted(sessions, submission, mailer)
+
+    on_routed(sessions, routed(submission.payload["request_id"]), mailer)
+
+    to, subject, body = mailer.sent[-1]
+    assert subject.endswith("inoltrata alla sede")
+    assert "Direzione provinciale di Roma (codice 7000)" in body
+    templates = sorted(d.template for d in deliveries(sessions, submission.payload["request_id"]))
+    assert templates == ["protocol_registered", "request_routed"]
+
+
+def test_routed_before_submitted_raises_and_changes_nothing(sessions):
+    submission, mailer = submitted(), FakeMailer()
+    routing = routed(submission.payload["request_id"])
+
+    with pytest.raises(handlers.RequestNotYetKnown):
+        on_routed(sessions, routing, mailer)
+    assert deliveries(sessions, submission.payload["request_id"]) == []
+
+    # the retry, once the submission has arrived, goes through (the inbox did not keep the failed try)
+    on_submitted(sessions, submission, mailer)
+    assert on_routed(sessions, routing, mailer) is True
+    assert len(mailer.sent) == 2
+
+
+def test_smtp_failure_rolls_back_so_the_event_is_retried(sessions):
+    event = submitted()
+
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        on_submitted(sessions, event, FakeMailer(fail_with=smtplib.SMTPServerDisconnected("down")))
+    with sessions() as session:
+        assert session.get(RequestContact, event.payload["request_id"]) is None
+    assert deliveries(sessions, event.payload["request_id"]) == []
+
+    mailer = FakeMailer()
+    assert on_submitted(sessions, event, mailer) is True
+    assert len(mailer.sent) == 1
+
+
+def test_address_refused_for_good_is_recorded_as_failed(sessions):
+    event = submitted(email="nessuno@example.it")
+
+    on_submitted(sessions, event, FakeMailer(fail_with=PermanentDeliveryError("550 no such user")))
+
+    (delivery,) = deliveries(sessions, event.payload["request_id"])
+    assert (delivery.status, delivery.error, delivery.sent_at) == ("failed", "550 no such user", None)
+
+
+def test_service_entrypoints_and_deliveries_rpc(sessions):
+    mailer, event = FakeMailer(), submitted(sms="+393331234567")
+    service = worker_factory(
+        NotifyService, db=DatabaseAccess(sessions, "notify.on_request_submitted"), mailer=mailer, clock=FixedClock(NOW)
+    )
+
+    service.on_request_submitted(event)
+    service.on_request_submitted(event)
+
+    listed = service.deliveries_for(str(event.payload["request_id"]))
+    assert [(d["channel"], d["status"]) for d in listed] == [("email", "sent"), ("sms", "skipped")]
+    assert listed[0]["sent_at"] == NOW.isoformat()
+    assert service.deliveries_for(str(uuid.uuid4())) == []
+
+
+@pytest.fixture
+def smtp_sink():
+    maildir, port = Path(tempfile.mkdtemp(prefix="combid-notify-mail-")), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deploy.local.smtp_sink", "serve", "--port", str(port), "--maildir", str(maildir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port("127.0.0.1", port, 20, "SMTP sink")
+        yield port, maildir
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_real_smtp_delivery_reads_back(sessions, smtp_sink):
+    port, maildir = smtp_sink
+    event = submitted(email="anna.bianchi@example.it")
+
+    on_submitted(sessions, event, SmtpMailer(SmtpSettings("127.0.0.1", port)))
+
+    (mail,) = read_mails(maildir)
+    assert mail["To"] == "anna.bianchi@example.it"
+    assert mail["Subject"] == f"Richiesta protocollata n. {event.payload['protocol']}"
+    assert mail["Message-ID"] and mail["Date"]
+    assert "è stata protocollata" in mail.get_content()

@@ -1,0 +1,51 @@
+"""Notify's texts: what the requester reads."""
+from datetime import datetime, timezone
+
+from services.notify.messages import (
+    TEMPLATE_PROTOCOL_REGISTERED,
+    TEMPLATE_REQUEST_ROUTED,
+    render_protocol_registered,
+    render_request_routed,
+)
+
+PROTOCOL = "COMBID.2026.00000042"
+
+
+def assignment(kind="sede", code="7000", name="Direzione provinciale di Roma"):
+    return {"kind": kind, "code": code, "name": name, "reason": "cap 00184", "queue": "pensioni"}
+
+
+def test_protocol_registered_names_protocol_subject_and_rome_time():
+    # 23:30 UTC on 31 January is already 1 February in Rome
+    message = render_protocol_registered(PROTOCOL, "sollecito_domanda", datetime(2026, 1, 31, 23, 30, tzinfo=timezone.utc))
+
+    assert message.template == TEMPLATE_PROTOCOL_REGISTERED
+    assert message.subject_line == f"Richiesta protocollata n. {PROTOCOL}"
+    assert PROTOCOL in message.body
+    assert "sollecito_domanda" in message.body
+    assert "01/02/2026 alle 00:30" in message.body
+    assert "protocollata" in message.body
+
+
+def test_request_routed_names_the_office():
+    message = render_request_routed(PROTOCOL, "sollecito_domanda", assignment())
+
+    assert message.template == TEMPLATE_REQUEST_ROUTED
+    assert message.subject_line == f"Richiesta n. {PROTOCOL} inoltrata alla sede"
+    assert PROTOCOL in message.body
+    assert "Direzione provinciale di Roma (codice 7000)" in message.body
+
+
+def test_request_routed_to_triage_says_assignment_is_in_progress():
+    message = render_request_routed(PROTOCOL, "sollecito_domanda", assignment(kind="triage", code="TRIAGE", name="Smistamento"))
+
+    assert "in corso di assegnazione" in message.subject_line
+    assert "in corso di" in message.body and "assegnazione all'ufficio competente" in message.body
+    assert "TRIAGE" not in message.body and "Smistamento" not in message.body
+
+
+def test_templates_leave_no_blank_lines_from_control_blocks():
+    body = render_request_routed(PROTOCOL, "sollecito_domanda", assignment()).body
+
+    assert "\n\n\n" not in body
+    assert "{%" not in body and "{{" not in body

@@ -1,0 +1,113 @@
+"""The sedi reference data: the generated sample, the committed CSV, the load checks."""
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from services.routing import sedi as reference
+
+
+@pytest.fixture(scope="module")
+def provinces():
+    return reference.italian_provinces()
+
+
+@pytest.fixture(scope="module")
+def sample(provinces):
+    return reference.generate_sample_sedi(provinces)
+
+
+def problem_codes(problems):
+    return {problem.code for problem in problems}
+
+
+def test_sample_has_one_regional_per_region_and_one_provincial_per_province(provinces, sample):
+    counts = reference.count_by_type(sample)
+
+    assert len(provinces) == 107
+    assert counts == {"direzione_provinciale": 107, "direzione_regionale": 20}
+    codes = [sede.code for sede in sample]
+    assert len(set(codes)) == len(codes)
+    assert all(re.fullmatch(r"\d{4}", code) for code in codes)
+    assert reference.check_sedi(sample, provinces) == []
+
+
+def test_sample_names_and_emails(sample):
+    rome = next(sede for sede in sample if sede.province == "RM")
+    lazio = next(sede for sede in sample if sede.code == rome.parent_code)
+
+    assert rome.name == "Direzione provinciale di Roma"
+    assert rome.email == "direzione.provinciale.roma@sample.inps.example"
+    assert lazio.name == "Direzione regionale Lazio"
+    assert lazio.type == "direzione_regionale"
+
+
+def test_committed_sample_csv_is_the_generated_sample(sample):
+    dataset = reference.read_reference(reference.SAMPLE_DIR)
+
+    assert dataset.problems == []
+    assert sorted(dataset.sedi, key=lambda s: s.code) == sorted(sample, key=lambda s: s.code)
+    assert dataset.is_sample
+    assert "NON sedi INPS reali" in dataset.source
+
+
+def test_csv_round_trip(tmp_path, sample):
+    reference.write_sedi_csv(tmp_path / reference.SEDI_FILE, sample, "import di prova")
+
+    dataset = reference.read_reference(tmp_path)
+
+    assert sorted(dataset.sedi, key=lambda s: s.code) == sorted(sample, key=lambda s: s.code)
+    assert dataset.source == "import di prova"
+    assert not dataset.is_sample
+    assert len(dataset.checksum) == 64
+
+
+def test_province_without_sede_is_reported(provinces, sample):
+    without_rome = [sede for sede in sample if sede.province != "RM"]
+
+    problems = reference.check_sedi(without_rome, provinces)
+
+    assert [problem.code for problem in problems] == ["province_without_sede"]
+    assert "RM" in problems[0].detail
+
+
+def test_sede_without_existing_parent_is_reported(provinces, sample):
+    orphan = dataclasses.replace(sample[1], parent_code="9999")
+    no_parent = dataclasses.replace(sample[2], parent_code=None)
+
+    problems = reference.check_sedi([sample[0], orphan, no_parent, *sample[3:]], provinces)
+
+    assert problem_codes(problems) == {"unknown_parent", "missing_parent"}
+    assert any("9999" in problem.detail for problem in problems)
+
+
+def test_bad_codes_types_and_regions_are_reported(provinces, sample):
+    broken = [
+        dataclasses.replace(sample[1], code="12A"),
+        dataclasses.replace(sample[2], code=sample[3].code),
+        dataclasses.replace(sample[4], type="ufficio"),
+        dataclasses.replace(sample[5], region=""),
+    ]
+
+    problems = reference.check_sedi([sample[0], *broken, *sample[6:]], provinces)
+
+    assert {"invalid_code", "duplicate_code", "invalid_type", "missing_region"} <= problem_codes(problems)
+
+
+def test_two_provincial_sedi_for_one_province_are_reported(provinces, sample):
+    rome = next(sede for sede in sample if sede.province == "RM")
+    metropolitan = dataclasses.replace(rome, code="0799", type="direzione_coordinamento_metropolitano")
+
+    problems = reference.check_sedi([*sample, metropolitan], provinces)
+
+    assert problem_codes(problems) == {"province_with_several_sedi"}
+
+
+def test_missing_file_and_missing_columns_are_reported(tmp_path):
+    assert problem_codes(reference.read_reference(tmp_path).problems) == {"missing_file"}
+
+    (tmp_path / reference.SEDI_FILE).write_text("code,name\n0100,Direzione\n", encoding="utf-8")
+
+    assert problem_codes(reference.read_reference(tmp_path).problems) == {"missing_columns"}
