@@ -18,8 +18,8 @@ from kombu import Connection, Exchange, Queue
 from shared.events import EVENT_TYPES
 
 EVENTS_EXCHANGE_NAME = "combid.events"
-RETRY_DELAY_MS = 1000
-MAX_DELIVERY_ATTEMPTS = 5
+RETRY_DELAY_MS = 2000
+MAX_DELIVERY_ATTEMPTS = 6
 
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "intake": ("request_routed",),

@@ -7,6 +7,7 @@ from services.agenda import handlers
 from shared.clock import Clock
 from shared.consumer import event_handler
 from shared.db import Database
+from shared.errors import ProblemError
 
 
 class AgendaService:
@@ -15,12 +16,12 @@ class AgendaService:
     db = Database()
     clock = Clock()
 
-    @rpc
+    @rpc(expected_exceptions=ProblemError)
     def health(self):
         self.db.ping()
         return {"service": self.name, "database": "ok"}
 
-    @rpc
+    @rpc(expected_exceptions=ProblemError)
     def eligibility(self, request_id):
         with self.db.begin() as session:
             return handlers.eligibility(session, request_id, self.clock.now())

@@ -11,6 +11,7 @@ from services.notify.mailer import Mailer
 from shared.clock import Clock
 from shared.consumer import event_handler
 from shared.db import Database
+from shared.errors import ProblemError
 
 
 class NotifyService:
@@ -20,12 +21,12 @@ class NotifyService:
     clock = Clock()
     mailer = Mailer()
 
-    @rpc
+    @rpc(expected_exceptions=ProblemError)
     def health(self):
         self.db.ping()
         return {"service": self.name, "database": "ok"}
 
-    @rpc
+    @rpc(expected_exceptions=ProblemError)
     def deliveries_for(self, request_id):
         with self.db.begin() as session:
             return handlers.deliveries_for(session, request_id)

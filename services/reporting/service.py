@@ -7,6 +7,7 @@ from services.reporting import handlers
 from shared.clock import Clock
 from shared.consumer import event_handler
 from shared.db import Database
+from shared.errors import ProblemError
 
 
 class ReportingService:
@@ -15,17 +16,17 @@ class ReportingService:
     db = Database()
     clock = Clock()
 
-    @rpc
+    @rpc(expected_exceptions=ProblemError)
     def health(self):
         self.db.ping()
         return {"service": self.name, "database": "ok"}
 
-    @rpc
+    @rpc(expected_exceptions=ProblemError)
     def request_fact(self, request_id):
         with self.db.begin() as session:
             return handlers.request_fact(session, request_id)
 
-    @rpc
+    @rpc(expected_exceptions=ProblemError)
     def count_by_state(self):
         with self.db.begin() as session:
             return handlers.count_by_state(session)
