@@ -59,7 +59,7 @@ def first_delivery(session, consumer: str, event_id: str) -> bool:
 _psycopg_patched = False
 
 
-def _cooperative_psycopg() -> None:
+def cooperative_psycopg() -> None:
     """Make psycopg2 yield to eventlet while waiting on the server (else one query
     blocks every green thread of the process)."""
     global _psycopg_patched
@@ -107,7 +107,7 @@ class Database(DependencyProvider):
         self.sessions = None
 
     def setup(self):
-        _cooperative_psycopg()
+        cooperative_psycopg()
         self.engine = make_engine(config[self.url_key], pool_size=int(config.get("DB_POOL_SIZE", 5)))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 

@@ -20,7 +20,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from shared.db import OutboxMessage, _cooperative_psycopg, make_engine
+from shared.db import OutboxMessage, cooperative_psycopg, make_engine
 from shared.events import Event
 from shared.messaging import events_exchange
 
@@ -84,7 +84,7 @@ class OutboxRelay(DependencyProvider):
         self.url_key = url_key
 
     def setup(self):
-        _cooperative_psycopg()
+        cooperative_psycopg()
         self.engine = make_engine(config[self.url_key], pool_size=2)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.publisher = event_publisher(config["AMQP_URI"])

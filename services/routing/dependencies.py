@@ -18,7 +18,7 @@ from sqlalchemy.orm import sessionmaker
 
 from services.routing import handlers
 from services.routing.domain import RoutingTable
-from shared.db import _cooperative_psycopg, make_engine
+from shared.db import cooperative_psycopg, make_engine
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class RoutingTableProvider(DependencyProvider):
         self.tables = None
 
     def setup(self):
-        _cooperative_psycopg()
+        cooperative_psycopg()
         self.engine = make_engine(config[self.url_key], pool_size=1)
         self.tables = RoutingTables(sessionmaker(self.engine), self.refresh_seconds)
 

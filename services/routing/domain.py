@@ -108,8 +108,8 @@ class RequestFacts:
 
     @classmethod
     def from_payload(cls, payload: dict) -> "RequestFacts":
-        citizen = payload.get("citizen") or {}
-        cap = (citizen.get("cap") or "").strip() or None
+        citizen = payload.get("citizen") if isinstance(payload.get("citizen"), dict) else {}
+        cap = str(citizen.get("cap") or "").strip() or None
         return cls(
             channel=payload.get("channel") or "",
             profile=payload.get("profile") or "",
@@ -120,9 +120,9 @@ class RequestFacts:
         )
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=8192)  # Italy has about 4,500 CAPs; the bound only stops junk input from growing it
 def comuni_of_cap(cap: str) -> tuple[Comune, ...]:
-    """The comuni served by ``cap``, sorted by name (cached: the ISTAT data never changes
+    """The comuni served by ``cap``, sorted by name (cached: the ISTAT data does not change
     while the process runs)."""
     return tuple(
         Comune(c["nome"], c["sigla_provincia"], c["regione"], c["codice_catastale"])
@@ -207,7 +207,9 @@ def operatore_generico_by_cap(table: RoutingTable, request: RequestFacts) -> Dec
         return table.triage("triage_unknown_cap", request, f"Il CAP {request.cap} non corrisponde ad alcun comune", inputs)
     # A CAP shared by several comuni: the first by name, said openly in the reason.
     comune = comuni[0]
-    inputs.update(comune=comune.name, codice_catastale=comune.codice_catastale, province=comune.province, comuni_per_cap=len(comuni))
+    inputs.update(
+        comune=comune.name, codice_catastale=comune.codice_catastale, province=comune.province, comuni_per_cap=len(comuni)
+    )
     path = f"CAP {request.cap}"
     if len(comuni) > 1:
         path += f" (condiviso da {len(comuni)} comuni, scelto il primo in ordine alfabetico)"

@@ -226,9 +226,8 @@ def _check_province_coverage(sedi: list[Sede], provinces: dict[str, Province]) -
                 Problem("province_without_sede", f"La provincia {sigla} ({province.name}) non ha una direzione provinciale.")
             )
         elif provincial[sigla] > 1:
-            problems.append(
-                Problem("province_with_several_sedi", f"La provincia {sigla} ({province.name}) ha {provincial[sigla]} sedi provinciali.")
-            )
+            detail = f"La provincia {sigla} ({province.name}) ha {provincial[sigla]} sedi provinciali."
+            problems.append(Problem("province_with_several_sedi", detail))
     return problems
 
 

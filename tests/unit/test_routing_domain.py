@@ -85,7 +85,13 @@ def test_without_reference_data_everything_goes_to_triage():
 
 
 def test_cassetto_goes_to_triage_until_the_company_registry_exists(table):
-    payload = {"channel": "cassetto", "origin": "cassetto", "profile": "azienda", "area": "soggetto_contribuente", "matricola": "7012345678"}
+    payload = {
+        "channel": "cassetto",
+        "origin": "cassetto",
+        "profile": "azienda",
+        "area": "soggetto_contribuente",
+        "matricola": "7012345678",
+    }
 
     decision = table.decide(payload)
 
@@ -96,7 +102,12 @@ def test_cassetto_goes_to_triage_until_the_company_registry_exists(table):
 
 
 def test_referente_regionale_goes_to_triage_until_patronato_offices_are_loaded(table):
-    payload = {"channel": "combipat", "profile": "referente_regionale", "area": "normativa", "patronato": {"ente": "001", "ufficio": "0001"}}
+    payload = {
+        "channel": "combipat",
+        "profile": "referente_regionale",
+        "area": "normativa",
+        "patronato": {"ente": "001", "ufficio": "0001"},
+    }
 
     decision = table.decide(payload)
 

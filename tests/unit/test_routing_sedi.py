@@ -84,14 +84,13 @@ def test_sede_without_existing_parent_is_reported(provinces, sample):
 
 
 def test_bad_codes_types_and_regions_are_reported(provinces, sample):
-    broken = [
-        dataclasses.replace(sample[1], code="12A"),
-        dataclasses.replace(sample[2], code=sample[3].code),
-        dataclasses.replace(sample[4], type="ufficio"),
-        dataclasses.replace(sample[5], region=""),
-    ]
+    broken = list(sample)
+    broken[1] = dataclasses.replace(sample[1], code="12A")
+    broken[2] = dataclasses.replace(sample[2], code=sample[3].code)
+    broken[4] = dataclasses.replace(sample[4], type="ufficio")
+    broken[5] = dataclasses.replace(sample[5], region="")
 
-    problems = reference.check_sedi([sample[0], *broken, *sample[6:]], provinces)
+    problems = reference.check_sedi(broken, provinces)
 
     assert {"invalid_code", "duplicate_code", "invalid_type", "missing_region"} <= problem_codes(problems)
 
