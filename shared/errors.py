@@ -57,7 +57,7 @@ class InvalidInput(ProblemError):
             detail = errors[0]["detail"]
         else:
             detail = "Alcuni dati non sono validi: " + "; ".join(
-                f"{e['field']}: {e['detail']}" for e in errors
+                f"{e['field']}: {e['detail'].rstrip('.')}" for e in errors
             )
         return cls("validation_failed", detail, errors)
 

@@ -44,6 +44,20 @@ class Ports:
         base = cls()
         return cls(**{name: getattr(base, name) + delta for name in base.__dataclass_fields__})
 
+    def all(self) -> list[int]:
+        # SeaweedFS also listens on each port + 10000 (gRPC)
+        ports = [getattr(self, name) for name in self.__dataclass_fields__]
+        return ports + [port + 10000 for port in ports if port != self.smtp and port != self.gateway]
+
+    @classmethod
+    def free_offset(cls, first: int = 1000, step: int = 1000) -> "Ports":
+        """The first offset whose every port is free (tests beside a `make run`, or two runs)."""
+        for delta in range(first, 20000, step):
+            candidate = cls.offset(delta)
+            if not any(port_open("127.0.0.1", port, timeout=0.1) for port in candidate.all()):
+                return candidate
+        raise RuntimeError("nessun gruppo di porte libero per SeaweedFS")
+
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     try:

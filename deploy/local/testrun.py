@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,8 +17,6 @@ from pathlib import Path
 
 from deploy.local.stack import Ports, port_open, start_seaweedfs, stop_pid
 from shared.config import LOCAL_DEFAULTS, REPO_ROOT
-
-TEST_PORTS = Ports.offset(10000)
 
 
 def main(argv: list[str]) -> int:
@@ -30,17 +29,19 @@ def main(argv: list[str]) -> int:
     seaweed = None
     work = Path(tempfile.mkdtemp(prefix="combid-test-"))
     if "S3_ENDPOINT" not in env:
-        print(f"avvio SeaweedFS per i test (S3 su 127.0.0.1:{TEST_PORTS.s3})...", flush=True)
+        test_ports = Ports.free_offset()
+        print(f"avvio SeaweedFS per i test (S3 su 127.0.0.1:{test_ports.s3})...", flush=True)
         env.setdefault("S3_ACCESS_KEY", LOCAL_DEFAULTS["S3_ACCESS_KEY"])
         env.setdefault("S3_SECRET_KEY", LOCAL_DEFAULTS["S3_SECRET_KEY"])
-        seaweed = start_seaweedfs(TEST_PORTS, work / "s3", work / "run", work / "log", env["S3_ACCESS_KEY"], env["S3_SECRET_KEY"])
-        env["S3_ENDPOINT"] = f"127.0.0.1:{TEST_PORTS.s3}"
+        seaweed = start_seaweedfs(test_ports, work / "s3", work / "run", work / "log", env["S3_ACCESS_KEY"], env["S3_SECRET_KEY"])
+        env["S3_ENDPOINT"] = f"127.0.0.1:{test_ports.s3}"
     try:
         return subprocess.call([sys.executable, "-m", "pytest", *argv], env=env, cwd=REPO_ROOT)
     finally:
         if seaweed is not None:
             stop_pid(seaweed.pid)
             seaweed.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
