@@ -1,6 +1,7 @@
 """OpenAPI 3 document generated from the marshmallow schemas (apispec)."""
 from __future__ import annotations
 
+import importlib
 from functools import lru_cache
 
 from apispec import APISpec
@@ -27,7 +28,7 @@ PROBLEM = {"description": "Problema (RFC 9457)", "content": {"application/proble
 SECURED = [{"bearerAuth": []}]
 
 
-def _op(summary, response_schema=None, status="200", body=None, body_type="application/json", params=None, secured=True):
+def operation(summary, response_schema=None, status="200", body=None, body_type="application/json", params=None, secured=True):
     operation = {"summary": summary, "responses": {status: {"description": "OK"}}}
     if response_schema:
         operation["responses"][status]["content"] = {"application/json": {"schema": response_schema}}
@@ -41,6 +42,9 @@ def _op(summary, response_schema=None, status="200", body=None, body_type="appli
             operation["responses"][code] = PROBLEM
     return operation
 
+
+# Each module of endpoints documents its own paths with ``document(spec)``.
+API_MODULES = ("gateway.api.probes", "gateway.api.requests")
 
 ID_PARAM = [{"name": "request_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}]
 
@@ -63,16 +67,6 @@ def openapi_document() -> dict:
     spec.components.schema("AttachmentResult", schema=contracts.AttachmentResult)
     spec.components.schema("AttachmentUpload", schema=AttachmentUpload)
 
-    spec.path("/health", operations={"get": _op("Liveness", secured=False)})
-    spec.path("/ready", operations={"get": _op("Readiness: broker, database, storage", secured=False)})
-    spec.path("/api/v1/subjects", operations={"get": _op("Catalogo degli oggetti per il profilo del chiamante", {"type": "array", "items": "Subject"})})
-    spec.path(
-        "/api/v1/attachments",
-        operations={"post": _op("Carica un allegato", "AttachmentResult", "201", body="AttachmentUpload", body_type="multipart/form-data")},
-    )
-    spec.path(
-        "/api/v1/requests",
-        operations={"post": _op("Invia una richiesta", "SubmissionResult", "201", body="RequestSubmission")},
-    )
-    spec.path("/api/v1/requests/{request_id}", operations={"get": _op("Dettaglio di una richiesta", "RequestDetail", params=ID_PARAM)})
+    for module_name in API_MODULES:
+        importlib.import_module(module_name).document(spec)
     return spec.to_dict()

@@ -109,13 +109,118 @@ class RequestRoutedV1(StrictSchema):
     decided_at = fields.AwareDateTime(required=True, format="iso")
 
 
+class RequestStepV1(StrictSchema):
+    """Fields every lifecycle event about a request carries."""
+
+    request_id = fields.UUID(required=True)
+    protocol = fields.String(required=True)
+    actor = fields.String(required=True)
+    actor_role = fields.String(required=True)
+    at = fields.AwareDateTime(required=True, format="iso")
+    comment = fields.String(load_default=None, allow_none=True)
+
+
+class RequestTakenInChargeV1(RequestStepV1):
+    sede = fields.String(load_default=None, allow_none=True)
+
+
+class RequestAnsweredV1(RequestStepV1):
+    message_id = fields.UUID(required=True)
+    answer_number = fields.Integer(required=True, validate=validate.Range(min=1))
+    first_answer = fields.Boolean(required=True)
+
+
+class RequestFollowupAddedV1(RequestStepV1):
+    message_id = fields.UUID(required=True)
+    interactions_used = fields.Integer(required=True, validate=validate.Range(min=1))
+    interactions_left = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+class RequestRemindedV1(RequestStepV1):
+    days_waited = fields.Integer(required=True)
+
+
+class RequestSubjectChangedV1(RequestStepV1):
+    old_subject = fields.String(required=True)
+    new_subject = fields.String(required=True)
+    catalog_version = fields.String(required=True)
+    area = fields.String(required=True)
+    sla_days = fields.Integer(required=True, validate=validate.OneOf([5, 10, 15, 25]))
+
+
+class RequestClosedV1(RequestStepV1):
+    outcome = fields.String(required=True)
+    booking_enabled = fields.Boolean(required=True)
+
+
+class RecipientSchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(["azienda", "intermediario", "patronato"]))
+    matricola = fields.String(load_default=None, allow_none=True)
+    codice_fiscale = fields.String(load_default=None, allow_none=True)
+    patronato = fields.Nested(PatronatoOfficeSchema, load_default=None, allow_none=True)
+
+
+class OutboundMessageSentV1(StrictSchema):
+    message_id = fields.UUID(required=True)
+    request_id = fields.UUID(load_default=None, allow_none=True)
+    sede = fields.String(required=True)
+    actor = fields.String(required=True)
+    recipient = fields.Nested(RecipientSchema, required=True)
+    subject = fields.String(required=True)
+    contacts = fields.Nested(ContactsSchema, required=True)
+    sent_at = fields.AwareDateTime(required=True, format="iso")
+
+
+CONTACT_CENTER_KINDS = ("fax_inbound", "contact_center_outbound")
+
+
+class ContactCenterMessageV1(StrictSchema):
+    """Published by the contact-center systems (external): an inbound fax or an outbound
+    contact-center message about a company/intermediary (matricola) or a citizen (codice fiscale)."""
+
+    message_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    kind = fields.String(required=True, validate=validate.OneOf(CONTACT_CENTER_KINDS))
+    matricola = fields.String(load_default=None, allow_none=True)
+    codice_fiscale = fields.String(load_default=None, allow_none=True)
+    sender = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    occurred_at = fields.AwareDateTime(required=True, format="iso")
+
+
+class ContactCenterMessageRecordedV1(StrictSchema):
+    message_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(CONTACT_CENTER_KINDS))
+    matricola = fields.String(load_default=None, allow_none=True)
+    codice_fiscale = fields.String(load_default=None, allow_none=True)
+    recorded_at = fields.AwareDateTime(required=True, format="iso")
+
+
 REQUEST_SUBMITTED = "request_submitted"
 REQUEST_ROUTED = "request_routed"
+REQUEST_TAKEN_IN_CHARGE = "request_taken_in_charge"
+REQUEST_ANSWERED = "request_answered"
+REQUEST_FOLLOWUP_ADDED = "request_followup_added"
+REQUEST_REMINDED = "request_reminded"
+REQUEST_SUBJECT_CHANGED = "request_subject_changed"
+REQUEST_CLOSED = "request_closed"
+OUTBOUND_MESSAGE_SENT = "outbound_message_sent"
+CONTACT_CENTER_MESSAGE = "contact_center_message"  # external: published by contact-center systems
+CONTACT_CENTER_MESSAGE_RECORDED = "contact_center_message_recorded"
 
 # (type, version) -> payload schema. The one list of event types.
 EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
     (REQUEST_SUBMITTED, 1): RequestSubmittedV1,
     (REQUEST_ROUTED, 1): RequestRoutedV1,
+    (REQUEST_TAKEN_IN_CHARGE, 1): RequestTakenInChargeV1,
+    (REQUEST_ANSWERED, 1): RequestAnsweredV1,
+    (REQUEST_FOLLOWUP_ADDED, 1): RequestFollowupAddedV1,
+    (REQUEST_REMINDED, 1): RequestRemindedV1,
+    (REQUEST_SUBJECT_CHANGED, 1): RequestSubjectChangedV1,
+    (REQUEST_CLOSED, 1): RequestClosedV1,
+    (OUTBOUND_MESSAGE_SENT, 1): OutboundMessageSentV1,
+    (CONTACT_CENTER_MESSAGE, 1): ContactCenterMessageV1,
+    (CONTACT_CENTER_MESSAGE_RECORDED, 1): ContactCenterMessageRecordedV1,
 }
 
 EVENT_TYPES = sorted({event_type for event_type, _ in EVENT_SCHEMAS})

@@ -22,11 +22,22 @@ RETRY_DELAY_MS = 2000
 MAX_DELIVERY_ATTEMPTS = 6
 
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    "intake": ("request_routed",),
-    "routing": ("request_submitted",),
-    "notify": ("request_submitted", "request_routed"),
-    "reporting": ("request_submitted", "request_routed"),
-    "agenda": ("request_submitted",),
+    "intake": ("request_routed", "contact_center_message"),
+    "routing": ("request_submitted", "request_subject_changed"),
+    "notify": ("request_submitted", "request_routed", "request_answered", "request_closed", "outbound_message_sent"),
+    "reporting": (
+        "request_submitted",
+        "request_routed",
+        "request_taken_in_charge",
+        "request_answered",
+        "request_subject_changed",
+        "request_closed",
+        "request_reminded",
+        "request_followup_added",
+        "outbound_message_sent",
+        "contact_center_message_recorded",
+    ),
+    "agenda": ("request_submitted", "request_answered", "request_followup_added", "request_closed"),
 }
 
 events_exchange = Exchange(EVENTS_EXCHANGE_NAME, type="topic", durable=True)
