@@ -150,6 +150,76 @@ class SubjectOutput(Schema):
     area = fields.String()
 
 
+class SearchFilters(StrictSchema):
+    matricola = fields.String(load_default=None)
+    subject = fields.String(load_default=None)
+    state = fields.String(load_default=None, validate=validate.OneOf(["open", "in_progress", "closed"], error="Stato non valido: usare {choices}."))
+    origin = fields.String(
+        load_default=None,
+        validate=validate.OneOf(["cassetto", "patronato", "fax", "contact_center", "sede"], error="Provenienza non valida: usare {choices}."),
+    )
+    codice_fiscale = fields.String(load_default=None, metadata={"description": "codice fiscale del cittadino"})
+    consulente = fields.String(load_default=None, metadata={"description": "codice fiscale dell'intermediario"})
+    opened_from = fields.Date(load_default=None, error_messages={"invalid": "Data non valida (AAAA-MM-GG)."})
+    opened_to = fields.Date(load_default=None, error_messages={"invalid": "Data non valida (AAAA-MM-GG)."})
+    updated_from = fields.Date(load_default=None, error_messages={"invalid": "Data non valida (AAAA-MM-GG)."})
+    updated_to = fields.Date(load_default=None, error_messages={"invalid": "Data non valida (AAAA-MM-GG)."})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="La pagina parte da 1."))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100, error="Da {min} a {max} elementi per pagina."))
+
+
+class CommentInput(StrictSchema):
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+
+
+class ReplyInput(CommentInput):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    close = fields.Boolean(load_default=False, metadata={"description": "chiude la richiesta con questo esito"})
+    outcome = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+    enable_booking = fields.Boolean(load_default=False)
+
+
+class CloseInput(CommentInput):
+    outcome = fields.String(required=True, validate=validate.Length(min=1, max=4000, error="Indicare l'esito."))
+    enable_booking = fields.Boolean(load_default=False, metadata={"description": "consente al richiedente di prenotare un appuntamento"})
+
+
+class SubjectChangeInput(CommentInput):
+    subject = fields.String(required=True)
+
+
+class FollowupInput(StrictSchema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+
+
+class ReminderInput(StrictSchema):
+    text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+
+
+class PatronatoOfficeInput(StrictSchema):
+    ente = fields.String(required=True)
+    ufficio = fields.String(required=True)
+
+
+class RecipientInput(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(["azienda", "intermediario", "patronato"], error="Destinatario non valido: usare {choices}."))
+    matricola = fields.String(load_default=None, allow_none=True)
+    codice_fiscale = fields.String(load_default=None, allow_none=True)
+    patronato = fields.Nested(PatronatoOfficeInput, load_default=None, allow_none=True)
+    contacts = fields.Nested(ContactsInput, load_default=dict)
+
+
+class OutboundInput(StrictSchema):
+    recipient = fields.Nested(RecipientInput, required=True)
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    text = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    request_id = fields.UUID(load_default=None, allow_none=True, metadata={"description": "la richiesta a cui si risponde"})
+
+
+class ReferenteProfileInput(StrictSchema):
+    referente_regionale = fields.Boolean(required=True, metadata={"description": "true concede, false revoca il profilo"})
+
+
 # ---- loading input at an edge ---------------------------------------------------------
 
 def load(schema_cls, data: dict, prefix: str = "") -> dict:

@@ -14,12 +14,14 @@ class ProblemError(Exception):
     status = 400
     default_code = "bad_request"
 
-    def __init__(self, code: str | None = None, detail: str = "", errors: list | None = None):
+    def __init__(self, code: str | None = None, detail: str = "", errors: list | None = None, extra: dict | None = None):
         self.code = code or self.default_code
         self.detail = detail
         self.errors = list(errors or [])
+        # RFC 9457 extension members a program can use (e.g. the date a reminder becomes allowed)
+        self.extra = dict(extra or {})
         # args are what nameko serialises; the remote side rebuilds with cls(*args)
-        super().__init__(self.code, self.detail, self.errors)
+        super().__init__(self.code, self.detail, self.errors, self.extra)
 
     def __str__(self) -> str:
         return f"{self.code}: {self.detail}"
@@ -34,6 +36,7 @@ class ProblemError(Exception):
         }
         if self.errors:
             problem["errors"] = self.errors
+        problem.update(self.extra)
         return problem
 
     title = "Richiesta non valida"

@@ -30,7 +30,9 @@ class GatewayBase:
             raise Unavailable("service_timeout", f"Il servizio {service} non ha risposto in tempo. Riprovare più tardi.") from None
 
     @staticmethod
-    def _json_body(request) -> dict:
+    def _json_body(request, allow_empty: bool = False) -> dict:
+        if allow_empty and not request.get_data():
+            return {}
         if not (request.mimetype or "").endswith("json"):
             raise ProblemError("unsupported_media_type", "Il corpo della richiesta deve essere JSON (Content-Type: application/json).")
         try:

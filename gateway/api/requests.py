@@ -1,4 +1,6 @@
-"""Requests: subjects catalog, attachments, submission, detail."""
+"""Requests: subjects catalog, attachments, submission, history and queues, detail, and
+every step of the conversation (take in charge, answer, close, change subject, follow up,
+remind, proactive outbound, referente grants)."""
 from __future__ import annotations
 
 import base64
@@ -9,9 +11,14 @@ from gateway.auth import require_role
 from gateway.entrypoints import http, json_response
 from gateway.openapi import ID_PARAM, operation
 from shared import contracts
-from shared.errors import InvalidInput, PayloadTooLarge, field_error
+from shared.errors import InvalidInput, NotFound, PayloadTooLarge, ProblemError, field_error
 
 UPLOAD_MAX_BYTES = 6 * 1024 * 1024
+OFFICIAL_ROLES = ("sede_operatore", "admin")
+
+
+def _correlation_id(request) -> str:
+    return request.headers.get("X-Request-ID") or str(uuid.uuid4())
 
 
 class RequestsApi(GatewayBase):
@@ -41,24 +48,117 @@ class RequestsApi(GatewayBase):
         require_role(caller, REQUESTER_ROLES)
         body = self._json_body(request)
         contracts.load(contracts.RequestSubmissionInput, body)  # shape errors answered here, early
-        correlation_id = request.headers.get("X-Request-ID") or str(uuid.uuid4())
-        result = self._call("intake", "submit_request", caller, body, correlation_id)
+        result = self._call("intake", "submit_request", caller, body, _correlation_id(request))
         return json_response(result, status=201, headers={"Location": f"/api/v1/requests/{result['id']}"})
+
+    @http("GET", "/api/v1/requests")
+    def search_requests(self, request):
+        caller = self._caller(request)
+        filters = request.args.to_dict()
+        contracts.load(contracts.SearchFilters, filters)
+        return json_response(self._call("intake", "search_requests", caller, filters))
 
     @http("GET", "/api/v1/requests/<string:request_id>")
     def get_request(self, request, request_id):
         caller = self._caller(request)
-        return json_response(self._call("intake", "get_request", caller, request_id))
+        detail = self._call("intake", "get_request", caller, request_id)
+        detail["booking"] = self._booking_eligibility(request_id)
+        return json_response(detail)
+
+    def _booking_eligibility(self, request_id: str) -> dict:
+        """Agenda owns the booking rule; intake has just confirmed the caller may see the request."""
+        try:
+            eligibility = self._call("agenda", "eligibility", request_id, timeout=3)
+        except NotFound:
+            return {"allowed": False, "reason_code": "not_yet_known", "reason": "Informazione sulla prenotazione non ancora disponibile."}
+        except ProblemError:
+            return {"allowed": None, "reason_code": "agenda_unavailable", "reason": "Servizio appuntamenti momentaneamente non disponibile."}
+        return {key: eligibility.get(key) for key in ("allowed", "reason_code", "reason")}
+
+    # -- the conversation ---------------------------------------------------------------
+
+    def _step(self, request, request_id, method, schema, roles):
+        caller = self._caller(request)
+        require_role(caller, roles)
+        body = self._json_body(request, allow_empty=True)
+        contracts.load(schema, body)
+        return json_response(self._call("intake", method, caller, request_id, body, _correlation_id(request)))
+
+    @http("POST", "/api/v1/requests/<string:request_id>/take")
+    def take_in_charge(self, request, request_id):
+        return self._step(request, request_id, "take_in_charge", contracts.CommentInput, OFFICIAL_ROLES)
+
+    @http("POST", "/api/v1/requests/<string:request_id>/replies")
+    def reply(self, request, request_id):
+        return self._step(request, request_id, "reply", contracts.ReplyInput, OFFICIAL_ROLES)
+
+    @http("POST", "/api/v1/requests/<string:request_id>/close")
+    def close(self, request, request_id):
+        return self._step(request, request_id, "close", contracts.CloseInput, OFFICIAL_ROLES)
+
+    @http("POST", "/api/v1/requests/<string:request_id>/subject")
+    def change_subject(self, request, request_id):
+        return self._step(request, request_id, "change_subject", contracts.SubjectChangeInput, OFFICIAL_ROLES)
+
+    @http("POST", "/api/v1/requests/<string:request_id>/followups")
+    def add_followup(self, request, request_id):
+        return self._step(request, request_id, "add_followup", contracts.FollowupInput, REQUESTER_ROLES)
+
+    @http("POST", "/api/v1/requests/<string:request_id>/reminders")
+    def add_reminder(self, request, request_id):
+        return self._step(request, request_id, "add_reminder", contracts.ReminderInput, REQUESTER_ROLES)
+
+    @http("POST", "/api/v1/outbound")
+    def send_outbound(self, request):
+        caller = self._caller(request)
+        require_role(caller, OFFICIAL_ROLES)
+        body = self._json_body(request)
+        contracts.load(contracts.OutboundInput, body)
+        return json_response(self._call("intake", "send_outbound", caller, body, _correlation_id(request)), status=201)
+
+    @http("PUT", "/api/v1/patronato/operators/<string:operator_id>/profile")
+    def set_referente_profile(self, request, operator_id):
+        caller = self._caller(request)
+        require_role(caller, ("patronato_admin",))
+        body = self._json_body(request)
+        contracts.load(contracts.ReferenteProfileInput, body)
+        return json_response(self._call("intake", "set_referente_profile", caller, operator_id, body))
 
 
 def document(spec) -> None:
+    for name, schema in (
+        ("SearchFilters", contracts.SearchFilters), ("CommentInput", contracts.CommentInput), ("ReplyInput", contracts.ReplyInput),
+        ("CloseInput", contracts.CloseInput), ("SubjectChangeInput", contracts.SubjectChangeInput), ("FollowupInput", contracts.FollowupInput),
+        ("ReminderInput", contracts.ReminderInput), ("OutboundInput", contracts.OutboundInput), ("ReferenteProfileInput", contracts.ReferenteProfileInput),
+    ):
+        spec.components.schema(name, schema=schema)
     spec.path("/api/v1/subjects", operations={"get": operation("Catalogo degli oggetti per il profilo del chiamante", {"type": "array", "items": "Subject"})})
     spec.path(
         "/api/v1/attachments",
         operations={"post": operation("Carica un allegato", "AttachmentResult", "201", body="AttachmentUpload", body_type="multipart/form-data")},
     )
+    search = operation("Storico (richiedenti) e coda di lavoro (operatori), con filtri e paginazione")
+    search["parameters"] = [{"in": "query", "schema": "SearchFilters"}]
     spec.path(
         "/api/v1/requests",
-        operations={"post": operation("Invia una richiesta", "SubmissionResult", "201", body="RequestSubmission")},
+        operations={"post": operation("Invia una richiesta", "SubmissionResult", "201", body="RequestSubmission"), "get": search},
     )
-    spec.path("/api/v1/requests/{request_id}", operations={"get": operation("Dettaglio di una richiesta", "RequestDetail", params=ID_PARAM)})
+    spec.path("/api/v1/requests/{request_id}", operations={"get": operation("Dettaglio di una richiesta, con il filo della conversazione", "RequestDetail", params=ID_PARAM)})
+    steps = {
+        "take": ("Presa in carico (operatore di sede)", "CommentInput"),
+        "replies": ("Risposta della sede, eventualmente con chiusura ed esito", "ReplyInput"),
+        "close": ("Chiusura con esito", "CloseInput"),
+        "subject": ("Cambio oggetto per lavorazione", "SubjectChangeInput"),
+        "followups": ("Ulteriore interazione del richiedente (al massimo 2 dopo la prima risposta)", "FollowupInput"),
+        "reminders": ("Sollecito (dopo 15 giorni senza risposta)", "ReminderInput"),
+    }
+    for path, (summary, body) in steps.items():
+        spec.path(f"/api/v1/requests/{{request_id}}/{path}", operations={"post": operation(summary, body=body, params=ID_PARAM)})
+    spec.path("/api/v1/outbound", operations={"post": operation("Comunicazione proattiva della sede", status="201", body="OutboundInput")})
+    spec.path(
+        "/api/v1/patronato/operators/{operator_id}/profile",
+        operations={"put": operation(
+            "Concede o revoca il profilo di referente regionale (amministratore del patronato)", body="ReferenteProfileInput",
+            params=[{"name": "operator_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        )},
+    )

@@ -22,7 +22,7 @@ class Subject:
     catalog_version: str
     identifier_kinds: tuple[str, ...]
     identifier_required: bool
-    sla_days: int
+    sla_days: int | None  # None: an outbound communication, not measured
     area: str
     active: bool
 
@@ -44,9 +44,11 @@ class Catalog:
     def __init__(self, versions: list[dict]):
         self.subjects: list[Subject] = []
         for version in versions:
+            measured = version.get("measured", True)
             for item in version["subjects"]:
-                if item["sla_days"] not in (5, 10, 15, 25):
-                    raise ValueError(f"{version['version']}/{item['code']}: sla_days must be 5, 10, 15 or 25")
+                allowed = (5, 10, 15, 25) if measured else (None,)
+                if item["sla_days"] not in allowed:
+                    raise ValueError(f"{version['version']}/{item['code']}: sla_days must be one of {allowed}")
                 self.subjects.append(
                     Subject(
                         code=item["code"],
@@ -56,7 +58,7 @@ class Catalog:
                         catalog_version=version["version"],
                         identifier_kinds=tuple(item["identifier_kinds"]),
                         identifier_required=bool(item["identifier_required"]),
-                        sla_days=int(item["sla_days"]),
+                        sla_days=item["sla_days"],
                         area=item["area"],
                         active=version["status"] == "active",
                     )

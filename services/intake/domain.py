@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import filetype
 
 from services.intake.catalog import Catalog, Subject
+from services.intake.lifecycle import OFFICIAL_GROUP
 from shared.errors import Forbidden, InvalidInput, field_error
 from shared.identifiers import (
     IdentifierError,
@@ -21,12 +22,9 @@ from shared.identifiers import (
     check_matricola,
 )
 
-STATE_OPEN = "open"
-STATE_IN_PROGRESS = "in_progress"
-STATE_CLOSED = "closed"
-
 PATRONATO_ATTACHMENTS_MAX_TOTAL = 6 * 1024 * 1024  # 6 MB in total (COMBIPAT, 2021)
 ATTACHMENT_MAX_SIZE = PATRONATO_ATTACHMENTS_MAX_TOTAL
+CASSETTO_MAX_ATTACHMENTS = 3  # stored together as one compressed archive (messaggio 1986/2011)
 
 
 @dataclass(frozen=True)
@@ -36,16 +34,21 @@ class Channel:
     origin: str  # patronato | cassetto
 
 
-def channel_for(caller: dict, submission: dict) -> Channel:
+def is_referente(caller: dict, referente_granted: bool = False) -> bool:
+    """Referente regionale by token role, or by a grant of the patronato's amministratore."""
+    return caller["role"] == "patronato_referente" or (caller["role"] == "patronato_operatore" and referente_granted)
+
+
+def channel_for(caller: dict, submission: dict, referente_granted: bool = False) -> Channel:
     """The channel and profile a submission is made under.
 
     A referente regionale may also act as operatore generico (COMBIPAT 2021): a request
     that names a citizen is an operatore generico request.
     """
     role = caller["role"]
-    if role == "patronato_operatore":
+    if role == "patronato_operatore" and not referente_granted:
         return Channel("combipat", "operatore_generico", "patronato")
-    if role == "patronato_referente":
+    if is_referente(caller, referente_granted):
         profile = "operatore_generico" if submission.get("citizen") else "referente_regionale"
         return Channel("combipat", profile, "patronato")
     if role in ("azienda", "intermediario"):
@@ -53,13 +56,13 @@ def channel_for(caller: dict, submission: dict) -> Channel:
     raise Forbidden("role_cannot_submit", "Il profilo dell'utente non consente di inviare richieste.")
 
 
-def subject_profiles_for(caller: dict) -> tuple[str, tuple[str, ...]]:
+def subject_profiles_for(caller: dict, referente_granted: bool = False) -> tuple[str, tuple[str, ...]]:
     """Channel and profiles whose subjects the caller may see in the catalog."""
     role = caller["role"]
+    if is_referente(caller, referente_granted):
+        return "combipat", ("referente_regionale", "operatore_generico")
     if role == "patronato_operatore":
         return "combipat", ("operatore_generico",)
-    if role == "patronato_referente":
-        return "combipat", ("referente_regionale", "operatore_generico")
     if role in ("azienda", "intermediario"):
         return "cassetto", (role,)
     return "", ()
@@ -86,13 +89,13 @@ def _identifier_errors(path: str, check, value):
         return None, [field_error(path, exc.code, exc.detail)]
 
 
-def validate_submission(caller: dict, submission: dict, catalog: Catalog) -> ValidSubmission:
+def validate_submission(caller: dict, submission: dict, catalog: Catalog, referente_granted: bool = False) -> ValidSubmission:
     """Apply every rule of DESIGN.md §2 "Requests" that needs no stored data.
 
     Raises ``InvalidInput`` listing every field at fault, ``Forbidden`` for a caller who
     cannot submit on this channel.
     """
-    channel = channel_for(caller, submission)
+    channel = channel_for(caller, submission, referente_granted)
     errors: list[dict] = []
 
     subject = catalog.find_active(channel.name, channel.profile, submission["subject"])
@@ -243,6 +246,13 @@ def check_attachment(filename: str, data: bytes) -> tuple[str, str]:
     return content_type, sanitise_filename(filename, content_type)
 
 
+def check_attachment_count(channel: Channel, count: int) -> None:
+    if channel.name == "cassetto" and count > CASSETTO_MAX_ATTACHMENTS:
+        raise InvalidInput.from_errors(
+            [field_error("attachments", "too_many_attachments", f"Si possono allegare al massimo {CASSETTO_MAX_ATTACHMENTS} file.")]
+        )
+
+
 def check_attachments_total(channel: Channel, sizes: list[int]) -> None:
     if channel.origin == "patronato" and sum(sizes) > PATRONATO_ATTACHMENTS_MAX_TOTAL:
         raise InvalidInput.from_errors(
@@ -252,11 +262,12 @@ def check_attachments_total(channel: Channel, sizes: list[int]) -> None:
 
 # ---- visibility ----------------------------------------------------------------------
 
-OFFICIAL_GROUP = "APP_FEA_COMBID"
-
-
 def can_read(caller: dict, request: dict) -> bool:
-    """Whether ``caller`` may see ``request`` (anything else answers 404: no leak)."""
+    """Whether ``caller`` may see ``request`` (anything else answers 404: no leak).
+
+    ``request`` is the view of ``handlers.request_view``: matricola, patronato office,
+    consulente codice fiscale, assigned sede.
+    """
     role = caller["role"]
     if role == "admin":
         return True
@@ -264,11 +275,11 @@ def can_read(caller: dict, request: dict) -> bool:
         office = request.get("patronato") or {}
         return office.get("ente") == caller.get("patronato") and office.get("ufficio") == caller.get("ufficio")
     if role in ("azienda", "intermediario"):
-        return request.get("matricola") in (caller.get("matricole") or [])
+        by_matricola = request.get("matricola") is not None and request.get("matricola") in (caller.get("matricole") or [])
+        by_consulente = bool(caller.get("codice_fiscale")) and request.get("consulente") == caller.get("codice_fiscale")
+        return by_matricola or by_consulente
     if role == "sede_operatore":
-        assignment = request.get("assignment") or {}
-        return OFFICIAL_GROUP in (caller.get("groups") or []) and assignment.get("code") == caller.get("sede")
+        return OFFICIAL_GROUP in (caller.get("groups") or []) and request.get("assigned_sede") == caller.get("sede")
     if role == "direttore":
-        assignment = request.get("assignment") or {}
-        return bool(caller.get("sede")) and assignment.get("code") == caller.get("sede")
+        return bool(caller.get("sede")) and request.get("assigned_sede") == caller.get("sede")
     return False

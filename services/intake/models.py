@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, Sequence, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Sequence, String, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -27,7 +27,7 @@ class Request(Base):
     subject_code: Mapped[str] = mapped_column(String(60), index=True)
     catalog_version: Mapped[str] = mapped_column(String(40))
     area: Mapped[str] = mapped_column(String(40))
-    sla_days: Mapped[int] = mapped_column(Integer)
+    sla_days: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: outbound, not measured
     text: Mapped[str] = mapped_column(Text)
     case_identifier: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
     citizen_codice_fiscale: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
@@ -39,6 +39,18 @@ class Request(Base):
     parent_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("requests.id"), nullable=True)
     requester_sub: Mapped[str] = mapped_column(String(100), index=True)
     requester_name: Mapped[str] = mapped_column(String(200), default="")
+    requester_role: Mapped[str] = mapped_column(String(30), default="")
+    # the intermediary (consulente) who wrote, for the officials' "by consulente" queue
+    consulente_codice_fiscale: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    external_message_id: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
+    first_answer_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    answers_count: Mapped[int] = mapped_column(Integer, default=0)
+    followups_count: Mapped[int] = mapped_column(Integer, default=0)
+    reminders_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_reminder_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    booking_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     state: Mapped[str] = mapped_column(String(20), index=True)
     assignment: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
     assigned_sede: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
@@ -48,6 +60,7 @@ class Request(Base):
 
     attachments: Mapped[list["Attachment"]] = relationship(back_populates="request", order_by="Attachment.created_at")
     state_changes: Mapped[list["StateChange"]] = relationship(order_by="StateChange.id")
+    messages: Mapped[list["Message"]] = relationship(order_by="Message.at")
 
 
 class Attachment(Base):
@@ -61,6 +74,9 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     object_key: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # cassetto files are stored together in one archive; the single files are then purged
+    bundled_into: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     request: Mapped[Request | None] = relationship(back_populates="attachments")
 
@@ -75,3 +91,29 @@ class StateChange(Base):
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     actor: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Message(Base):
+    """One item of a request's thread after the opening text: answers, follow-ups, reminders."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("requests.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # answer | followup | reminder
+    author: Mapped[str] = mapped_column(String(100))
+    author_role: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReferenteGrant(Base):
+    """The referente regionale profile granted by a patronato's amministratore to one of its operators."""
+
+    __tablename__ = "referente_grants"
+
+    patronato_ente: Mapped[str] = mapped_column(String(20), primary_key=True)
+    operator_sub: Mapped[str] = mapped_column(String(100), primary_key=True)
+    granted: Mapped[bool] = mapped_column(Boolean)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -2,20 +2,24 @@
 from __future__ import annotations
 
 import base64
+from functools import partial
 
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.intake import handlers
+from services.intake import handlers, queries, workflow
 from services.intake.catalog import default_catalog
 from services.intake.domain import subject_profiles_for
+from shared import contracts
 from shared.clock import Clock
 from shared.consumer import event_handler
-from shared.contracts import CallerSchema, RequestSubmissionInput, load
+from shared.contracts import CallerSchema, load
 from shared.db import Database
 from shared.errors import ProblemError
 from shared.outbox import OutboxRelay
 from shared.storage import ObjectStore
+
+expected = rpc(expected_exceptions=ProblemError)
 
 
 class IntakeService:
@@ -26,42 +30,98 @@ class IntakeService:
     clock = Clock()
     outbox = OutboxRelay()
 
-    @rpc(expected_exceptions=ProblemError)
+    @expected
     def health(self):
         self.db.ping()
         self.store.ping()
         return {"service": self.name, "database": "ok", "storage": "ok"}
 
-    @rpc(expected_exceptions=ProblemError)
+    @expected
     def list_subjects(self, caller):
         caller = load(CallerSchema, caller)
-        channel, profiles = subject_profiles_for(caller)
+        with self.db.begin() as session:
+            channel, profiles = subject_profiles_for(caller, handlers.referente_granted(session, caller))
         return [s.as_dict() for s in default_catalog().offered(channel, profiles)]
 
-    @rpc(expected_exceptions=ProblemError)
+    @expected
     def upload_attachment(self, caller, filename, content_base64):
         caller = load(CallerSchema, caller)
         data = base64.b64decode(content_base64)
         with self.db.begin() as session:
             return handlers.store_attachment(session, self.store, self.clock, caller, filename, data)
 
-    @rpc(expected_exceptions=ProblemError)
+    @expected
     def submit_request(self, caller, submission, correlation_id=None):
-        caller = load(CallerSchema, caller)
-        submission = load(RequestSubmissionInput, submission)
+        caller, submission = load(CallerSchema, caller), load(contracts.RequestSubmissionInput, submission)
         with self.db.begin() as session:
-            return handlers.submit_request(session, self.clock, default_catalog(), caller, submission, correlation_id)
+            return handlers.submit_request(session, self.store, self.clock, default_catalog(), caller, submission, correlation_id)
 
-    @rpc(expected_exceptions=ProblemError)
+    @expected
     def get_request(self, caller, request_id):
         caller = load(CallerSchema, caller)
         with self.db.begin() as session:
-            return handlers.get_request(session, self.store, default_catalog(), caller, request_id)
+            return queries.get_request(session, self.store, self.clock, default_catalog(), caller, request_id)
+
+    @expected
+    def search_requests(self, caller, filters):
+        caller, filters = load(CallerSchema, caller), load(contracts.SearchFilters, filters)
+        with self.db.begin() as session:
+            return queries.search(session, default_catalog(), caller, filters)
+
+    def _command(self, use_case, schema, caller, request_id, command, correlation_id):
+        caller, command = load(CallerSchema, caller), load(schema, command)
+        with self.db.begin() as session:
+            return use_case(session, self.clock, caller, request_id, command, correlation_id)
+
+    @expected
+    def take_in_charge(self, caller, request_id, command, correlation_id=None):
+        return self._command(workflow.take_in_charge, contracts.CommentInput, caller, request_id, command, correlation_id)
+
+    @expected
+    def reply(self, caller, request_id, command, correlation_id=None):
+        return self._command(workflow.reply, contracts.ReplyInput, caller, request_id, command, correlation_id)
+
+    @expected
+    def close(self, caller, request_id, command, correlation_id=None):
+        return self._command(workflow.close, contracts.CloseInput, caller, request_id, command, correlation_id)
+
+    @expected
+    def change_subject(self, caller, request_id, command, correlation_id=None):
+        return self._command(workflow.change_subject, contracts.SubjectChangeInput, caller, request_id, command, correlation_id)
+
+    @expected
+    def add_followup(self, caller, request_id, command, correlation_id=None):
+        return self._command(workflow.add_followup, contracts.FollowupInput, caller, request_id, command, correlation_id)
+
+    @expected
+    def add_reminder(self, caller, request_id, command, correlation_id=None):
+        return self._command(workflow.add_reminder, contracts.ReminderInput, caller, request_id, command, correlation_id)
+
+    @expected
+    def send_outbound(self, caller, command, correlation_id=None):
+        caller, command = load(CallerSchema, caller), load(contracts.OutboundInput, command)
+        with self.db.begin() as session:
+            return workflow.send_outbound(session, self.clock, default_catalog(), caller, command, correlation_id)
+
+    @expected
+    def set_referente_profile(self, caller, operator_id, command):
+        caller, command = load(CallerSchema, caller), load(contracts.ReferenteProfileInput, command)
+        with self.db.begin() as session:
+            return handlers.set_referente_profile(session, self.clock, caller, operator_id, command["referente_regionale"])
 
     @event_handler("request_routed")
     def on_request_routed(self, event):
         self.db.apply_once(event, handlers.record_assignment)
 
+    @event_handler("contact_center_message")
+    def on_contact_center_message(self, event):
+        self.db.apply_once(event, partial(workflow.record_contact_center_message, clock=self.clock, catalog=default_catalog()))
+
     @timer(interval=0.2)
     def relay_outbox(self):
         self.outbox.relay()
+
+    @timer(interval=600)
+    def purge_attachments(self):
+        with self.db.begin() as session:
+            handlers.purge_attachments(session, self.store, self.clock)

@@ -136,7 +136,7 @@ def test_patronato_attachments_limited_to_6_mb_in_total():
 
 
 def test_visibility_by_scope():
-    request = {"patronato": {"ente": "001", "ufficio": "0001"}, "matricola": None, "assignment": {"kind": "sede", "code": "0701"}}
+    request = {"patronato": {"ente": "001", "ufficio": "0001"}, "matricola": None, "consulente": None, "assigned_sede": "0701"}
     assert domain.can_read(OPERATORE, request)
     assert not domain.can_read(dict(OPERATORE, ufficio="0002"), request)
     official = {"sub": "f", "role": "sede_operatore", "sede": "0701", "groups": ["APP_FEA_COMBID"]}
@@ -144,3 +144,24 @@ def test_visibility_by_scope():
     assert not domain.can_read(dict(official, groups=[]), request)
     assert not domain.can_read(dict(official, sede="0702"), request)
     assert not domain.can_read(INTERMEDIARIO, request)
+
+
+def test_intermediary_sees_its_matricole_and_what_names_its_codice_fiscale():
+    consulente = {"sub": "c", "role": "intermediario", "matricole": ["7012345678"], "codice_fiscale": "RSSMRA85T10A562S"}
+    assert domain.can_read(consulente, {"matricola": "7012345678", "consulente": None, "assigned_sede": None})
+    assert domain.can_read(consulente, {"matricola": None, "consulente": "RSSMRA85T10A562S", "assigned_sede": None})
+    assert not domain.can_read(consulente, {"matricola": "7099999999", "consulente": "XXXXXX00X00X000X", "assigned_sede": None})
+
+
+def test_granted_operator_may_act_as_referente():
+    assert domain.channel_for(OPERATORE, {}, referente_granted=True).profile == "referente_regionale"
+    assert domain.channel_for(OPERATORE, {}, referente_granted=False).profile == "operatore_generico"
+    assert domain.subject_profiles_for(OPERATORE, referente_granted=True)[1] == ("referente_regionale", "operatore_generico")
+
+
+def test_cassetto_allows_at_most_three_files():
+    channel = domain.Channel("cassetto", "intermediario", "cassetto")
+    domain.check_attachment_count(channel, 3)
+    with pytest.raises(InvalidInput) as refused:
+        domain.check_attachment_count(channel, 4)
+    assert field_codes(refused) == {("attachments", "too_many_attachments")}

@@ -1,0 +1,165 @@
+"""The life of a request after submission, as plain rules over its current facts.
+
+States: open → in_progress → closed. Officials take in charge, answer, close (with an
+outcome) and re-classify; requesters follow up (at most 2 times after the first answer)
+and remind (only without an answer, from the 15th day after submission, Europe/Rome days).
+Each function either returns what changes or raises a typed error with a stable code and
+an Italian message.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from shared.clock import rome_date
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
+
+STATE_OPEN = "open"
+STATE_IN_PROGRESS = "in_progress"
+STATE_CLOSED = "closed"
+
+MAX_FOLLOWUPS = 2  # further interactions allowed after the first answer (COMBIPAT 2021)
+REMINDER_AFTER_DAYS = 15
+OFFICIAL_GROUP = "APP_FEA_COMBID"
+OUTBOUND_ORIGINS = ("sede", "contact_center")
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What the rules look at; built from the stored request."""
+
+    state: str
+    origin: str
+    submitted_at: datetime
+    assigned_sede: str | None
+    first_answer_at: datetime | None = None
+    followups_count: int = 0
+    last_reminder_at: datetime | None = None
+
+
+# ---- who ---------------------------------------------------------------------------
+
+
+def require_official(caller: dict) -> None:
+    """Only sede officials enabled in group APP_FEA_COMBID work requests (messaggio 1986/2011)."""
+    if caller["role"] not in ("sede_operatore", "admin"):
+        raise Forbidden("official_only", "Operazione riservata agli operatori di sede.")
+    if caller["role"] == "sede_operatore" and OFFICIAL_GROUP not in (caller.get("groups") or []):
+        raise Forbidden(
+            "missing_group",
+            "L'utente non è abilitato alla Comunicazione Bidirezionale: occorre l'appartenenza al gruppo APP_FEA_COMBID.",
+        )
+    if caller["role"] == "sede_operatore" and not caller.get("sede"):
+        raise Forbidden("missing_sede_scope", "Il token dell'operatore non indica la sede di appartenenza.")
+
+
+def require_competent_official(caller: dict, facts: RequestFacts) -> None:
+    """An official works only the requests assigned to their own sede (others answer 404)."""
+    require_official(caller)
+    if caller["role"] == "sede_operatore" and facts.assigned_sede != caller["sede"]:
+        raise NotFound("request_not_found", "Richiesta non trovata.")
+
+
+REQUESTER_ROLES = ("azienda", "intermediario", "patronato_operatore", "patronato_referente")
+
+
+def require_requester(caller: dict) -> None:
+    if caller["role"] not in REQUESTER_ROLES:
+        raise Forbidden("requester_only", "Operazione riservata a chi ha inviato la richiesta.")
+
+
+# ---- what the official does -----------------------------------------------------------
+
+
+def _not_closed(facts: RequestFacts) -> None:
+    if facts.state == STATE_CLOSED:
+        raise Conflict("request_closed", "La richiesta è chiusa: non sono possibili altre operazioni.")
+    if facts.origin in OUTBOUND_ORIGINS:
+        raise Conflict("outbound_message", "Si tratta di una comunicazione in uscita, non di una richiesta da lavorare.")
+
+
+def take_in_charge(facts: RequestFacts) -> str:
+    _not_closed(facts)
+    if facts.state == STATE_IN_PROGRESS:
+        raise Conflict("already_in_progress", "La richiesta è già in carico.")
+    return STATE_IN_PROGRESS
+
+
+def answer(facts: RequestFacts) -> str:
+    """Answering a request that nobody took in charge takes it in charge."""
+    _not_closed(facts)
+    return STATE_IN_PROGRESS
+
+
+def close(facts: RequestFacts, outcome: str | None) -> str:
+    _not_closed(facts)
+    if not outcome or not outcome.strip():
+        raise InvalidInput.from_errors([field_error("outcome", "outcome_required", "Indicare l'esito della richiesta.")])
+    return STATE_CLOSED
+
+
+def change_subject(facts: RequestFacts, current_subject: str, new_subject: str) -> None:
+    _not_closed(facts)
+    if new_subject == current_subject:
+        raise InvalidInput.from_errors([field_error("subject", "same_subject", "L'oggetto indicato è già quello della richiesta.")])
+
+
+# ---- what the requester does ----------------------------------------------------------
+
+
+def followups_left(facts: RequestFacts) -> int:
+    return max(0, MAX_FOLLOWUPS - facts.followups_count) if facts.first_answer_at else MAX_FOLLOWUPS
+
+
+def add_followup(facts: RequestFacts) -> int:
+    """Returns how many further interactions have been used after this one."""
+    if facts.state == STATE_CLOSED:
+        raise Conflict(
+            "request_closed",
+            "La richiesta è chiusa: per proseguire inviare una nuova richiesta collegata a questa.",
+        )
+    if facts.first_answer_at is None:
+        raise Conflict(
+            "no_answer_yet",
+            "Si può proseguire il contatto solo dopo la prima risposta della sede; in attesa, è possibile inviare un sollecito dal 15° giorno.",
+        )
+    if facts.followups_count >= MAX_FOLLOWUPS:
+        raise Conflict(
+            "followups_exhausted",
+            f"Sono già state utilizzate le {MAX_FOLLOWUPS} ulteriori interazioni consentite dopo la prima risposta.",
+            extra={"followups_left": 0},
+        )
+    return facts.followups_count + 1
+
+
+def reminder_allowed_from(facts: RequestFacts) -> date:
+    """First day (Europe/Rome) a reminder may be sent: 15 days after submission, and after the last reminder."""
+    since = facts.last_reminder_at or facts.submitted_at
+    return rome_date(since) + timedelta(days=REMINDER_AFTER_DAYS)
+
+
+def add_reminder(facts: RequestFacts, now: datetime) -> int:
+    """Returns the days waited since submission."""
+    if facts.first_answer_at is not None:
+        raise Conflict("already_answered", "La sede ha già risposto: il sollecito non è più possibile.")
+    _not_closed(facts)
+    allowed_from = reminder_allowed_from(facts)
+    if rome_date(now) < allowed_from:
+        raise Conflict(
+            "reminder_too_early",
+            f"Il sollecito è consentito trascorsi almeno {REMINDER_AFTER_DAYS} giorni: sarà possibile dal {allowed_from:%d/%m/%Y}.",
+            extra={"reminder_allowed_from": allowed_from.isoformat()},
+        )
+    return (rome_date(now) - rome_date(facts.submitted_at)).days
+
+
+def next_actions(facts: RequestFacts, now: datetime) -> dict:
+    """What the requester may do next, shown in the detail."""
+    open_request = facts.state != STATE_CLOSED and facts.origin not in OUTBOUND_ORIGINS
+    allowed_from = reminder_allowed_from(facts)
+    return {
+        "followups_left": followups_left(facts),
+        "can_follow_up": open_request and facts.first_answer_at is not None and facts.followups_count < MAX_FOLLOWUPS,
+        "can_remind": open_request and facts.first_answer_at is None and rome_date(now) >= allowed_from,
+        "reminder_allowed_from": allowed_from.isoformat() if open_request and facts.first_answer_at is None else None,
+    }

@@ -1,0 +1,257 @@
+"""The conversation on intake's RPC entrypoints, on the real broker, database and object store."""
+from __future__ import annotations
+
+import base64
+import io
+import zipfile
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcClient
+from nameko.testing.services import entrypoint_waiter
+
+from services.intake.service import IntakeService
+from shared.clock import Clock, FixedClock
+from shared.contact_center import ContactCenterPublisher
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.storage import ObjectStoreAccess, make_client
+from tests.integration.helpers import publish_event, scalar
+
+VALID_CF = "RSSMRA85T10A562S"
+START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(START)
+
+
+@pytest.fixture
+def intake(container_factory, service_config, clock):
+    container = container_factory(IntakeService, service_config("intake"))
+    next(d for d in container.dependencies if isinstance(d, Clock)).clock = clock
+    container.start()
+    return container
+
+
+@pytest.fixture
+def rpc(infra, intake):
+    with ClusterRpcClient({"AMQP_URI": infra.amqp_uri}) as client:
+        yield client.intake
+
+
+def operatore(unique, **more):
+    return {"sub": f"op-{unique}", "role": "patronato_operatore", "patronato": "001", "ufficio": f"U{unique[:6]}", **more}
+
+
+def official(sede, **more):
+    return {"sub": f"funz-{sede}", "role": "sede_operatore", "sede": sede, "groups": ["APP_FEA_COMBID"], **more}
+
+
+def submission(**overrides):
+    body = {
+        "subject": "requisiti_accesso",
+        "text": "Quali requisiti per l'assegno di inclusione?",
+        "citizen": {"codice_fiscale": VALID_CF, "cap": "00184"},
+        "contacts": {"email": "op@patronato.example"},
+    }
+    body.update(overrides)
+    return body
+
+
+def route(infra, intake, request_id, sede):
+    payload = {
+        "request_id": request_id,
+        "assignment": {"kind": "sede", "code": sede, "name": f"Sede {sede}", "reason": "test", "queue": "informazioni"},
+        "rule": "operatore_generico_cap", "reference_version": "test", "decided_at": datetime.now(timezone.utc),
+    }
+    with entrypoint_waiter(intake, "on_request_routed"):
+        publish_event(infra.amqp_uri, "request_routed", payload)
+
+
+def events_for(infra, request_id, event_type):
+    return scalar(
+        infra.database_url("intake"),
+        "SELECT count(*) FROM outbox WHERE event_type = :type AND body->'payload'->>'request_id' = :id",
+        type=event_type, id=request_id,
+    )
+
+
+def test_full_conversation(infra, intake, rpc, unique, clock):
+    caller, sede = operatore(unique), unique[:4]
+    request_id = rpc.submit_request(caller, submission())["id"]
+    route(infra, intake, request_id, sede)
+    funzionario = official(sede)
+
+    with pytest.raises(Conflict) as too_soon:
+        rpc.add_followup(caller, request_id, {"text": "ci siete?"})
+    assert too_soon.value.code == "no_answer_yet"
+
+    assert rpc.take_in_charge(funzionario, request_id, {"comment": "presa in carico"})["state"] == "in_progress"
+    clock.advance(timedelta(days=2))
+    rpc.reply(funzionario, request_id, {"text": "Servono ISEE e residenza."})
+    assert rpc.add_followup(caller, request_id, {"text": "ISEE scaduto?"})["followups_left"] == 1
+    assert rpc.add_followup(caller, request_id, {"text": "E per i minori?"})["followups_left"] == 0
+    with pytest.raises(Conflict) as third:
+        rpc.add_followup(caller, request_id, {"text": "Un'ultima cosa"})
+    assert third.value.code == "followups_exhausted"
+    assert third.value.detail.startswith("Sono già state utilizzate")
+    rpc.close(funzionario, request_id, {"outcome": "Informazioni fornite", "comment": "chiusa", "enable_booking": True})
+
+    detail = rpc.get_request(caller, request_id)
+    assert detail["state"] == "closed"
+    assert detail["outcome"] == "Informazioni fornite"
+    assert [m["kind"] for m in detail["thread"]] == ["answer", "followup", "followup"]
+    assert [(c["to_state"], c["comment"]) for c in detail["state_history"]] == [
+        ("open", None), ("in_progress", "presa in carico"), ("closed", "chiusa"),
+    ]
+    assert detail["next_actions"]["can_follow_up"] is False
+    for event_type, count in [
+        ("request_taken_in_charge", 1), ("request_answered", 1), ("request_followup_added", 2), ("request_closed", 1),
+    ]:
+        assert events_for(infra, request_id, event_type) == count, event_type
+
+
+def test_reminder_only_from_the_fifteenth_day_and_never_after_an_answer(infra, intake, rpc, unique, clock):
+    caller = operatore(unique)
+    request_id = rpc.submit_request(caller, submission())["id"]
+    clock.advance(timedelta(days=14))
+    with pytest.raises(Conflict) as early:
+        rpc.add_reminder(caller, request_id, {})
+    assert early.value.code == "reminder_too_early"
+    assert early.value.extra["reminder_allowed_from"] == "2026-03-17"
+    clock.advance(timedelta(days=1))
+    assert rpc.add_reminder(caller, request_id, {})["reminders"] == 1
+    assert events_for(infra, request_id, "request_reminded") == 1
+
+    route(infra, intake, request_id, unique[:4])
+    rpc.reply(official(unique[:4]), request_id, {"text": "Risposta"})
+    clock.advance(timedelta(days=20))
+    with pytest.raises(Conflict) as answered:
+        rpc.add_reminder(caller, request_id, {})
+    assert answered.value.code == "already_answered"
+
+
+def test_officials_need_the_group_and_their_own_sede(infra, intake, rpc, unique):
+    request_id = rpc.submit_request(operatore(unique), submission())["id"]
+    route(infra, intake, request_id, unique[:4])
+    with pytest.raises(Forbidden) as no_group:
+        rpc.take_in_charge(official(unique[:4], groups=[]), request_id, {})
+    assert no_group.value.code == "missing_group"
+    with pytest.raises(NotFound):
+        rpc.take_in_charge(official("9999"), request_id, {})
+    with pytest.raises(NotFound):
+        rpc.get_request(official("9999"), request_id)
+    assert scalar(infra.database_url("intake"), "SELECT state FROM requests WHERE id = :id", id=request_id) == "open"
+
+
+def test_change_of_subject_moves_the_sla_and_tells_routing(infra, intake, rpc, unique):
+    request_id = rpc.submit_request(operatore(unique), submission())["id"]
+    route(infra, intake, request_id, unique[:4])
+    changed = rpc.change_subject(official(unique[:4]), request_id, {"subject": "prestazione_in_corso_o_respinta", "comment": "oggetto errato"})
+    assert changed == {"id": request_id, "subject": "prestazione_in_corso_o_respinta", "sla_days": 15}
+    assert events_for(infra, request_id, "request_subject_changed") == 1
+    with pytest.raises(InvalidInput) as unknown:
+        rpc.change_subject(official(unique[:4]), request_id, {"subject": "f24"})
+    assert unknown.value.errors[0]["code"] == "unknown_subject"
+
+
+def upload(rpc, caller, data, name="file.pdf"):
+    return rpc.upload_attachment(caller, name, base64.b64encode(data).decode())["id"]
+
+
+def test_cassetto_files_become_one_archive_and_a_fourth_is_refused(infra, rpc, unique):
+    caller = {"sub": f"cdl-{unique}", "role": "intermediario", "matricole": ["7012345678"], "codice_fiscale": VALID_CF}
+    pdfs = [b"%PDF-1.4 " + bytes([65 + i]) * 100 for i in range(4)]
+    ids = [upload(rpc, caller, pdf, f"doc{i}.pdf") for i, pdf in enumerate(pdfs)]
+    body = {"subject": "f24", "text": "Versamento F24 non abbinato", "matricola": "7012345678"}
+    with pytest.raises(InvalidInput) as four:
+        rpc.submit_request(caller, dict(body, attachments=ids))
+    assert four.value.errors[0]["code"] == "too_many_attachments"
+    assert scalar(infra.database_url("intake"), "SELECT count(*) FROM requests WHERE requester_sub = :s", s=caller["sub"]) == 0
+
+    request_id = rpc.submit_request(caller, dict(body, attachments=ids[:3]))["id"]
+    detail = rpc.get_request(caller, request_id)
+    assert len(detail["attachments"]) == 1 and detail["attachments"][0]["content_type"] == "application/zip"
+    store = ObjectStoreAccess(make_client(infra.s3_endpoint, infra.s3_access_key, infra.s3_secret_key), infra.bucket)
+    key = scalar(infra.database_url("intake"), "SELECT object_key FROM attachments WHERE id = :id", id=detail["attachments"][0]["id"])
+    with zipfile.ZipFile(io.BytesIO(store.get(key))) as archive:
+        assert sorted(archive.read(n) for n in archive.namelist()) == sorted(pdfs[:3])
+
+
+def test_patronato_attachments_over_6_mb_in_total_are_refused(infra, rpc, unique):
+    caller = operatore(unique)
+    three_mb = 3 * 1024 * 1024
+    ids = [upload(rpc, caller, b"%PDF-1.4 " + b"x" * (three_mb - 9)), upload(rpc, caller, b"%PDF-1.4 " + b"y" * (three_mb - 8))]
+    with pytest.raises(InvalidInput) as refused:
+        rpc.submit_request(caller, submission(attachments=ids))
+    assert refused.value.errors[0]["code"] == "attachments_too_large"
+    assert scalar(infra.database_url("intake"), "SELECT count(*) FROM attachments WHERE id::text = ANY(:ids) AND request_id IS NULL", ids=ids) == 2
+
+
+def test_disguised_executable_is_refused_and_not_stored(infra, rpc, unique):
+    caller = operatore(unique)
+    with pytest.raises(InvalidInput) as refused:
+        upload(rpc, caller, b"MZ\x90\x00" + b"\x00" * 500, "fattura.pdf")
+    assert refused.value.errors[0]["code"] == "file_type_not_allowed"
+    assert scalar(infra.database_url("intake"), "SELECT count(*) FROM attachments WHERE owner_sub = :s", s=caller["sub"]) == 0
+
+
+def test_outbound_message_joins_the_company_history(infra, rpc, unique):
+    sede = unique[:4]
+    sent = rpc.send_outbound(
+        official(sede),
+        {"recipient": {"kind": "azienda", "matricola": "7011111111", "contacts": {"email": "az@example.org"}}, "subject": "DURC", "text": "Regolarizzare"},
+    )
+    azienda = {"sub": f"az-{unique}", "role": "azienda", "matricole": ["7011111111"]}
+    history = rpc.search_requests(azienda, {"origin": "sede"})
+    assert sent["id"] in [item["id"] for item in history["items"]]
+    assert scalar(infra.database_url("intake"), "SELECT count(*) FROM outbox WHERE event_type = 'outbound_message_sent' AND body->'payload'->>'message_id' = :id", id=sent["id"]) == 1
+
+
+def test_fax_published_with_the_contact_center_client_joins_the_history(infra, intake, rpc, unique):
+    matricola = "70" + unique[:8].translate(str.maketrans("abcdef", "123456"))
+    with entrypoint_waiter(intake, "on_contact_center_message"):
+        with ContactCenterPublisher(infra.amqp_uri) as publisher:
+            envelope = publisher.publish(kind="fax_inbound", matricola=matricola, sender="Studio Verdi", subject="DM10", text="Invio DM10")
+    azienda = {"sub": f"az-{unique}", "role": "azienda", "matricole": [matricola]}
+    items = rpc.search_requests(azienda, {"origin": "fax"})["items"]
+    assert [item["matricola"] for item in items] == [matricola]
+    # the same fax again (new envelope, same message id) adds nothing
+    with entrypoint_waiter(intake, "on_contact_center_message"):
+        with ContactCenterPublisher(infra.amqp_uri) as publisher:
+            publisher.publish(kind="fax_inbound", matricola=matricola, sender="Studio Verdi", subject="DM10", text="Invio DM10",
+                              message_id=envelope["payload"]["message_id"])
+    assert rpc.search_requests(azienda, {})["total"] == 1
+
+
+def test_referente_grant_is_effective_for_the_next_request_of_that_patronato_only(rpc, unique):
+    caller = operatore(unique)
+    normativo = {"subject": "chiarimento_normativo", "text": "Quale norma si applica?"}
+    with pytest.raises(InvalidInput):
+        rpc.submit_request(caller, normativo)
+    other_admin = {"sub": "adm-x", "role": "patronato_admin", "patronato": "999"}
+    rpc.set_referente_profile(other_admin, caller["sub"], {"referente_regionale": True})
+    with pytest.raises(InvalidInput):
+        rpc.submit_request(caller, normativo)
+    admin = {"sub": "adm-1", "role": "patronato_admin", "patronato": "001"}
+    rpc.set_referente_profile(admin, caller["sub"], {"referente_regionale": True})
+    assert rpc.submit_request(caller, normativo)["state"] == "open"
+    with pytest.raises(Forbidden):
+        rpc.set_referente_profile(caller, caller["sub"], {"referente_regionale": True})
+
+
+def test_search_filters_and_pages_within_scope(rpc, unique):
+    caller = operatore(unique)
+    ids = [rpc.submit_request(caller, submission(text=f"domanda {i}"))["id"] for i in range(3)]
+    page = rpc.search_requests(caller, {"page_size": 2})
+    assert page["total"] == 3 and len(page["items"]) == 2
+    assert rpc.search_requests(caller, {"page": 2, "page_size": 2})["items"][0]["id"] in ids
+    assert rpc.search_requests(caller, {"state": "closed"})["total"] == 0
+    assert rpc.search_requests(caller, {"opened_from": "2026-03-02", "opened_to": "2026-03-02"})["total"] == 3
+    assert rpc.search_requests(caller, {"opened_from": "2026-03-03"})["total"] == 0
+    stranger = operatore(unique, ufficio="ALTRO")
+    assert rpc.search_requests(stranger, {})["total"] == 0
+    with pytest.raises(InvalidInput) as bad:
+        rpc.search_requests(caller, {"state": "aperta"})
+    assert bad.value.errors[0]["field"] == "state"

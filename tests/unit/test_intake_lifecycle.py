@@ -1,0 +1,105 @@
+"""The lifecycle rules with plain facts: states, follow-ups, reminders, who may act."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import pytest
+
+from services.intake import lifecycle
+from services.intake.lifecycle import RequestFacts
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+SUBMITTED = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+OPEN = RequestFacts(state="open", origin="patronato", submitted_at=SUBMITTED, assigned_sede="0704")
+ANSWERED = replace(OPEN, state="in_progress", first_answer_at=datetime(2026, 3, 5, tzinfo=timezone.utc))
+OFFICIAL = {"sub": "f", "role": "sede_operatore", "sede": "0704", "groups": ["APP_FEA_COMBID"]}
+
+
+def on(day, hour=10):
+    return datetime(2026, 3, day, hour, 0, tzinfo=timezone.utc)
+
+
+def test_states_move_forward_only():
+    assert lifecycle.take_in_charge(OPEN) == "in_progress"
+    with pytest.raises(Conflict) as again:
+        lifecycle.take_in_charge(replace(OPEN, state="in_progress"))
+    assert again.value.code == "already_in_progress"
+    assert lifecycle.close(OPEN, "Pratica definita") == "closed"
+    for action in (lifecycle.take_in_charge, lifecycle.answer):
+        with pytest.raises(Conflict) as closed:
+            action(replace(OPEN, state="closed"))
+        assert closed.value.code == "request_closed"
+
+
+def test_closing_needs_an_outcome():
+    with pytest.raises(InvalidInput) as refused:
+        lifecycle.close(OPEN, "  ")
+    assert refused.value.errors[0]["field"] == "outcome"
+
+
+def test_two_followups_after_the_first_answer_then_refused():
+    with pytest.raises(Conflict) as early:
+        lifecycle.add_followup(OPEN)
+    assert early.value.code == "no_answer_yet"
+    assert lifecycle.add_followup(ANSWERED) == 1
+    assert lifecycle.add_followup(replace(ANSWERED, followups_count=1)) == 2
+    with pytest.raises(Conflict) as third:
+        lifecycle.add_followup(replace(ANSWERED, followups_count=2))
+    assert third.value.code == "followups_exhausted"
+    assert third.value.status == 409
+    assert "2 ulteriori interazioni" in third.value.detail
+
+
+def test_reminder_from_the_fifteenth_rome_day_without_answer():
+    with pytest.raises(Conflict) as early:
+        lifecycle.add_reminder(OPEN, on(15))
+    assert early.value.code == "reminder_too_early"
+    assert early.value.extra == {"reminder_allowed_from": "2026-03-16"}
+    assert "16/03/2026" in early.value.detail
+    assert lifecycle.add_reminder(OPEN, on(16)) == 15
+
+
+def test_reminder_day_boundary_is_rome_midnight():
+    late_evening = RequestFacts(state="open", origin="patronato", submitted_at=datetime(2026, 3, 1, 23, 30, tzinfo=timezone.utc), assigned_sede=None)
+    # 23:30 UTC on 1 March is 2 March in Rome: allowed from 17 March Rome time
+    with pytest.raises(Conflict):
+        lifecycle.add_reminder(late_evening, datetime(2026, 3, 16, 22, 0, tzinfo=timezone.utc))
+    assert lifecycle.add_reminder(late_evening, datetime(2026, 3, 16, 23, 30, tzinfo=timezone.utc)) == 15
+
+
+def test_no_reminder_once_answered_and_next_one_after_fifteen_more_days():
+    with pytest.raises(Conflict) as answered:
+        lifecycle.add_reminder(ANSWERED, on(20))
+    assert answered.value.code == "already_answered"
+    reminded = replace(OPEN, last_reminder_at=on(16))
+    with pytest.raises(Conflict):
+        lifecycle.add_reminder(reminded, on(30))
+    assert lifecycle.add_reminder(reminded, on(31)) == 30
+
+
+def test_next_actions_tell_the_requester_what_is_possible():
+    assert lifecycle.next_actions(OPEN, on(10)) == {
+        "followups_left": 2, "can_follow_up": False, "can_remind": False, "reminder_allowed_from": "2026-03-16",
+    }
+    assert lifecycle.next_actions(replace(ANSWERED, followups_count=1), on(10)) == {
+        "followups_left": 1, "can_follow_up": True, "can_remind": False, "reminder_allowed_from": None,
+    }
+
+
+def test_official_needs_the_group_and_the_sede():
+    lifecycle.require_competent_official(OFFICIAL, OPEN)
+    with pytest.raises(Forbidden) as no_group:
+        lifecycle.require_competent_official(dict(OFFICIAL, groups=[]), OPEN)
+    assert no_group.value.code == "missing_group"
+    with pytest.raises(NotFound):
+        lifecycle.require_competent_official(dict(OFFICIAL, sede="0101"), OPEN)
+    with pytest.raises(Forbidden):
+        lifecycle.require_official({"sub": "p", "role": "patronato_operatore"})
+
+
+def test_outbound_communications_are_not_worked():
+    outbound = replace(OPEN, origin="sede", state="closed")
+    with pytest.raises(Conflict):
+        lifecycle.take_in_charge(replace(outbound, state="open"))
+    assert lifecycle.next_actions(outbound, on(20))["can_remind"] is False
