@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,12 +113,23 @@ def stop_pid(pid: int, timeout: float = 15.0) -> None:
 
 
 def stop_named(run_dir: Path, name: str) -> bool:
-    pid_file = _pid_file(run_dir, name)
-    if not pid_file.exists():
-        return False
-    stop_pid(int(pid_file.read_text().strip()))
-    pid_file.unlink(missing_ok=True)
-    return True
+    return bool(stop_all(run_dir, [name]))
+
+
+def stop_all(run_dir: Path, names) -> list[str]:
+    """Stop these processes together (each gets SIGTERM at once, then is waited for)."""
+    pids = {}
+    for name in names:
+        pid_file = _pid_file(run_dir, name)
+        if pid_file.exists():
+            pids[name] = int(pid_file.read_text().strip())
+            pid_file.unlink()
+    stoppers = [threading.Thread(target=stop_pid, args=(pid,)) for pid in pids.values()]
+    for stopper in stoppers:
+        stopper.start()
+    for stopper in stoppers:
+        stopper.join()
+    return list(pids)
 
 
 # ---- infrastructure started here -----------------------------------------------------
@@ -137,7 +149,9 @@ def start_seaweedfs(ports: Ports, data_dir: Path, run_dir: Path, log_dir: Path, 
     argv = [
         weed_binary(), "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data_dir}", "-s3",
         f"-s3.port={ports.s3}", f"-master.port={ports.weed_master}", f"-volume.port={ports.weed_volume}",
-        f"-filer.port={ports.weed_filer}", "-s3.port.iceberg=0", "-s3.port.lance=0", "-volume.max=10",
+        f"-filer.port={ports.weed_filer}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+        # each bucket is a collection that grows its own volumes: allow many, keep them small
+        "-volume.max=200", "-master.volumeSizeLimitMB=256",
     ]
     process = spawn("seaweedfs", argv, env, run_dir, log_dir)
     wait_for_port("127.0.0.1", ports.s3, 60, "SeaweedFS S3")
@@ -179,7 +193,8 @@ def start_smtp_sink(ports: Ports, maildir: Path, run_dir: Path, log_dir: Path) -
 
 
 def service_argv(service: str) -> list[str]:
-    module = "gateway.service" if service == "gateway" else f"services.{service}.service"
+    # the gateway module also imports its endpoint mixins: name the class
+    module = "gateway.service:GatewayService" if service == "gateway" else f"services.{service}.service"
     return [sys.executable, "-m", "nameko", "run", "--config", str(service_config_path(service)), module]
 
 
@@ -263,8 +278,9 @@ def run(ports: Ports = Ports()) -> None:
 
 def stop() -> None:
     run_dir = VAR / "run"
-    for name in reversed(SERVICES + ("seaweedfs", "smtp-sink")):
-        if stop_named(run_dir, name):
+    # services first, so that nothing they still do finds storage or mail gone
+    for group in (SERVICES, ("seaweedfs", "smtp-sink")):
+        for name in stop_all(run_dir, group):
             print(f"  fermato {name}")
 
 

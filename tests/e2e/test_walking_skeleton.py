@@ -2,97 +2,21 @@
 on the real broker, database, object store and SMTP sink."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import requests
 
-from deploy.local.stack import SERVICES, start_service, stop_named, wait_ready
-from gateway.auth import issue_token
-from shared.config import LOCAL_DEFAULTS, REPO_ROOT
 from shared.storage import ObjectStoreAccess, make_client
-from tests.harness import free_port
+from tests.e2e.helpers import auth, mails_to, request_body, routed_detail, token
 from tests.integration.helpers import publish_raw, scalar, wait_until
 
 pytestmark = pytest.mark.e2e
 
 VALID_CF = "RSSMRA85T10A562S"
 PDF = b"%PDF-1.4\n% allegato di prova\n" + b"0" * 2048
-
-
-class Stack:
-    def __init__(self, infra, tmp: Path):
-        self.infra = infra
-        self.env = infra.process_env()
-        self.port = free_port()
-        self.env["GATEWAY_ADDRESS"] = f"127.0.0.1:{self.port}"
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.run_dir, self.log_dir = tmp / "run", tmp / "log"
-
-    def start(self, service: str) -> None:
-        start_service(service, self.env, self.run_dir, self.log_dir)
-
-    def stop(self, service: str) -> None:
-        stop_named(self.run_dir, service)
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.log_dir.glob("*.log")))
-
-
-@pytest.fixture(scope="module")
-def stack(infra, tmp_path_factory):
-    stack = Stack(infra, tmp_path_factory.mktemp("stack"))
-    subprocess.run([sys.executable, "-m", "services.routing.reference", "load"], env=stack.env, cwd=REPO_ROOT, check=True)
-    for service in SERVICES:
-        stack.start(service)
-    try:
-        wait_ready(stack.url, timeout=90)
-    except RuntimeError:
-        print(stack.logs())
-        raise
-    yield stack
-    for service in SERVICES:
-        stack.stop(service)
-    print(stack.logs())
-
-
-def token(role="patronato_operatore", lifetime=timedelta(hours=1), **claims):
-    claims.setdefault("patronato", "001")
-    claims.setdefault("ufficio", "0001")
-    return issue_token(LOCAL_DEFAULTS["JWT_SECRET"], sub=claims.pop("sub", f"op-{uuid.uuid4().hex[:8]}"), role=role, lifetime=lifetime, **claims)
-
-
-def auth(tok):
-    return {"Authorization": f"Bearer {tok}"}
-
-
-def request_body(email, **overrides):
-    body = {
-        "subject": "sollecito_domanda",
-        "text": "Si sollecita la definizione della domanda di pensione.",
-        "case_identifier": {"kind": "protocollo", "value": "INPS.7000.15/03/2026.0012345"},
-        "citizen": {"codice_fiscale": VALID_CF, "cap": "00184"},
-        "contacts": {"email": email},
-    }
-    body.update(overrides)
-    return body
-
-
-def mails_to(infra, address):
-    return [m for m in infra.mails() if m["To"] == address]
-
-
-def routed_detail(stack, tok, request_id, timeout=15.0):
-    def assigned():
-        detail = requests.get(f"{stack.url}/api/v1/requests/{request_id}", headers=auth(tok), timeout=10).json()
-        return detail if detail.get("assignment") else None
-
-    return wait_until(assigned, timeout=timeout, interval=0.1)
 
 
 def test_health_and_openapi(stack):
