@@ -56,6 +56,7 @@ class Infrastructure:
     vhost: str | None = None
     smtp_port: int = 0
     maildir: Path | None = None
+    _base_amqp_uri: str | None = None
     _cleanups: list = field(default_factory=list)
 
     @property
@@ -137,8 +138,20 @@ class Infrastructure:
         except (subprocess.SubprocessError, OSError):
             return  # not allowed here: share the given vhost
         self.vhost = vhost
+        self._base_amqp_uri = self.amqp_uri
         self.amqp_uri = urlunparse(parsed._replace(path=f"/{vhost}"))
         self._cleanups.append(lambda: subprocess.run([rabbitmqctl, "delete_vhost", vhost], capture_output=True, timeout=60))
+
+    def isolated_copy(self) -> "Infrastructure":
+        """Same servers, own vhost, databases, bucket and SMTP sink: for processes that run
+        for a whole session (the end-to-end stack) beside the integration tests' containers."""
+        copy = Infrastructure(self.base_amqp_uri, self.postgres_url, self.s3_endpoint, self.s3_access_key, self.s3_secret_key)
+        copy.prepare()
+        return copy
+
+    @property
+    def base_amqp_uri(self) -> str:
+        return self._base_amqp_uri or self.amqp_uri
 
     def teardown(self) -> None:
         for cleanup in reversed(self._cleanups):

@@ -195,7 +195,7 @@ def start_smtp_sink(ports: Ports, maildir: Path, run_dir: Path, log_dir: Path) -
 def service_argv(service: str) -> list[str]:
     # the gateway module also imports its endpoint mixins: name the class
     module = "gateway.service:GatewayService" if service == "gateway" else f"services.{service}.service"
-    return [sys.executable, "-m", "nameko", "run", "--config", str(service_config_path(service)), module]
+    return [sys.executable, "-m", "deploy.nameko_run", "run", "--config", str(service_config_path(service)), module]
 
 
 def start_service(service: str, env: dict, run_dir: Path, log_dir: Path) -> subprocess.Popen:

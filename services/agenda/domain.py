@@ -5,6 +5,9 @@ Booking from a request is allowed when
 - the first answer arrived and both further interactions are used up, or
 - more than 15 days have passed since submission with no answer
   (days counted on the Europe/Rome calendar).
+
+A request closed without enabling booking has had its outcome (esito): closing is the
+office's reply, so the 15-day rule no longer applies to it.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ FURTHER_INTERACTIONS = 2  # allowed after the first answer
 ENABLED_BY_OFFICE = "enabled_by_office"
 INTERACTIONS_EXHAUSTED = "interactions_exhausted"
 NO_ANSWER_IN_TIME = "no_answer_in_time"
+CLOSED_WITHOUT_BOOKING = "closed_without_booking"
 WAITING_FOR_ANSWER = "waiting_for_answer"
 INTERACTIONS_AVAILABLE = "interactions_available"
 
@@ -26,23 +30,35 @@ def booking_allowed(row, now: datetime) -> tuple[bool, str, str]:
     """Whether the requester may book from this request: (allowed, machine code, Italian reason).
 
     ``row`` is anything with the attributes ``submitted_at``, ``first_answer_at``,
-    ``interactions`` and ``booking_enabled`` (the ORM row, or a plain object in tests).
+    ``interactions``, ``booking_enabled`` and ``closed_at`` (the ORM row, or a plain
+    object in tests).
     """
     if row.booking_enabled:
         return True, ENABLED_BY_OFFICE, "La sede ha abilitato la prenotazione di un appuntamento."
-    if row.first_answer_at is not None:
-        return _after_answer(row.interactions)
+    answered = row.first_answer_at is not None
+    if answered and row.interactions >= FURTHER_INTERACTIONS:
+        return _interactions_exhausted()
+    if row.closed_at is not None:
+        return (
+            False,
+            CLOSED_WITHOUT_BOOKING,
+            "La richiesta è stata chiusa senza che la sede abbia abilitato la prenotazione di un appuntamento.",
+        )
+    if answered:
+        return _interactions_left(row.interactions)
     return _before_answer(days_between(row.submitted_at, now))
 
 
-def _after_answer(interactions: int) -> tuple[bool, str, str]:
-    if interactions >= FURTHER_INTERACTIONS:
-        return (
-            True,
-            INTERACTIONS_EXHAUSTED,
-            "La richiesta ha ricevuto risposta e le ulteriori interazioni sono esaurite: "
-            "è possibile prenotare un appuntamento.",
-        )
+def _interactions_exhausted() -> tuple[bool, str, str]:
+    return (
+        True,
+        INTERACTIONS_EXHAUSTED,
+        "La richiesta ha ricevuto risposta e le ulteriori interazioni sono esaurite: "
+        "è possibile prenotare un appuntamento.",
+    )
+
+
+def _interactions_left(interactions: int) -> tuple[bool, str, str]:
     left = FURTHER_INTERACTIONS - interactions
     still = "resta 1 ulteriore interazione" if left == 1 else f"restano {left} ulteriori interazioni"
     return (

@@ -29,3 +29,15 @@ class AgendaService:
     @event_handler("request_submitted")
     def on_request_submitted(self, event):
         self.db.apply_once(event, handlers.record_submitted)
+
+    @event_handler("request_answered")
+    def on_request_answered(self, event):
+        self.db.apply_once(event, handlers.record_answered)
+
+    @event_handler("request_followup_added")
+    def on_request_followup_added(self, event):
+        self.db.apply_once(event, handlers.record_followup_added)
+
+    @event_handler("request_closed")
+    def on_request_closed(self, event):
+        self.db.apply_once(event, handlers.record_closed)

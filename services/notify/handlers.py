@@ -8,11 +8,18 @@ changes nothing (and sends nothing).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from services.notify.mailer import PermanentDeliveryError
-from services.notify.messages import OutgoingMessage, render_protocol_registered, render_request_routed
+from services.notify.messages import (
+    OutgoingMessage,
+    render_outbound_message,
+    render_protocol_registered,
+    render_request_closed,
+    render_request_routed,
+)
 from services.notify.models import (
     CHANNEL_EMAIL,
     CHANNEL_SMS,
@@ -36,6 +43,16 @@ class RequestNotYetKnown(LookupError):
     """
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """Where to reach someone for one message: a ``RequestContact`` fits this shape, and an
+    outbound message builds one from its own contacts (it may concern no request)."""
+
+    request_id: uuid.UUID | None
+    email: str | None
+    sms: str | None
+
+
 # ---- event handlers ----------------------------------------------------------------------
 
 
@@ -49,11 +66,35 @@ def notify_protocol_registered(session, event, *, mailer, clock) -> None:
 def notify_request_routed(session, event, *, mailer, clock) -> None:
     """``request_routed``: tell the requester which office will handle the request."""
     payload = event.payload
-    contact = session.get(RequestContact, payload["request_id"])
-    if contact is None:
-        raise RequestNotYetKnown(f"request_routed prima di request_submitted per {payload['request_id']}")
+    contact = known_contact(session, event)
     message = render_request_routed(contact.protocol, contact.subject, payload["assignment"])
     deliver(session, mailer, clock, event, contact, message)
+
+
+def notify_request_closed(session, event, *, mailer, clock) -> None:
+    """``request_closed``: tell the requester the outcome, and whether an appointment can be booked."""
+    payload = event.payload
+    contact = known_contact(session, event)
+    message = render_request_closed(
+        contact.protocol, contact.subject, payload["outcome"], payload["comment"], payload["booking_enabled"], payload["at"]
+    )
+    deliver(session, mailer, clock, event, contact, message)
+
+
+def notify_outbound_message(session, event, *, mailer, clock) -> None:
+    """``outbound_message_sent``: tell the recipient a sede wrote to them (contacts in the event)."""
+    payload = event.payload
+    contacts = payload["contacts"] or {}
+    recipient = Recipient(payload["request_id"], contacts.get("email"), contacts.get("sms"))
+    message = render_outbound_message(payload["subject"], payload["sede"], payload["sent_at"])
+    deliver(session, mailer, clock, event, recipient, message)
+
+
+def known_contact(session, event) -> RequestContact:
+    contact = session.get(RequestContact, event.payload["request_id"])
+    if contact is None:
+        raise RequestNotYetKnown(f"{event.type} prima di request_submitted per {event.payload['request_id']}")
+    return contact
 
 
 def remember_contacts(session, payload: dict) -> RequestContact:
@@ -75,22 +116,22 @@ def remember_contacts(session, payload: dict) -> RequestContact:
 # ---- channels ----------------------------------------------------------------------------
 
 
-def deliver(session, mailer, clock, event, contact: RequestContact, message: OutgoingMessage) -> None:
-    send_email(session, mailer, clock, event, contact, message)
-    if contact.sms:
-        record_sms_skipped(session, clock, event, contact, message)
+def deliver(session, mailer, clock, event, recipient: Recipient | RequestContact, message: OutgoingMessage) -> None:
+    send_email(session, mailer, clock, event, recipient, message)
+    if recipient.sms:
+        record_sms_skipped(session, clock, event, recipient, message)
 
 
-def send_email(session, mailer, clock, event, contact: RequestContact, message: OutgoingMessage) -> Delivery:
-    delivery = _new_delivery(clock, event, contact, message, CHANNEL_EMAIL, contact.email)
+def send_email(session, mailer, clock, event, recipient, message: OutgoingMessage) -> Delivery:
+    delivery = _new_delivery(clock, event, recipient, message, CHANNEL_EMAIL, recipient.email)
     session.add(delivery)
-    if not contact.email:
+    if not recipient.email:
         delivery.status, delivery.error = STATUS_SKIPPED, NO_EMAIL
         return delivery
     # Insert first: a duplicate (event, channel) fails on the unique key before anything is sent.
     session.flush()
     try:
-        mailer.send(contact.email, message.subject_line, message.body)
+        mailer.send(recipient.email, message.subject_line, message.body)
     except PermanentDeliveryError as exc:
         delivery.status, delivery.error = STATUS_FAILED, str(exc)
         return delivery
@@ -98,21 +139,21 @@ def send_email(session, mailer, clock, event, contact: RequestContact, message: 
     return delivery
 
 
-def record_sms_skipped(session, clock, event, contact: RequestContact, message: OutgoingMessage) -> Delivery:
+def record_sms_skipped(session, clock, event, recipient, message: OutgoingMessage) -> Delivery:
     # No SMS provider yet: say so in the record rather than pretend the SMS went out.
-    delivery = _new_delivery(clock, event, contact, message, CHANNEL_SMS, contact.sms)
+    delivery = _new_delivery(clock, event, recipient, message, CHANNEL_SMS, recipient.sms)
     delivery.status, delivery.error = STATUS_SKIPPED, NO_SMS_PROVIDER
     session.add(delivery)
     return delivery
 
 
-def _new_delivery(clock, event, contact, message: OutgoingMessage, channel: str, recipient: str | None) -> Delivery:
+def _new_delivery(clock, event, recipient, message: OutgoingMessage, channel: str, address: str | None) -> Delivery:
     return Delivery(
         id=uuid.uuid4(),
-        request_id=contact.request_id,
+        request_id=recipient.request_id,
         event_id=uuid.UUID(str(event.event_id)),
         channel=channel,
-        recipient=recipient,
+        recipient=address,
         template=message.template,
         subject_line=message.subject_line,
         status=STATUS_SKIPPED,

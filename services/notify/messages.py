@@ -18,6 +18,10 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 TEMPLATE_PROTOCOL_REGISTERED = "protocol_registered"
 TEMPLATE_REQUEST_ROUTED = "request_routed"
+TEMPLATE_REQUEST_CLOSED = "request_closed"
+TEMPLATE_OUTBOUND_MESSAGE = "outbound_message"
+
+SUBJECT_LINE_MAX = 200  # what a delivery record keeps; long enough for any mail client
 
 
 @dataclass(frozen=True)
@@ -71,3 +75,35 @@ def render_request_routed(protocol: str, subject: str, assignment: dict) -> Outg
         office_code=assignment["code"],
     )
     return OutgoingMessage(TEMPLATE_REQUEST_ROUTED, subject_line, body)
+
+
+def render_request_closed(
+    protocol: str, subject: str, outcome: str, comment: str | None, booking_enabled: bool, closed_at: datetime
+) -> OutgoingMessage:
+    body = _render(
+        TEMPLATE_REQUEST_CLOSED,
+        protocol=protocol,
+        subject=subject,
+        outcome=outcome,
+        comment=comment,
+        booking_enabled=booking_enabled,
+        closed_at=rome_time(closed_at),
+    )
+    return OutgoingMessage(TEMPLATE_REQUEST_CLOSED, f"Richiesta chiusa n. {protocol}", body)
+
+
+def render_outbound_message(subject: str, sede: str, sent_at: datetime) -> OutgoingMessage:
+    """A sede wrote to the requester: say so, and where to read it (the text stays in the portal)."""
+    subject = one_line(subject)
+    body = _render(TEMPLATE_OUTBOUND_MESSAGE, subject=subject, sede=sede, sent_at=rome_time(sent_at))
+    subject_line = shortened(f"Comunicazione dalla sede INPS: {subject}", SUBJECT_LINE_MAX)
+    return OutgoingMessage(TEMPLATE_OUTBOUND_MESSAGE, subject_line, body)
+
+
+def one_line(text: str) -> str:
+    # A line break in a mail header is refused by the mail library (header injection).
+    return " ".join(text.split())
+
+
+def shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -34,13 +34,16 @@ class RequestContact(Base):
 
 
 class Delivery(Base):
-    """One message on one channel for one event (at most one: UNIQUE(event_id, channel))."""
+    """One message on one channel for one event (at most one: UNIQUE(event_id, channel)).
+
+    ``request_id`` is NULL for an outbound message from a sede that concerns no request.
+    """
 
     __tablename__ = "deliveries"
     __table_args__ = (UniqueConstraint("event_id", "channel", name="uq_deliveries_event_channel"),)
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    request_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True, index=True)
     event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     channel: Mapped[str] = mapped_column(String(10))
     recipient: Mapped[str | None] = mapped_column(String(254), nullable=True)

@@ -1,9 +1,10 @@
-"""Reporting service: entrypoints only. Keeps a read model of requests built from events."""
+"""Reporting service: entrypoints only. Keeps a read model of requests built from events
+and computes the dashboard's figures from it."""
 from __future__ import annotations
 
 from nameko.rpc import rpc
 
-from services.reporting import handlers
+from services.reporting import handlers, queries
 from shared.clock import Clock
 from shared.consumer import event_handler
 from shared.db import Database
@@ -24,12 +25,17 @@ class ReportingService:
     @rpc(expected_exceptions=ProblemError)
     def request_fact(self, request_id):
         with self.db.begin() as session:
-            return handlers.request_fact(session, request_id)
+            return queries.request_fact(session, request_id)
 
     @rpc(expected_exceptions=ProblemError)
     def count_by_state(self):
         with self.db.begin() as session:
-            return handlers.count_by_state(session)
+            return queries.count_by_state(session)
+
+    @rpc(expected_exceptions=ProblemError)
+    def sla_snapshot(self, sede=None, origin=None, now_iso=None):
+        with self.db.begin() as session:
+            return queries.sla_snapshot(session, queries.as_of(now_iso, self.clock), sede=sede, origin=origin)
 
     @event_handler("request_submitted")
     def on_request_submitted(self, event):
@@ -38,3 +44,35 @@ class ReportingService:
     @event_handler("request_routed")
     def on_request_routed(self, event):
         self.db.apply_once(event, handlers.record_routed)
+
+    @event_handler("request_taken_in_charge")
+    def on_request_taken_in_charge(self, event):
+        self.db.apply_once(event, handlers.record_taken_in_charge)
+
+    @event_handler("request_answered")
+    def on_request_answered(self, event):
+        self.db.apply_once(event, handlers.record_answered)
+
+    @event_handler("request_followup_added")
+    def on_request_followup_added(self, event):
+        self.db.apply_once(event, handlers.record_followup_added)
+
+    @event_handler("request_reminded")
+    def on_request_reminded(self, event):
+        self.db.apply_once(event, handlers.record_reminded)
+
+    @event_handler("request_subject_changed")
+    def on_request_subject_changed(self, event):
+        self.db.apply_once(event, handlers.record_subject_changed)
+
+    @event_handler("request_closed")
+    def on_request_closed(self, event):
+        self.db.apply_once(event, handlers.record_closed)
+
+    @event_handler("outbound_message_sent")
+    def on_outbound_message_sent(self, event):
+        self.db.apply_once(event, handlers.record_outbound_message)
+
+    @event_handler("contact_center_message_recorded")
+    def on_contact_center_message_recorded(self, event):
+        self.db.apply_once(event, handlers.record_contact_center_message)

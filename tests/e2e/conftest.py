@@ -32,16 +32,23 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
+def infra(infra):
+    """The end-to-end processes live for the whole session: give them their own vhost,
+    databases, bucket and mail sink, so they never consume what integration tests publish."""
+    own = infra.isolated_copy()
+    yield own
+    own.teardown()
+
+
+@pytest.fixture(scope="session")
 def stack(infra, tmp_path_factory):
     stack = Stack(infra, tmp_path_factory.mktemp("stack"))
     subprocess.run([sys.executable, "-m", "services.routing.reference", "load"], env=stack.env, cwd=REPO_ROOT, check=True)
-    for service in SERVICES:
-        stack.start(service)
     try:
+        for service in SERVICES:
+            stack.start(service)
         wait_ready(stack.url, timeout=90)
-    except RuntimeError:
+        yield stack
+    finally:
+        stop_all(stack.run_dir, SERVICES)
         print(stack.logs())
-        raise
-    yield stack
-    stop_all(stack.run_dir, SERVICES)
-    print(stack.logs())

@@ -16,7 +16,14 @@ from services.agenda.service import AgendaService
 from shared.clock import FixedClock
 from shared.db import DatabaseAccess, make_engine
 from shared.errors import NotFound
-from shared.events import REQUEST_SUBMITTED, make_event, parse_event
+from shared.events import (
+    REQUEST_ANSWERED,
+    REQUEST_CLOSED,
+    REQUEST_FOLLOWUP_ADDED,
+    REQUEST_SUBMITTED,
+    make_event,
+    parse_event,
+)
 from shared.migrations import database_url, drop_database, upgrade
 
 SUBMITTED_AT = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
@@ -98,3 +105,139 @@ def test_eligibility_of_unknown_request_is_not_found(sessions):
         agenda(sessions, SUBMITTED_AT).eligibility(str(uuid.uuid4()))
     with pytest.raises(NotFound):
         agenda(sessions, SUBMITTED_AT).eligibility("nonsense")
+
+
+# ---- lifecycle events --------------------------------------------------------------------------
+
+
+def step(event_type, request_id, days, **fields):
+    payload = {
+        "request_id": request_id,
+        "protocol": "COMBID.2026.00000001",
+        "actor": "op-1",
+        "actor_role": "sede_operatore",
+        "at": SUBMITTED_AT + timedelta(days=days),
+        "comment": None,
+        **fields,
+    }
+    return parse_event(make_event(event_type, payload, producer="intake").to_message())
+
+
+def answered(request_id, days, number=1):
+    return step(REQUEST_ANSWERED, request_id, days, message_id=uuid.uuid4(), answer_number=number, first_answer=number == 1)
+
+
+def followup(request_id, days, used):
+    return step(REQUEST_FOLLOWUP_ADDED, request_id, days, message_id=uuid.uuid4(), interactions_used=used, interactions_left=2 - used)
+
+
+def closed(request_id, days, booking_enabled):
+    return step(REQUEST_CLOSED, request_id, days, outcome="accolta", booking_enabled=booking_enabled)
+
+
+HANDLERS = {
+    REQUEST_SUBMITTED: handlers.record_submitted,
+    REQUEST_ANSWERED: handlers.record_answered,
+    REQUEST_FOLLOWUP_ADDED: handlers.record_followup_added,
+    REQUEST_CLOSED: handlers.record_closed,
+}
+
+
+def apply(sessions, event):
+    return DatabaseAccess(sessions, f"agenda.on_{event.type}").apply_once(event, HANDLERS[event.type])
+
+
+def eligibility(sessions, request_id, days):
+    return agenda(sessions, SUBMITTED_AT + timedelta(days=days)).eligibility(str(request_id))
+
+
+@pytest.mark.parametrize("order", ["as_published", "reversed"])
+def test_first_answer_and_both_interactions_allow_booking_in_any_order(sessions, order):
+    request_id = uuid.uuid4()
+    events = [
+        submitted(request_id),
+        answered(request_id, 3),
+        followup(request_id, 4, 1),
+        answered(request_id, 5, 2),
+        followup(request_id, 6, 2),
+    ]
+    if order == "reversed":
+        events.reverse()
+
+    for event in events:
+        assert apply(sessions, event) is True
+
+    result = eligibility(sessions, request_id, 7)
+    assert (result["allowed"], result["reason_code"]) == (True, "interactions_exhausted")
+    assert result["first_answer_at"] == (SUBMITTED_AT + timedelta(days=3)).isoformat()
+    assert result["interactions"] == 2
+
+
+def test_one_interaction_left_does_not_allow(sessions):
+    request_id = uuid.uuid4()
+    for event in (submitted(request_id), answered(request_id, 3), followup(request_id, 4, 1)):
+        apply(sessions, event)
+
+    result = eligibility(sessions, request_id, 40)
+
+    assert (result["allowed"], result["reason_code"]) == (False, "interactions_available")
+
+
+@pytest.mark.parametrize(
+    "booking_enabled, allowed, code", [(True, True, "enabled_by_office"), (False, False, "closed_without_booking")]
+)
+def test_closing_decides_booking(sessions, booking_enabled, allowed, code):
+    request_id = uuid.uuid4()
+    for event in (submitted(request_id), answered(request_id, 2), closed(request_id, 2, booking_enabled)):
+        apply(sessions, event)
+
+    result = eligibility(sessions, request_id, 3)
+
+    assert (result["allowed"], result["reason_code"], result["booking_enabled"]) == (allowed, code, booking_enabled)
+    assert result["closed_at"] == (SUBMITTED_AT + timedelta(days=2)).isoformat()
+    assert result["reason"]
+
+
+def test_events_before_the_submission_wait_for_it(sessions):
+    request_id = uuid.uuid4()
+    apply(sessions, closed(request_id, 2, booking_enabled=True))
+
+    with pytest.raises(NotFound):
+        eligibility(sessions, request_id, 3)
+
+    apply(sessions, submitted(request_id))
+    result = eligibility(sessions, request_id, 3)
+    assert (result["allowed"], result["requester"], result["booking_enabled"]) == (True, "op-7", True)
+
+
+def test_redelivered_lifecycle_events_change_nothing(sessions):
+    request_id = uuid.uuid4()
+    events = [submitted(request_id), answered(request_id, 3), followup(request_id, 4, 1), closed(request_id, 5, False)]
+    for event in events:
+        apply(sessions, event)
+    before = eligibility(sessions, request_id, 6)
+
+    assert [apply(sessions, event) for event in events] == [False] * len(events)
+
+    assert eligibility(sessions, request_id, 6) == before
+
+
+def test_an_older_followup_arriving_late_does_not_lower_the_count(sessions):
+    request_id = uuid.uuid4()
+    newer, older = followup(request_id, 3, 2), followup(request_id, 2, 1)
+    for event in (submitted(request_id), answered(request_id, 1), newer, older):
+        apply(sessions, event)
+
+    assert eligibility(sessions, request_id, 4)["interactions"] == 2
+
+
+def test_service_entrypoints_apply_lifecycle_events(sessions):
+    request_id = uuid.uuid4()
+    service = agenda(sessions, SUBMITTED_AT + timedelta(days=3))
+
+    service.on_request_submitted(submitted(request_id))
+    service.on_request_answered(answered(request_id, 1))
+    service.on_request_followup_added(followup(request_id, 2, 2))
+    service.on_request_closed(closed(request_id, 2, booking_enabled=False))
+
+    assert service.eligibility(str(request_id))["reason_code"] == "interactions_exhausted"

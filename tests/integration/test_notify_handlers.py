@@ -28,7 +28,14 @@ from services.notify.models import Delivery, RequestContact
 from services.notify.service import NotifyService
 from shared.clock import FixedClock
 from shared.db import DatabaseAccess, make_engine
-from shared.events import REQUEST_ROUTED, REQUEST_SUBMITTED, make_event, parse_event
+from shared.events import (
+    OUTBOUND_MESSAGE_SENT,
+    REQUEST_CLOSED,
+    REQUEST_ROUTED,
+    REQUEST_SUBMITTED,
+    make_event,
+    parse_event,
+)
 from shared.migrations import database_url, drop_database, upgrade
 from tests.harness import free_port
 
@@ -250,3 +257,165 @@ def test_real_smtp_delivery_reads_back(sessions, smtp_sink):
     assert mail["Subject"] == f"Richiesta protocollata n. {event.payload['protocol']}"
     assert mail["Message-ID"] and mail["Date"]
     assert "è stata protocollata" in mail.get_content()
+
+
+# ---- request closed ----------------------------------------------------------------------------
+
+
+def closed(request_id, outcome="accolta", comment="Pratica definita.", booking_enabled=False):
+    payload = {
+        "request_id": request_id,
+        "protocol": "COMBID.2026.99999999",  # notify mails the protocol it stored at submission
+        "actor": "op-1",
+        "actor_role": "sede_operatore",
+        "at": NOW + timedelta(days=3),
+        "comment": comment,
+        "outcome": outcome,
+        "booking_enabled": booking_enabled,
+    }
+    return parse_event(make_event(REQUEST_CLOSED, payload, producer="intake").to_message())
+
+
+def on_closed(sessions, event, mailer):
+    return apply(sessions, "on_request_closed", handlers.notify_request_closed, event, mailer)
+
+
+def test_closed_mails_the_outcome_and_the_comment(sessions):
+    submission, mailer = submitted(sms="+393331234567"), FakeMailer()
+    on_submitted(sessions, submission, mailer)
+
+    on_closed(sessions, closed(submission.payload["request_id"]), mailer)
+
+    to, subject, body = mailer.sent[-1]
+    assert (to, subject) == ("mario.rossi@example.it", f"Richiesta chiusa n. {submission.payload['protocol']}")
+    assert "Esito: accolta" in body and "Pratica definita." in body
+    assert "appuntamento" not in body
+    closing = [d for d in deliveries(sessions, submission.payload["request_id"]) if d.template == "request_closed"]
+    assert [(d.channel, d.status) for d in closing] == [("email", "sent"), ("sms", "skipped")]
+
+
+def test_closed_with_booking_enabled_says_an_appointment_can_be_booked(sessions):
+    submission, mailer = submitted(), FakeMailer()
+    on_submitted(sessions, submission, mailer)
+
+    on_closed(sessions, closed(submission.payload["request_id"], comment=None, booking_enabled=True), mailer)
+
+    assert "prenotazione di un appuntamento" in mailer.sent[-1][2]
+
+
+def test_closed_twice_mails_once(sessions):
+    submission, mailer = submitted(), FakeMailer()
+    on_submitted(sessions, submission, mailer)
+    closing = closed(submission.payload["request_id"])
+
+    assert on_closed(sessions, closing, mailer) is True
+    assert on_closed(sessions, closing, mailer) is False
+
+    assert [subject for _, subject, _ in mailer.sent].count(f"Richiesta chiusa n. {submission.payload['protocol']}") == 1
+
+
+def test_closed_before_submitted_raises_so_the_kernel_retries(sessions):
+    submission, mailer = submitted(), FakeMailer()
+    closing = closed(submission.payload["request_id"])
+
+    with pytest.raises(handlers.RequestNotYetKnown):
+        on_closed(sessions, closing, mailer)
+    assert deliveries(sessions, submission.payload["request_id"]) == []
+
+    on_submitted(sessions, submission, mailer)
+    assert on_closed(sessions, closing, mailer) is True
+    assert mailer.sent[-1][1].startswith("Richiesta chiusa")
+
+
+# ---- outbound messages -------------------------------------------------------------------------
+
+
+def outbound(email="azienda@example.it", sms=None, request_id=None, subject="Verifica versamenti F24"):
+    payload = {
+        "message_id": uuid.uuid4(),
+        "request_id": request_id,
+        "sede": "7000",
+        "actor": "op-1",
+        "recipient": {"kind": "azienda", "matricola": "7000123456"},
+        "subject": subject,
+        "contacts": {"email": email, "sms": sms},
+        "sent_at": NOW,
+    }
+    return parse_event(make_event(OUTBOUND_MESSAGE_SENT, payload, producer="intake").to_message())
+
+
+def on_outbound(sessions, event, mailer):
+    return apply(sessions, "on_outbound_message_sent", handlers.notify_outbound_message, event, mailer)
+
+
+def deliveries_of(sessions, event):
+    with sessions() as session:
+        return session.scalars(
+            select(Delivery).where(Delivery.event_id == uuid.UUID(event.event_id)).order_by(Delivery.channel)
+        ).all()
+
+
+def test_outbound_mails_the_contact_in_the_event_without_a_request(sessions):
+    event, mailer = outbound(sms="+393331234567"), FakeMailer()
+
+    assert on_outbound(sessions, event, mailer) is True
+    assert on_outbound(sessions, event, mailer) is False
+
+    (to, subject, body), = mailer.sent
+    assert (to, subject) == ("azienda@example.it", "Comunicazione dalla sede INPS: Verifica versamenti F24")
+    assert "codice 7000" in body
+    email, sms = deliveries_of(sessions, event)
+    assert (email.status, email.request_id, email.template) == ("sent", None, "outbound_message")
+    assert (sms.status, sms.error) == ("skipped", handlers.NO_SMS_PROVIDER)
+
+
+def test_outbound_about_a_request_is_listed_with_it(sessions):
+    request_id = uuid.uuid4()
+
+    on_outbound(sessions, outbound(request_id=request_id), FakeMailer())
+
+    assert [d.template for d in deliveries(sessions, request_id)] == ["outbound_message"]
+
+
+def test_outbound_without_email_records_a_skipped_delivery(sessions):
+    event, mailer = outbound(email=None), FakeMailer()
+
+    on_outbound(sessions, event, mailer)
+
+    assert mailer.sent == []
+    (delivery,) = deliveries_of(sessions, event)
+    assert (delivery.channel, delivery.status, delivery.error) == ("email", "skipped", handlers.NO_EMAIL)
+
+
+def test_service_entrypoints_for_closed_and_outbound(sessions):
+    mailer, submission = FakeMailer(), submitted()
+    service = worker_factory(NotifyService, db=DatabaseAccess(sessions, "notify.entrypoints"), mailer=mailer, clock=FixedClock(NOW))
+
+    service.on_request_submitted(submission)
+    service.on_request_closed(closed(submission.payload["request_id"]))
+    service.on_outbound_message_sent(outbound())
+
+    protocol = submission.payload["protocol"]
+    assert [subject for _, subject, _ in mailer.sent] == [
+        f"Richiesta protocollata n. {protocol}",
+        f"Richiesta chiusa n. {protocol}",
+        "Comunicazione dalla sede INPS: Verifica versamenti F24",
+    ]
+
+
+def test_real_smtp_delivery_of_closing_and_outbound(sessions, smtp_sink):
+    port, maildir = smtp_sink
+    mailer = SmtpMailer(SmtpSettings("127.0.0.1", port))
+    submission = submitted(email="anna.bianchi@example.it")
+    on_submitted(sessions, submission, mailer)
+
+    on_closed(sessions, closed(submission.payload["request_id"], outcome="respinta", booking_enabled=True), mailer)
+    on_outbound(sessions, outbound(email="ufficio@azienda.example", subject="Documenti mancanti"), mailer)
+
+    mails = {mail["Subject"]: mail for mail in read_mails(maildir)}
+    closing = mails[f"Richiesta chiusa n. {submission.payload['protocol']}"]
+    assert closing["To"] == "anna.bianchi@example.it"
+    assert "Esito: respinta" in closing.get_content() and "prenotazione di un appuntamento" in closing.get_content()
+    message = mails["Comunicazione dalla sede INPS: Documenti mancanti"]
+    assert message["To"] == "ufficio@azienda.example"
+    assert "Documenti mancanti" in message.get_content()

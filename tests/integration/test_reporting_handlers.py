@@ -10,7 +10,7 @@ from nameko.testing.services import worker_factory
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
-from services.reporting import handlers
+from services.reporting import handlers, queries
 from services.reporting.service import ReportingService
 from shared.db import DatabaseAccess, make_engine
 from shared.errors import NotFound
@@ -69,7 +69,7 @@ def apply(sessions, handler, event):
 
 def fact(sessions, request_id):
     with sessions() as session:
-        return handlers.request_fact(session, str(request_id))
+        return queries.request_fact(session, str(request_id))
 
 
 @pytest.mark.parametrize("routed_first", [False, True], ids=["submitted_first", "routed_first"])
@@ -94,14 +94,14 @@ def test_submitted_and_routed_merge_in_either_order(sessions, routed_first):
 def test_routed_alone_leaves_a_partial_row_not_counted(sessions):
     request_id = uuid.uuid4()
     with sessions() as session:
-        before = handlers.count_by_state(session)
+        before = queries.count_by_state(session)
 
     apply(sessions, handlers.record_routed, routed(request_id))
 
     row = fact(sessions, request_id)
     assert (row["sede_code"], row["protocol"], row["state"]) == ("7000", None, None)
     with sessions() as session:
-        assert handlers.count_by_state(session) == before
+        assert queries.count_by_state(session) == before
 
 
 def test_an_older_routing_decision_does_not_overwrite_a_newer_one(sessions):

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from services.agenda.domain import (
+    CLOSED_WITHOUT_BOOKING,
     ENABLED_BY_OFFICE,
     INTERACTIONS_AVAILABLE,
     INTERACTIONS_EXHAUSTED,
@@ -17,7 +18,13 @@ SUBMITTED = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
 
 def request(**overrides):
-    values = {"submitted_at": SUBMITTED, "first_answer_at": None, "interactions": 0, "booking_enabled": False}
+    values = {
+        "submitted_at": SUBMITTED,
+        "first_answer_at": None,
+        "interactions": 0,
+        "booking_enabled": False,
+        "closed_at": None,
+    }
     values.update(overrides)
     return SimpleNamespace(**values)
 
@@ -62,3 +69,49 @@ def test_answered_request_waits_for_both_further_interactions():
     assert booking_allowed(request(first_answer_at=answered, interactions=1), late)[:2] == (False, INTERACTIONS_AVAILABLE)
     assert "resta 1 ulteriore interazione" in booking_allowed(request(first_answer_at=answered, interactions=1), late)[2]
     assert booking_allowed(request(first_answer_at=answered, interactions=2), late)[:2] == (True, INTERACTIONS_EXHAUSTED)
+
+
+def test_closed_with_booking_enabled_allows():
+    closed = request(first_answer_at=SUBMITTED, closed_at=SUBMITTED + timedelta(days=2), booking_enabled=True)
+
+    assert booking_allowed(closed, SUBMITTED + timedelta(days=3))[:2] == (True, ENABLED_BY_OFFICE)
+
+
+def test_closed_without_booking_does_not_allow_even_after_15_days():
+    # closing gives the outcome: it is the office's reply, so the 15-day rule stops
+    closed = request(closed_at=SUBMITTED + timedelta(days=20))
+
+    allowed, code, reason = booking_allowed(closed, SUBMITTED + timedelta(days=30))
+
+    assert (allowed, code) == (False, CLOSED_WITHOUT_BOOKING)
+    assert "chiusa" in reason and "abilitato" in reason
+
+
+def test_closed_after_answered_with_interactions_left_does_not_allow():
+    closed = request(first_answer_at=SUBMITTED, interactions=1, closed_at=SUBMITTED + timedelta(days=4))
+
+    assert booking_allowed(closed, SUBMITTED + timedelta(days=5))[:2] == (False, CLOSED_WITHOUT_BOOKING)
+
+
+def test_interactions_used_up_allow_automatically_even_once_closed():
+    closed = request(first_answer_at=SUBMITTED, interactions=2, closed_at=SUBMITTED + timedelta(days=9))
+
+    assert booking_allowed(closed, SUBMITTED + timedelta(days=10))[:2] == (True, INTERACTIONS_EXHAUSTED)
+
+
+def test_interactions_without_an_answer_yet_do_not_count():
+    # a follow-up seen before its answer (events out of order) is not "first answer + 2"
+    early = request(interactions=2)
+
+    assert booking_allowed(early, SUBMITTED + timedelta(days=3))[:2] == (False, WAITING_FOR_ANSWER)
+
+
+def test_every_refusal_says_why_in_italian():
+    refusals = [
+        request(),
+        request(first_answer_at=SUBMITTED),
+        request(closed_at=SUBMITTED),
+    ]
+    for row in refusals:
+        allowed, code, reason = booking_allowed(row, SUBMITTED + timedelta(days=1))
+        assert allowed is False and code and reason.endswith(".")

@@ -2,9 +2,14 @@
 from datetime import datetime, timezone
 
 from services.notify.messages import (
+    SUBJECT_LINE_MAX,
+    TEMPLATE_OUTBOUND_MESSAGE,
     TEMPLATE_PROTOCOL_REGISTERED,
+    TEMPLATE_REQUEST_CLOSED,
     TEMPLATE_REQUEST_ROUTED,
+    render_outbound_message,
     render_protocol_registered,
+    render_request_closed,
     render_request_routed,
 )
 
@@ -49,3 +54,49 @@ def test_templates_leave_no_blank_lines_from_control_blocks():
 
     assert "\n\n\n" not in body
     assert "{%" not in body and "{{" not in body
+
+
+CLOSED_AT = datetime(2026, 1, 31, 23, 30, tzinfo=timezone.utc)  # 1 February, 00:30 in Rome
+
+
+def test_request_closed_gives_outcome_comment_and_rome_time():
+    message = render_request_closed(PROTOCOL, "sollecito_domanda", "accolta", "Pratica definita.", False, CLOSED_AT)
+
+    assert message.template == TEMPLATE_REQUEST_CLOSED
+    assert message.subject_line == f"Richiesta chiusa n. {PROTOCOL}"
+    assert PROTOCOL in message.body and "sollecito_domanda" in message.body
+    assert "Esito: accolta" in message.body
+    assert "Commento dell'operatore: Pratica definita." in message.body
+    assert "01/02/2026 alle 00:30" in message.body
+    assert "appuntamento" not in message.body
+
+
+def test_request_closed_with_booking_says_an_appointment_can_be_booked():
+    message = render_request_closed(PROTOCOL, "sollecito_domanda", "respinta", None, True, CLOSED_AT)
+
+    assert "prenotazione di un appuntamento" in message.body
+    assert "Commento" not in message.body
+    assert "\n\n\n" not in message.body and "{{" not in message.body
+
+
+def test_outbound_message_takes_its_subject_line_from_the_message():
+    message = render_outbound_message("Verifica\nversamenti F24", "7000", CLOSED_AT)
+
+    assert message.template == TEMPLATE_OUTBOUND_MESSAGE
+    assert message.subject_line == "Comunicazione dalla sede INPS: Verifica versamenti F24"
+    assert "Verifica versamenti F24" in message.body and "codice 7000" in message.body
+    assert "01/02/2026 alle 00:30" in message.body
+
+
+def test_outbound_subject_line_is_shortened_to_what_a_delivery_keeps():
+    message = render_outbound_message("x" * 500, "7000", CLOSED_AT)
+
+    assert len(message.subject_line) == SUBJECT_LINE_MAX
+    assert message.subject_line.endswith("…")
+
+
+def test_outbound_without_sede_code_still_reads_well():
+    body = render_outbound_message("Verifica", "", CLOSED_AT).body
+
+    assert "una sede INPS le ha inviato" in body and "codice" not in body
+    assert "\n\n\n" not in body
