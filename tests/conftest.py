@@ -34,3 +34,22 @@ def service_config(infra):
 def unique():
     """A short random string, so tests share databases and queues without cleanup."""
     return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def database_sessions(infra):
+    """``database_sessions("notify")`` -> a sessionmaker on that service's test database."""
+    from sqlalchemy.orm import sessionmaker
+
+    from shared.db import make_engine
+
+    engines = {}
+
+    def sessions_for(service: str):
+        if service not in engines:
+            engines[service] = make_engine(infra.database_url(service), pool_size=2)
+        return sessionmaker(engines[service], expire_on_commit=False)
+
+    yield sessions_for
+    for engine in engines.values():
+        engine.dispose()

@@ -1,4 +1,4 @@
-"""Agenda's projection and eligibility query on a real (throwaway) PostgreSQL database."""
+"""Agenda's projection and eligibility query on the real PostgreSQL test database."""
 from __future__ import annotations
 
 import secrets
@@ -7,14 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from nameko.testing.services import worker_factory
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import sessionmaker
 
 from services.agenda import handlers
 from services.agenda.models import BookingEligibility
 from services.agenda.service import AgendaService
 from shared.clock import FixedClock
-from shared.db import DatabaseAccess, make_engine
+from shared.db import DatabaseAccess
 from shared.errors import NotFound
 from shared.events import (
     REQUEST_ANSWERED,
@@ -24,22 +22,13 @@ from shared.events import (
     make_event,
     parse_event,
 )
-from shared.migrations import database_url, drop_database, upgrade
 
 SUBMITTED_AT = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
-def sessions():
-    url = make_url(database_url("agenda")).set(database=f"combid_t_agenda_{secrets.token_hex(4)}")
-    url = url.render_as_string(hide_password=False)
-    upgrade("agenda", url)
-    engine = make_engine(url, pool_size=2)
-    try:
-        yield sessionmaker(engine, expire_on_commit=False)
-    finally:
-        engine.dispose()
-        drop_database(url)
+def sessions(database_sessions):
+    return database_sessions("agenda")
 
 
 def submitted(request_id):

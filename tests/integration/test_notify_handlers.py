@@ -1,4 +1,4 @@
-"""Notify's handlers on a real (throwaway) PostgreSQL database, with a fake mailer.
+"""Notify's handlers on the real PostgreSQL test database, with a fake mailer or the real SMTP sink.
 
 Each test uses its own request ids, so tests share the module's database without cleanup.
 """
@@ -6,28 +6,21 @@ from __future__ import annotations
 
 import secrets
 import smtplib
-import subprocess
-import sys
-import tempfile
 import uuid
 from datetime import datetime, timedelta, timezone
 from functools import partial
-from pathlib import Path
 
 import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import sessionmaker
 
 from deploy.local.smtp_sink import read_mails
-from deploy.local.stack import wait_for_port
 from services.notify import handlers
 from services.notify.mailer import PermanentDeliveryError, SmtpMailer, SmtpSettings
 from services.notify.models import Delivery, RequestContact
 from services.notify.service import NotifyService
 from shared.clock import FixedClock
-from shared.db import DatabaseAccess, make_engine
+from shared.db import DatabaseAccess
 from shared.events import (
     OUTBOUND_MESSAGE_SENT,
     REQUEST_CLOSED,
@@ -36,23 +29,13 @@ from shared.events import (
     make_event,
     parse_event,
 )
-from shared.migrations import database_url, drop_database, upgrade
-from tests.harness import free_port
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
-def sessions():
-    url = make_url(database_url("notify")).set(database=f"combid_t_notify_{secrets.token_hex(4)}")
-    url = url.render_as_string(hide_password=False)
-    upgrade("notify", url)
-    engine = make_engine(url, pool_size=2)
-    try:
-        yield sessionmaker(engine, expire_on_commit=False)
-    finally:
-        engine.dispose()
-        drop_database(url)
+def sessions(database_sessions):
+    return database_sessions("notify")
 
 
 class FakeMailer:
@@ -231,29 +214,24 @@ def test_service_entrypoints_and_deliveries_rpc(sessions):
 
 
 @pytest.fixture
-def smtp_sink():
-    maildir, port = Path(tempfile.mkdtemp(prefix="combid-notify-mail-")), free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "deploy.local.smtp_sink", "serve", "--port", str(port), "--maildir", str(maildir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port("127.0.0.1", port, 20, "SMTP sink")
-        yield port, maildir
-    finally:
-        process.terminate()
-        process.wait(10)
+def smtp_sink(infra):
+    """The session's SMTP sink; tests use unique addresses and read back only their mails."""
+    return infra.smtp_port, infra.maildir
+
+
+def mails_to(maildir, *addresses):
+    return [mail for mail in read_mails(maildir) if mail["To"] in addresses]
 
 
 def test_real_smtp_delivery_reads_back(sessions, smtp_sink):
     port, maildir = smtp_sink
-    event = submitted(email="anna.bianchi@example.it")
+    address = f"anna.{uuid.uuid4().hex[:8]}@example.it"
+    event = submitted(email=address)
 
     on_submitted(sessions, event, SmtpMailer(SmtpSettings("127.0.0.1", port)))
 
-    (mail,) = read_mails(maildir)
-    assert mail["To"] == "anna.bianchi@example.it"
+    (mail,) = mails_to(maildir, address)
+    assert mail["To"] == address
     assert mail["Subject"] == f"Richiesta protocollata n. {event.payload['protocol']}"
     assert mail["Message-ID"] and mail["Date"]
     assert "è stata protocollata" in mail.get_content()
@@ -406,16 +384,17 @@ def test_service_entrypoints_for_closed_and_outbound(sessions):
 def test_real_smtp_delivery_of_closing_and_outbound(sessions, smtp_sink):
     port, maildir = smtp_sink
     mailer = SmtpMailer(SmtpSettings("127.0.0.1", port))
-    submission = submitted(email="anna.bianchi@example.it")
+    requester, company = f"anna.{uuid.uuid4().hex[:8]}@example.it", f"ufficio.{uuid.uuid4().hex[:8]}@azienda.example"
+    submission = submitted(email=requester)
     on_submitted(sessions, submission, mailer)
 
     on_closed(sessions, closed(submission.payload["request_id"], outcome="respinta", booking_enabled=True), mailer)
-    on_outbound(sessions, outbound(email="ufficio@azienda.example", subject="Documenti mancanti"), mailer)
+    on_outbound(sessions, outbound(email=company, subject="Documenti mancanti"), mailer)
 
-    mails = {mail["Subject"]: mail for mail in read_mails(maildir)}
+    mails = {mail["Subject"]: mail for mail in mails_to(maildir, requester, company)}
     closing = mails[f"Richiesta chiusa n. {submission.payload['protocol']}"]
-    assert closing["To"] == "anna.bianchi@example.it"
+    assert closing["To"] == requester
     assert "Esito: respinta" in closing.get_content() and "prenotazione di un appuntamento" in closing.get_content()
     message = mails["Comunicazione dalla sede INPS: Documenti mancanti"]
-    assert message["To"] == "ufficio@azienda.example"
+    assert message["To"] == company
     assert "Documenti mancanti" in message.get_content()

@@ -1,4 +1,4 @@
-"""Reporting's projection on a real (throwaway) PostgreSQL database: events in any order."""
+"""Reporting's projection on the real PostgreSQL test database: events in any order."""
 from __future__ import annotations
 
 import secrets
@@ -7,30 +7,19 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from nameko.testing.services import worker_factory
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import sessionmaker
 
 from services.reporting import handlers, queries
 from services.reporting.service import ReportingService
-from shared.db import DatabaseAccess, make_engine
+from shared.db import DatabaseAccess
 from shared.errors import NotFound
 from shared.events import REQUEST_ROUTED, REQUEST_SUBMITTED, make_event, parse_event
-from shared.migrations import database_url, drop_database, upgrade
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
-def sessions():
-    url = make_url(database_url("reporting")).set(database=f"combid_t_reporting_{secrets.token_hex(4)}")
-    url = url.render_as_string(hide_password=False)
-    upgrade("reporting", url)
-    engine = make_engine(url, pool_size=2)
-    try:
-        yield sessionmaker(engine, expire_on_commit=False)
-    finally:
-        engine.dispose()
-        drop_database(url)
+def sessions(database_sessions):
+    return database_sessions("reporting")
 
 
 def submitted(request_id):

@@ -1,4 +1,4 @@
-"""Reporting's lifecycle projection and SLA snapshot on a real (throwaway) PostgreSQL database.
+"""Reporting's lifecycle projection and SLA snapshot on the real PostgreSQL test database.
 
 Events arrive in any order and may be redelivered: the resulting facts must not depend on
 either. Each test uses its own request ids (and its own sede code for snapshots), so tests
@@ -14,17 +14,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import sessionmaker
 
 from services.reporting import handlers, queries
 from services.reporting.models import ContactCenterMessage, OutboundMessage
 from services.reporting.service import ReportingService
 from shared.clock import FixedClock
-from shared.db import DatabaseAccess, make_engine
+from shared.db import DatabaseAccess
 from shared.errors import InvalidInput
 from shared.events import make_event, parse_event
-from shared.migrations import database_url, drop_database, upgrade
 
 SUBMITTED_AT = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -43,16 +40,8 @@ HANDLERS = {
 
 
 @pytest.fixture(scope="module")
-def sessions():
-    url = make_url(database_url("reporting")).set(database=f"combid_t_reporting_{secrets.token_hex(4)}")
-    url = url.render_as_string(hide_password=False)
-    upgrade("reporting", url)
-    engine = make_engine(url, pool_size=2)
-    try:
-        yield sessionmaker(engine, expire_on_commit=False)
-    finally:
-        engine.dispose()
-        drop_database(url)
+def sessions(database_sessions):
+    return database_sessions("reporting")
 
 
 # ---- events ----------------------------------------------------------------------------------
