@@ -29,5 +29,8 @@ mails:
 test: install
 	$(PY) -m deploy.local.testrun $(PYTEST_ARGS)
 
+bench: install
+	$(PY) bench/routing_bench.py
+
 clean: stop
 	rm -rf var

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from gateway.api.probes import ProbesApi
 from gateway.api.requests import RequestsApi
+from gateway.api.routing import RoutingApi
 
 
-class GatewayService(ProbesApi, RequestsApi):
+class GatewayService(ProbesApi, RequestsApi, RoutingApi):
     name = "gateway"

@@ -107,6 +107,10 @@ class RequestRoutedV1(StrictSchema):
     rule = fields.String(required=True)
     reference_version = fields.String(required=True)
     decided_at = fields.AwareDateTime(required=True, format="iso")
+    # Optional, added later with defaults so earlier producers and consumers keep working:
+    # an official's reassignment, and the assignment a re-routing replaced.
+    manual = fields.Boolean(load_default=False)
+    previous = fields.Nested(AssignmentSchema, load_default=None, allow_none=True)
 
 
 class RequestStepV1(StrictSchema):

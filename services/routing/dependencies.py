@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 class RoutingTables:
     """Keeps the current table and refreshes it from ``sessions`` when it is due."""
 
+    MAX_PAST_VERSIONS = 4
+
     def __init__(self, sessions: sessionmaker, refresh_seconds: float, monotonic=time.monotonic):
         self.sessions = sessions
         self.refresh_seconds = refresh_seconds
@@ -33,6 +35,7 @@ class RoutingTables:
         self.table: RoutingTable | None = None
         self.checked_at = 0.0
         self.lock = threading.Lock()
+        self.past: dict[str, RoutingTable] = {}
 
     def current(self) -> RoutingTable:
         if not self._due():
@@ -51,12 +54,25 @@ class RoutingTables:
                 version_id = handlers.active_version_id(session)
                 if self.table is None or version_id != self.table.version:
                     self.table = handlers.load_routing_table(session, version_id)
-                    log.info("routing table: reference version %s, %d sedi", version_id, len(self.table.sedi))
+                    log.info("routing table: reference version %s, %s", version_id, self.table.data.counts())
         except Exception:
             if self.table is None:
                 raise  # nothing to route with: let the caller fail and retry
             log.exception("routing table: refresh failed, keeping version %s", self.table.version)
         self.checked_at = self.monotonic()
+
+    def for_version(self, session, version_id: str) -> RoutingTable | None:
+        """The table of any stored version (to replay a past decision); None if unknown."""
+        current = self.current()
+        if version_id == current.version:
+            return current
+        if version_id not in self.past:
+            if not handlers.version_exists(session, version_id):
+                return None
+            if len(self.past) >= self.MAX_PAST_VERSIONS:
+                self.past.clear()
+            self.past[version_id] = handlers.load_routing_table(session, version_id)
+        return self.past[version_id]
 
 
 class RoutingTableProvider(DependencyProvider):

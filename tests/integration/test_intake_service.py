@@ -14,7 +14,7 @@ from shared.consumer import ATTEMPTS_HEADER, REASON_HEADER
 from shared.errors import InvalidInput, NotFound
 from shared.messaging import MAX_DELIVERY_ATTEMPTS, dead_letter_queue_name, queue_name
 from shared.storage import ObjectStoreAccess, make_client
-from tests.integration.helpers import drain, get_message, publish_event, publish_raw, scalar
+from tests.integration.helpers import about, drain, get_message, publish_event, publish_raw, scalar
 
 VALID_CF = "RSSMRA85T10A562S"
 
@@ -100,14 +100,14 @@ def test_request_routed_records_the_assignment_once(infra, intake, rpc, unique):
         "reference_version": "test",
         "decided_at": datetime.now(timezone.utc),
     }
-    with entrypoint_waiter(intake, "on_request_routed"):
+    with entrypoint_waiter(intake, "on_request_routed", callback=about(request_id=result["id"])):
         envelope = publish_event(infra.amqp_uri, "request_routed", payload)
     url = infra.database_url("intake")
     updated_at = scalar(url, "SELECT updated_at FROM requests WHERE id = :id", id=result["id"])
     assert scalar(url, "SELECT assigned_sede FROM requests WHERE id = :id", id=result["id"]) == "0701"
 
     # the same envelope again (a redelivery): nothing changes
-    with entrypoint_waiter(intake, "on_request_routed"):
+    with entrypoint_waiter(intake, "on_request_routed", callback=about(request_id=result["id"])):
         publish_raw(infra.amqp_uri, "request_routed", envelope)
     assert scalar(url, "SELECT updated_at FROM requests WHERE id = :id", id=result["id"]) == updated_at
     assert scalar(url, "SELECT count(*) FROM processed_events WHERE event_id = :id", id=envelope["event_id"]) == 1

@@ -11,7 +11,7 @@ from nameko.testing.services import entrypoint_waiter
 from services.agenda.service import AgendaService
 from services.notify.service import NotifyService
 from services.reporting.service import ReportingService
-from tests.integration.helpers import publish_event, publish_raw
+from tests.integration.helpers import about, publish_event, publish_raw
 
 
 def submitted_payload(request_id, email):
@@ -31,9 +31,9 @@ def test_one_event_reaches_every_subscriber_once(infra, container_factory, servi
         containers[service_class.name].start()
     request_id, email = str(uuid.uuid4()), f"op-{uuid.uuid4().hex[:8]}@patronato.example"
 
-    with entrypoint_waiter(containers["notify"], "on_request_submitted"), \
-            entrypoint_waiter(containers["reporting"], "on_request_submitted"), \
-            entrypoint_waiter(containers["agenda"], "on_request_submitted"):
+    with entrypoint_waiter(containers["notify"], "on_request_submitted", callback=about(request_id=request_id)), \
+            entrypoint_waiter(containers["reporting"], "on_request_submitted", callback=about(request_id=request_id)), \
+            entrypoint_waiter(containers["agenda"], "on_request_submitted", callback=about(request_id=request_id)):
         envelope = publish_event(infra.amqp_uri, "request_submitted", submitted_payload(request_id, email))
 
     with ClusterRpcClient({"AMQP_URI": infra.amqp_uri}) as rpc:
@@ -42,8 +42,8 @@ def test_one_event_reaches_every_subscriber_once(infra, container_factory, servi
         assert [d["status"] for d in rpc.notify.deliveries_for(request_id)] == ["sent"]
 
         # the same envelope again: every consumer recognises it and changes nothing
-        with entrypoint_waiter(containers["notify"], "on_request_submitted"), \
-                entrypoint_waiter(containers["reporting"], "on_request_submitted"):
+        with entrypoint_waiter(containers["notify"], "on_request_submitted", callback=about(request_id=request_id)), \
+                entrypoint_waiter(containers["reporting"], "on_request_submitted", callback=about(request_id=request_id)):
             publish_raw(infra.amqp_uri, "request_submitted", envelope)
         assert len(rpc.notify.deliveries_for(request_id)) == 1
     assert [m["To"] for m in infra.mails()].count(email) == 1

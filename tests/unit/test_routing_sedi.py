@@ -1,4 +1,4 @@
-"""The sedi reference data: the generated sample, the committed CSV, the load checks."""
+"""The sedi reference data: the generated sample, the committed CSV, the checks on the sedi."""
 from __future__ import annotations
 
 import dataclasses
@@ -6,12 +6,14 @@ import re
 
 import pytest
 
+from services.routing import dataset
 from services.routing import sedi as reference
+from services.routing.istat import italian_provinces
 
 
 @pytest.fixture(scope="module")
 def provinces():
-    return reference.italian_provinces()
+    return italian_provinces()
 
 
 @pytest.fixture(scope="module")
@@ -45,23 +47,24 @@ def test_sample_names_and_emails(sample):
 
 
 def test_committed_sample_csv_is_the_generated_sample(sample):
-    dataset = reference.read_reference(reference.SAMPLE_DIR)
+    loaded = dataset.read_reference(dataset.SAMPLE_DIR)
 
-    assert dataset.problems == []
-    assert sorted(dataset.sedi, key=lambda s: s.code) == sorted(sample, key=lambda s: s.code)
-    assert dataset.is_sample
-    assert "NON sedi INPS reali" in dataset.source
+    assert loaded.problems == []
+    assert sorted(loaded.sedi, key=lambda s: s.code) == sorted(sample, key=lambda s: s.code)
+    assert loaded.is_sample
+    assert "NON dati INPS reali" in loaded.source
 
 
 def test_csv_round_trip(tmp_path, sample):
-    reference.write_sedi_csv(tmp_path / reference.SEDI_FILE, sample, "import di prova")
+    sedi_file = dataset.FILE_BY_ATTRIBUTE["sedi"]
+    dataset.write_table(tmp_path / sedi_file.name, sedi_file, sample, "import di prova")
 
-    dataset = reference.read_reference(tmp_path)
+    loaded = dataset.read_reference(tmp_path)
 
-    assert sorted(dataset.sedi, key=lambda s: s.code) == sorted(sample, key=lambda s: s.code)
-    assert dataset.source == "import di prova"
-    assert not dataset.is_sample
-    assert len(dataset.checksum) == 64
+    assert sorted(loaded.sedi, key=lambda s: s.code) == sorted(sample, key=lambda s: s.code)
+    assert loaded.source == "import di prova"
+    assert not loaded.is_sample
+    assert len(loaded.checksum) == 64
 
 
 def test_province_without_sede_is_reported(provinces, sample):
@@ -105,8 +108,26 @@ def test_two_provincial_sedi_for_one_province_are_reported(provinces, sample):
 
 
 def test_missing_file_and_missing_columns_are_reported(tmp_path):
-    assert problem_codes(reference.read_reference(tmp_path).problems) == {"missing_file"}
+    missing = dataset.read_reference(tmp_path).problems
+    assert problem_codes(missing) == {"missing_file"}
+    assert [name for name in ("sedi.csv", "cric.csv", "subjects.csv", "poli.csv") if any(name in p.detail for p in missing)] == [
+        "sedi.csv", "cric.csv", "subjects.csv"  # the optional files may be absent
+    ]
 
-    (tmp_path / reference.SEDI_FILE).write_text("code,name\n0100,Direzione\n", encoding="utf-8")
+    (tmp_path / "sedi.csv").write_text("code,name\n0100,Direzione\n", encoding="utf-8")
 
-    assert problem_codes(reference.read_reference(tmp_path).problems) == {"missing_columns"}
+    assert "missing_columns" in problem_codes(dataset.read_reference(tmp_path).problems)
+
+
+def test_dates_must_be_days_and_periods_must_not_run_backwards(tmp_path):
+    (tmp_path / "sedi.csv").write_text(
+        "code,name,type,parent_code,region,province,email,valid_from,valid_to\n"
+        "0100,Direzione,direzione_regionale,,Lazio,,,2026-13-01,\n"
+        "0101,Direzione,direzione_provinciale,0100,Lazio,RM,,2026-05-01,2026-04-30\n",
+        encoding="utf-8",
+    )
+
+    problems = dataset.read_reference(tmp_path).problems
+
+    assert {"invalid_date", "invalid_period"} <= problem_codes(problems)
+    assert any("riga 2" in problem.detail for problem in problems)
