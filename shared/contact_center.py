@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 
 import pika
 
-from shared.events import CONTACT_CENTER_MESSAGE, make_event
+from shared.events import CONTACT_CENTER_MESSAGE, InvalidEvent, make_event
 from shared.messaging import EVENTS_EXCHANGE_NAME
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
@@ -102,10 +102,13 @@ def main(argv=None) -> None:
         parser.error("indicare --matricola o --codice-fiscale")
     kind = "fax_inbound" if args.kind == "fax" else "contact_center_outbound"
     with ContactCenterPublisher(args.amqp_uri) as publisher:
-        envelope = publisher.publish(
-            kind=kind, sender=args.sender, subject=args.subject, text=args.text,
-            matricola=args.matricola, codice_fiscale=args.codice_fiscale, message_id=args.message_id,
-        )
+        try:
+            envelope = publisher.publish(
+                kind=kind, sender=args.sender, subject=args.subject, text=args.text,
+                matricola=args.matricola, codice_fiscale=args.codice_fiscale, message_id=args.message_id,
+            )
+        except InvalidEvent as exc:
+            parser.error(f"messaggio non valido, nulla è stato pubblicato: {exc.detail}")
     print(f"pubblicato {kind} {envelope['payload']['message_id']} (evento {envelope['event_id']})")
 
 

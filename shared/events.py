@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 ASSIGNMENT_KINDS = ("sede", "cric", "polo", "triage")
 
@@ -184,12 +184,17 @@ class ContactCenterMessageV1(StrictSchema):
 
     message_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
     kind = fields.String(required=True, validate=validate.OneOf(CONTACT_CENTER_KINDS))
-    matricola = fields.String(load_default=None, allow_none=True)
-    codice_fiscale = fields.String(load_default=None, allow_none=True)
+    matricola = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\d{10}$"))
+    codice_fiscale = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Z0-9]{11,16}$"))
     sender = fields.String(required=True, validate=validate.Length(min=1, max=200))
     subject = fields.String(required=True, validate=validate.Length(min=1, max=300))
     text = fields.String(required=True, validate=validate.Length(min=1, max=20000))
     occurred_at = fields.AwareDateTime(required=True, format="iso")
+
+    @validates_schema
+    def names_someone(self, data, **kwargs):
+        if not data.get("matricola") and not data.get("codice_fiscale"):
+            raise ValidationError("indicare matricola o codice_fiscale", "matricola")
 
 
 class ContactCenterMessageRecordedV1(StrictSchema):

@@ -256,8 +256,6 @@ def record_contact_center_message(session, event, *, clock, catalog: Catalog) ->
     payload = event.payload
     if session.query(Request.id).filter(Request.external_message_id == payload["message_id"]).first():
         return  # the same message published again under a new event id
-    if not payload.get("matricola") and not payload.get("codice_fiscale"):
-        raise ValueError("contact_center_message without matricola or codice_fiscale")
     now = clock.now()
     text = f"{payload['subject']}\n\n{payload['text']}"
     if payload["kind"] == "fax_inbound":

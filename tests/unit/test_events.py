@@ -60,3 +60,17 @@ def test_every_event_type_has_a_consumer_so_mandatory_publish_never_blocks():
 def test_a_handler_not_in_the_subscription_table_refuses_to_start():
     with pytest.raises(LookupError):
         consumer_queue("agenda", "request_routed")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"matricola": "70123"}, {"matricola": None, "codice_fiscale": None}, {"kind": "telegram"}],
+)
+def test_contact_center_messages_that_name_no_one_valid_are_refused(change):
+    payload = {
+        "message_id": "fax-1", "kind": "fax_inbound", "matricola": "7012345678", "codice_fiscale": None,
+        "sender": "Studio", "subject": "DM10", "text": "testo", "occurred_at": datetime(2026, 11, 23, tzinfo=timezone.utc),
+    }
+    payload.update(change)
+    with pytest.raises(InvalidEvent):
+        make_event("contact_center_message", payload, producer="contact-center")
