@@ -1,6 +1,8 @@
 """Liveness, readiness and the OpenAPI document."""
 from __future__ import annotations
 
+import time
+
 import eventlet
 
 from gateway.api.base import GatewayBase
@@ -8,6 +10,7 @@ from gateway.entrypoints import http, json_response, problem_response
 from gateway.openapi import openapi_document, operation
 
 READY_SERVICES = ("intake", "routing", "notify", "reporting", "agenda")
+READY_TIMEOUT_SECONDS = 3.0
 
 
 class ProbesApi(GatewayBase):
@@ -24,9 +27,11 @@ class ProbesApi(GatewayBase):
                 calls[service] = getattr(self.rpc, service).health.call_async()
             except Exception as exc:  # broker unreachable
                 checks[service] = f"non raggiungibile: {exc.__class__.__name__}"
+        # the calls run in parallel; one deadline for all keeps /ready under READY_TIMEOUT_SECONDS
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         for service, call in calls.items():
             try:
-                with eventlet.Timeout(3):
+                with eventlet.Timeout(max(0.05, deadline - time.monotonic())):
                     call.result()
                 checks[service] = "ok"
             except eventlet.Timeout:

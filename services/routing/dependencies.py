@@ -1,7 +1,8 @@
 """``RoutingTableProvider``: the in-memory routing table of the active reference version.
 
-The table is built on first use (not at import, not at container start: a service with
-no reference data loaded still starts and sends everything to triage). Afterwards, at
+The table is built in the background when the container starts (never at import; a service
+with no reference data loaded, or whose database is not up yet, still starts and builds it
+on first use). Afterwards, at
 most every ``refresh_seconds``, one worker asks the database for the active version id
 (one indexed row) and rebuilds the table only when it changed. Workers in between get
 the table they already have: a decision is a few dict look-ups.
@@ -19,6 +20,7 @@ from sqlalchemy.orm import sessionmaker
 from services.routing import handlers
 from services.routing.domain import RoutingTable
 from shared.db import cooperative_psycopg, make_engine
+from shared.identifiers import comuni_index
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,17 @@ class RoutingTableProvider(DependencyProvider):
         cooperative_psycopg()
         self.engine = make_engine(config[self.url_key], pool_size=1)
         self.tables = RoutingTables(sessionmaker(self.engine), self.refresh_seconds)
+
+    def start(self):
+        # The first decision would otherwise pay for reading the ISTAT data (about a second).
+        self.container.spawn_managed_thread(self._warm_up, identifier="routing-table-warm-up")
+
+    def _warm_up(self):
+        comuni_index()
+        try:
+            self.tables.current()
+        except Exception as exc:  # the database may not be up yet: the first event will retry
+            log.warning("routing table not loaded at start: %r", exc)
 
     def stop(self):
         if self.engine is not None:
