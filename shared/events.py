@@ -99,6 +99,7 @@ class AssignmentSchema(StrictSchema):
     name = fields.String(required=True)
     reason = fields.String(required=True)
     queue = fields.String(required=True)
+    region = fields.String(load_default=None, allow_none=True)
 
 
 class RequestRoutedV1(StrictSchema):

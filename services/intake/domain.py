@@ -281,5 +281,15 @@ def can_read(caller: dict, request: dict) -> bool:
     if role == "sede_operatore":
         return OFFICIAL_GROUP in (caller.get("groups") or []) and request.get("assigned_sede") == caller.get("sede")
     if role == "direttore":
-        return bool(caller.get("sede")) and request.get("assigned_sede") == caller.get("sede")
+        return director_sees(caller, request.get("assigned_sede"), request.get("assigned_region"))
     return False
+
+
+def director_sees(caller: dict, assigned_sede: str | None, assigned_region: str | None) -> bool:
+    """A director of a sede sees its requests, a regional director those of the region, a
+    national director (neither claim in the token) all of them."""
+    if caller.get("sede"):
+        return assigned_sede == caller["sede"]
+    if caller.get("regione"):
+        return assigned_region == caller["regione"]
+    return True

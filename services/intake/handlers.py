@@ -229,6 +229,7 @@ def request_view(request: Request) -> dict:
         "patronato": {"ente": request.patronato_ente, "ufficio": request.patronato_ufficio} if request.patronato_ente else None,
         "consulente": request.consulente_codice_fiscale,
         "assigned_sede": request.assigned_sede,
+        "assigned_region": (request.assignment or {}).get("region"),
     }
 
 

@@ -103,8 +103,12 @@ def scope_condition(caller: dict):
     if role == "sede_operatore":
         lifecycle.require_official(caller)
         return Request.assigned_sede == caller["sede"]
-    if role == "direttore":
-        return Request.assigned_sede == caller["sede"] if caller.get("sede") else false()
+    if role == "direttore":  # the SQL twin of domain.director_sees
+        if caller.get("sede"):
+            return Request.assigned_sede == caller["sede"]
+        if caller.get("regione"):
+            return Request.assignment["region"].astext == caller["regione"]
+        return None
     return false()
 
 

@@ -28,6 +28,7 @@ class Assignment(NamedTuple):
     name: str
     reason: str
     queue: str
+    region: str | None = None  # of the target structure: directors see requests by region
 
     def as_dict(self) -> dict:
         return self._asdict()

@@ -106,8 +106,15 @@ class RoutingTable:
             verdict = rule(self, view, request)
             chain.append(verdict.check)
             if verdict.assignment is not None:
-                return Decision(verdict.assignment, verdict.check.rule, verdict.inputs or {}, version, tuple(chain), request, day)
+                assignment = with_region(view, verdict.assignment)
+                return Decision(assignment, verdict.check.rule, verdict.inputs or {}, version, tuple(chain), request, day)
         return triage(request, tuple(chain), version, day)
+
+
+def with_region(view: ReferenceView, assignment: Assignment) -> Assignment:
+    """The region of the structure the request goes to (None for triage)."""
+    target = view.sedi.get(assignment.code) or view.cric.get(assignment.code)
+    return assignment._replace(region=target.region) if target is not None else assignment
 
 
 RULES: list[Callable[[RoutingTable, ReferenceView, RequestFacts], Verdict]] = [
@@ -136,7 +143,7 @@ def manual_decision(
         queue = subject.cric_section if subject is not None else queue
     name = sede.name if sede is not None else cric.name
     text = f"Riassegnata a mano a {name} da {actor.get('sub')} ({actor.get('role')}): {reason}"
-    assignment = Assignment("sede" if sede is not None else "cric", target_code, name, text, queue)
+    assignment = Assignment("sede" if sede is not None else "cric", target_code, name, text, queue, (sede or cric).region)
     inputs = {
         "actor": actor.get("sub"), "actor_role": actor.get("role"), "actor_sede": actor.get("sede"), "reason": reason,
         "previous": current.get("assignment"), "overrides": rule_based_target(current),
@@ -177,6 +184,6 @@ def reroute(table: RoutingTable, request: RequestFacts, current: dict, on: date)
         f"resta valida la riassegnazione manuale a {kept['name']}"
     )
     check = RuleCheck(MANUAL_KEPT_RULE, MATCHED, "manual_kept", text)
-    assignment = Assignment(kept["kind"], kept["code"], kept["name"], text, queue)
+    assignment = Assignment(kept["kind"], kept["code"], kept["name"], text, queue, kept.get("region"))
     inputs = {**(current.get("inputs") or {}), "rules_gave": decision.assignment.as_dict()}
     return decision._replace(assignment=assignment, rule=MANUAL_KEPT_RULE, inputs=inputs, rule_chain=(*decision.rule_chain, check))

@@ -25,8 +25,9 @@ def publish_raw(amqp_uri: str, routing_key: str, body) -> None:
     publisher.publish(body, exchange=events_exchange, routing_key=routing_key)
 
 
-def get_message(amqp_uri: str, queue_name: str, timeout: float = 10.0):
-    """Wait for one message on ``queue_name``; returns (decoded body, headers) and acks it."""
+def get_message(amqp_uri: str, queue_name: str, timeout: float = 10.0, matching=lambda body: True):
+    """Wait for the first message on ``queue_name`` whose decoded body satisfies ``matching``
+    (others, left by earlier tests, are acked and skipped); returns (body, headers)."""
     deadline = time.monotonic() + timeout
     with Connection(amqp_uri) as connection:
         simple = connection.SimpleQueue(queue_name, no_ack=False)
@@ -37,7 +38,9 @@ def get_message(amqp_uri: str, queue_name: str, timeout: float = 10.0):
                 except simple.Empty:
                     continue
                 message.ack()
-                return message.decode(), message.headers
+                body = message.decode()
+                if matching(body):
+                    return body, message.headers
         finally:
             simple.close()
     raise AssertionError(f"no message on {queue_name} within {timeout} s")
@@ -45,8 +48,7 @@ def get_message(amqp_uri: str, queue_name: str, timeout: float = 10.0):
 
 def drain(amqp_uri: str, queue_name: str) -> int:
     with Connection(amqp_uri) as connection:
-        channel = connection.default_channel
-        return channel.queue_purge(queue_name) or 0
+        return connection.default_channel.queue_purge(queue_name) or 0
 
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.1):

@@ -59,10 +59,10 @@ def submission(**overrides):
     return body
 
 
-def route(infra, intake, request_id, sede):
+def route(infra, intake, request_id, sede, region="Lazio"):
     payload = {
         "request_id": request_id,
-        "assignment": {"kind": "sede", "code": sede, "name": f"Sede {sede}", "reason": "test", "queue": "informazioni"},
+        "assignment": {"kind": "sede", "code": sede, "name": f"Sede {sede}", "reason": "test", "queue": "informazioni", "region": region},
         "rule": "operatore_generico_cap", "reference_version": "test", "decided_at": datetime.now(timezone.utc),
     }
     with entrypoint_waiter(intake, "on_request_routed", callback=about(request_id=request_id)):
@@ -255,3 +255,17 @@ def test_search_filters_and_pages_within_scope(rpc, unique):
     with pytest.raises(InvalidInput) as bad:
         rpc.search_requests(caller, {"state": "aperta"})
     assert bad.value.errors[0]["field"] == "state"
+
+
+def test_directors_list_their_sede_their_region_or_the_nation(infra, intake, rpc, unique):
+    request_id = rpc.submit_request(operatore(unique), submission())["id"]
+    region = f"Regione {unique}"
+    route(infra, intake, request_id, unique[:4], region=region)
+    def listed(**scope):
+        caller = {"sub": "dir", "role": "direttore", **scope}
+        return request_id in [item["id"] for item in rpc.search_requests(caller, {"page_size": 100, "opened_from": "2026-03-02"})["items"]]
+    assert listed(sede=unique[:4])
+    assert listed(regione=region)
+    assert not listed(regione="Altrove")
+    assert not listed(sede="0000")
+    assert rpc.get_request({"sub": "dir", "role": "direttore", "regione": region}, request_id)["id"] == request_id

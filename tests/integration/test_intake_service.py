@@ -14,7 +14,7 @@ from shared.consumer import ATTEMPTS_HEADER, REASON_HEADER
 from shared.errors import InvalidInput, NotFound
 from shared.messaging import MAX_DELIVERY_ATTEMPTS, dead_letter_queue_name, queue_name
 from shared.storage import ObjectStoreAccess, make_client
-from tests.integration.helpers import about, drain, get_message, publish_event, publish_raw, scalar
+from tests.integration.helpers import about, get_message, publish_event, publish_raw, scalar
 
 VALID_CF = "RSSMRA85T10A562S"
 
@@ -49,7 +49,6 @@ def rpc(infra, intake):
 
 
 def test_submit_stores_request_and_publishes_request_submitted(infra, rpc, unique):
-    drain(infra.amqp_uri, queue_name("routing", "request_submitted"))
     result = rpc.submit_request(operatore(unique), submission(), "corr-" + unique)
 
     assert result["state"] == "open"
@@ -57,7 +56,9 @@ def test_submit_stores_request_and_publishes_request_submitted(infra, rpc, uniqu
     url = infra.database_url("intake")
     assert scalar(url, "SELECT subject_code FROM requests WHERE id = :id", id=result["id"]) == "sollecito_domanda"
 
-    body, _ = get_message(infra.amqp_uri, queue_name("routing", "request_submitted"))
+    body, _ = get_message(
+        infra.amqp_uri, queue_name("routing", "request_submitted"), matching=lambda b: b["payload"]["request_id"] == result["id"]
+    )
     assert body["type"] == "request_submitted"
     assert body["correlation_id"] == "corr-" + unique
     assert body["payload"]["request_id"] == result["id"]
@@ -120,38 +121,35 @@ def test_get_request_of_another_patronato_office_is_not_found(rpc, unique):
         rpc.get_request(stranger, result["id"])
 
 
-def test_invalid_event_is_dead_lettered_with_its_reason(infra, intake):
+def test_invalid_event_is_dead_lettered_with_its_reason(infra, intake, unique):
     dead = dead_letter_queue_name("intake", "request_routed")
-    drain(infra.amqp_uri, dead)
-    publish_raw(infra.amqp_uri, "request_routed", {"type": "request_routed", "version": 1, "payload": {}})
-    body, headers = get_message(infra.amqp_uri, dead)
+    publish_raw(infra.amqp_uri, "request_routed", {"type": "request_routed", "version": 1, "producer": unique, "payload": {}})
+    body, headers = get_message(infra.amqp_uri, dead, matching=lambda b: b.get("producer") == unique)
     assert headers[REASON_HEADER] == "invalid_envelope"
     assert body["payload"] == {}
 
 
 def test_unknown_version_is_dead_lettered(infra, intake):
     dead = dead_letter_queue_name("intake", "request_routed")
-    drain(infra.amqp_uri, dead)
     envelope = {
         "event_id": str(uuid.uuid4()), "type": "request_routed", "version": 99,
         "occurred_at": datetime.now(timezone.utc).isoformat(), "producer": "tests",
         "correlation_id": "x", "payload": {},
     }
     publish_raw(infra.amqp_uri, "request_routed", envelope)
-    _, headers = get_message(infra.amqp_uri, dead)
+    _, headers = get_message(infra.amqp_uri, dead, matching=lambda b: b.get("event_id") == envelope["event_id"])
     assert headers[REASON_HEADER] == "unknown_event_version"
 
 
 def test_handler_failing_repeatedly_is_retried_then_dead_lettered(infra, intake):
     dead = dead_letter_queue_name("intake", "request_routed")
-    drain(infra.amqp_uri, dead)
     payload = {
         "request_id": str(uuid.uuid4()),  # unknown to intake: the handler raises every time
         "assignment": {"kind": "triage", "code": "TRIAGE", "name": "Coda di smistamento", "reason": "x", "queue": "q"},
         "rule": "triage_no_rule", "reference_version": "test", "decided_at": datetime.now(timezone.utc),
     }
     envelope = publish_event(infra.amqp_uri, "request_routed", payload)
-    body, headers = get_message(infra.amqp_uri, dead, timeout=60)
+    body, headers = get_message(infra.amqp_uri, dead, timeout=60, matching=lambda b: b.get("event_id") == envelope["event_id"])
     assert body["event_id"] == envelope["event_id"]
     assert headers[REASON_HEADER] == "handler_failed"
     assert headers[ATTEMPTS_HEADER] == MAX_DELIVERY_ATTEMPTS

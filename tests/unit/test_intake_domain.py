@@ -165,3 +165,12 @@ def test_cassetto_allows_at_most_three_files():
     with pytest.raises(InvalidInput) as refused:
         domain.check_attachment_count(channel, 4)
     assert field_codes(refused) == {("attachments", "too_many_attachments")}
+
+
+def test_directors_see_their_sede_their_region_or_everything():
+    request = {"patronato": None, "matricola": None, "consulente": None, "assigned_sede": "0704", "assigned_region": "Lazio"}
+    assert domain.can_read({"sub": "d", "role": "direttore", "sede": "0704"}, request)
+    assert not domain.can_read({"sub": "d", "role": "direttore", "sede": "0101"}, request)
+    assert domain.can_read({"sub": "d", "role": "direttore", "regione": "Lazio"}, request)
+    assert not domain.can_read({"sub": "d", "role": "direttore", "regione": "Piemonte"}, request)
+    assert domain.can_read({"sub": "d", "role": "direttore"}, request)

@@ -310,5 +310,6 @@ def test_decision_becomes_a_valid_request_routed_payload(table):
     )
 
     assert plain.payload["assignment"]["name"] == "Direzione provinciale di Roma"
+    assert plain.payload["assignment"]["region"] == "Lazio"
     assert (plain.payload["manual"], plain.payload["previous"]) == (False, None)
-    assert (manual.payload["manual"], manual.payload["previous"]) == (True, previous)
+    assert (manual.payload["manual"], manual.payload["previous"]) == (True, {**previous, "region": None})
