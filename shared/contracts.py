@@ -22,6 +22,11 @@ ROLES = (
     "admin",
 )
 
+# Roles that write requests (companies, intermediaries, patronato operators and referenti).
+REQUESTER_ROLES = ("azienda", "intermediario", "patronato_operatore", "patronato_referente")
+# The group that enables a sede official to "Comunicazione Bidirezionale" (messaggio 1986/2011).
+OFFICIAL_GROUP = "APP_FEA_COMBID"
+
 IDENTIFIER_KINDS = ("protocollo", "domus", "pensione")
 
 

@@ -12,7 +12,6 @@ from shared.errors import ProblemError, Unavailable
 
 # A stale RPC must not run after the caller gave up: requests expire on the broker.
 RPC_EXPIRATION_SECONDS = 10
-REQUESTER_ROLES = ("azienda", "intermediario", "patronato_operatore", "patronato_referente")
 
 
 class GatewayBase:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import uuid
 
-from gateway.api.base import REQUESTER_ROLES, GatewayBase
+from gateway.api.base import GatewayBase
 from gateway.auth import require_role
 from gateway.entrypoints import http, json_response
 from gateway.openapi import ID_PARAM, operation
@@ -30,7 +30,7 @@ class RequestsApi(GatewayBase):
     @http("POST", "/api/v1/attachments")
     def upload_attachment(self, request):
         caller = self._caller(request)
-        require_role(caller, REQUESTER_ROLES)
+        require_role(caller, contracts.REQUESTER_ROLES)
         if request.content_length and request.content_length > UPLOAD_MAX_BYTES + 64 * 1024:
             raise PayloadTooLarge("file_too_large", "Il file supera la dimensione massima di 6 MB.")
         upload = request.files.get("file")
@@ -45,7 +45,7 @@ class RequestsApi(GatewayBase):
     @http("POST", "/api/v1/requests")
     def submit_request(self, request):
         caller = self._caller(request)
-        require_role(caller, REQUESTER_ROLES)
+        require_role(caller, contracts.REQUESTER_ROLES)
         body = self._json_body(request)
         contracts.load(contracts.RequestSubmissionInput, body)  # shape errors answered here, early
         result = self._call("intake", "submit_request", caller, body, _correlation_id(request))
@@ -102,11 +102,11 @@ class RequestsApi(GatewayBase):
 
     @http("POST", "/api/v1/requests/<string:request_id>/followups")
     def add_followup(self, request, request_id):
-        return self._step(request, request_id, "add_followup", contracts.FollowupInput, REQUESTER_ROLES)
+        return self._step(request, request_id, "add_followup", contracts.FollowupInput, contracts.REQUESTER_ROLES)
 
     @http("POST", "/api/v1/requests/<string:request_id>/reminders")
     def add_reminder(self, request, request_id):
-        return self._step(request, request_id, "add_reminder", contracts.ReminderInput, REQUESTER_ROLES)
+        return self._step(request, request_id, "add_reminder", contracts.ReminderInput, contracts.REQUESTER_ROLES)
 
     @http("POST", "/api/v1/outbound")
     def send_outbound(self, request):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import filetype
 
 from services.intake.catalog import Catalog, Subject
-from services.intake.lifecycle import OFFICIAL_GROUP
+from shared.contracts import OFFICIAL_GROUP
 from shared.errors import Forbidden, InvalidInput, field_error
 from shared.identifiers import (
     IdentifierError,

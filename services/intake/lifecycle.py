@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from shared.clock import rome_date
+from shared.contracts import OFFICIAL_GROUP, REQUESTER_ROLES
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 
 STATE_OPEN = "open"
@@ -20,7 +21,6 @@ STATE_CLOSED = "closed"
 
 MAX_FOLLOWUPS = 2  # further interactions allowed after the first answer (COMBIPAT 2021)
 REMINDER_AFTER_DAYS = 15
-OFFICIAL_GROUP = "APP_FEA_COMBID"
 OUTBOUND_ORIGINS = ("sede", "contact_center")
 
 
@@ -58,9 +58,6 @@ def require_competent_official(caller: dict, facts: RequestFacts) -> None:
     require_official(caller)
     if caller["role"] == "sede_operatore" and facts.assigned_sede != caller["sede"]:
         raise NotFound("request_not_found", "Richiesta non trovata.")
-
-
-REQUESTER_ROLES = ("azienda", "intermediario", "patronato_operatore", "patronato_referente")
 
 
 def require_requester(caller: dict) -> None:

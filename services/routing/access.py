@@ -4,9 +4,9 @@ The caller is what the gateway took from the verified token (shared.contracts.Ca
 """
 from __future__ import annotations
 
+from shared.contracts import OFFICIAL_GROUP
 from shared.errors import Forbidden
 
-OFFICIAL_GROUP = "APP_FEA_COMBID"
 SUPERVISOR_ROLES = ("direttore", "admin")
 
 
