@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run stop status test mails bench clean
+.PHONY: install run stop status test faults mails bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ mails:
 
 test: install
 	$(PY) -m deploy.local.testrun $(PYTEST_ARGS)
+
+# The full fault suite (about 10 minutes): stops RabbitMQ and restarts PostgreSQL under load.
+faults: install
+	$(PY) -m deploy.local.testrun tests/faults/test_outages.py -m faults_full $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/routing_bench.py

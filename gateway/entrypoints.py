@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import HTTPException
@@ -25,8 +26,25 @@ def json_response(payload, status: int = 200, headers: dict | None = None, conte
     )
 
 
+RETRY_AFTER_SECONDS = 5
+
+
 def problem_response(problem: dict) -> Response:
-    return json_response(problem, status=problem["status"], content_type=PROBLEM_JSON)
+    # a 503 is never the caller's fault: say when to try again
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if problem["status"] == 503 else None
+    return json_response(problem, status=problem["status"], headers=headers, content_type=PROBLEM_JSON)
+
+
+_QUERY_STRING = re.compile(r'(?P<path>"[A-Z]+ [^ ?"]*)\?[^ "]*')
+
+
+class DropQueryStrings(logging.Filter):
+    """Access log lines without query strings: they carry codici fiscali and matricole."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("nameko.web") and isinstance(record.msg, str) and "?" in record.msg:
+            record.msg = _QUERY_STRING.sub(r"\g<path>", record.msg)
+        return True
 
 
 class ProblemHttpHandler(HttpRequestHandler):

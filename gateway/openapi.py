@@ -44,7 +44,7 @@ def operation(summary, response_schema=None, status="200", body=None, body_type=
 
 
 # Each module of endpoints documents its own paths with ``document(spec)``.
-API_MODULES = ("gateway.api.probes", "gateway.api.requests", "gateway.api.routing")
+API_MODULES = ("gateway.api.probes", "gateway.api.requests", "gateway.api.routing", "gateway.api.admin")
 
 ID_PARAM = [{"name": "request_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}]
 

@@ -21,7 +21,18 @@ LOCAL_DEFAULTS = {
     "SMTP_HOST": "127.0.0.1",
     "SMTP_PORT": "8025",
     "JWT_SECRET": "dev-only-secret-not-for-production-use-0000",
+    # `make run` and `make test` are development: the development secret and tokens are allowed
+    "COMBID_ENV": "development",
 }
+
+DEVELOPMENT = "development"
+
+
+def is_development(value: str | None = None) -> bool:
+    """Whether this process runs in development (explicitly: anything else is production)."""
+    if value is None:
+        value = os.environ.get("COMBID_ENV")
+    return (value or "").strip().lower() == DEVELOPMENT
 
 
 def service_config_path(service: str) -> Path:

@@ -7,27 +7,23 @@ CAP exists, who may do what) live in each service's domain.
 """
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from shared.errors import InvalidInput, field_error
 
-ROLES = (
-    "azienda",
-    "intermediario",
-    "patronato_operatore",
-    "patronato_referente",
-    "patronato_admin",
-    "sede_operatore",
-    "direttore",
-    "admin",
-)
-
-# Roles that write requests (companies, intermediaries, patronato operators and referenti).
-REQUESTER_ROLES = ("azienda", "intermediario", "patronato_operatore", "patronato_referente")
-# The group that enables a sede official to "Comunicazione Bidirezionale" (messaggio 1986/2011).
-OFFICIAL_GROUP = "APP_FEA_COMBID"
+from shared.access import OFFICIAL_GROUP, REQUESTER_ROLES, ROLES, SUB_MAX  # noqa: F401 - one definition
 
 IDENTIFIER_KINDS = ("protocollo", "domus", "pensione")
+# Dates outside these bounds are typing mistakes, and would overflow date arithmetic.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
+MAX_PAGE = 10_000
+# No control characters in any field (PostgreSQL refuses NUL; the others garble logs and
+# mails); free texts keep newlines and tabs.
+_NO_CONTROL = re.compile(r"^[^\x00-\x1f\x7f]*\Z")
+_TEXT_NO_CONTROL = re.compile(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z")
 
 
 class StrictSchema(Schema):
@@ -35,20 +31,46 @@ class StrictSchema(Schema):
         unknown = "raise"
 
 
-class CallerSchema(StrictSchema):
-    """Who is calling: taken by the gateway from the verified JWT, never from the body."""
+def no_control_characters(multiline: bool = False) -> validate.Regexp:
+    if multiline:
+        return validate.Regexp(_TEXT_NO_CONTROL, error="Il testo contiene caratteri di controllo non ammessi.")
+    return validate.Regexp(_NO_CONTROL, error="Il valore contiene caratteri di controllo non ammessi.")
 
-    sub = fields.String(required=True)
-    name = fields.String(load_default="")
-    email = fields.String(load_default=None, allow_none=True)
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    codice_fiscale = fields.String(load_default=None, allow_none=True)
-    matricole = fields.List(fields.String(), load_default=list)
-    patronato = fields.String(load_default=None, allow_none=True)
-    ufficio = fields.String(load_default=None, allow_none=True)
-    sede = fields.String(load_default=None, allow_none=True)
-    regione = fields.String(load_default=None, allow_none=True)
-    groups = fields.List(fields.String(), load_default=list)
+
+def Line(max_length: int, *, required: bool = False, min_length: int = 0, validators=(), **kwargs) -> fields.String:
+    """A single-line string: bounded, without control characters."""
+    checks = [validate.Length(min=min_length, max=max_length, error="Da {min} a {max} caratteri."), no_control_characters()]
+    checks += list(validators)
+    if required:
+        return fields.String(required=True, validate=checks, **kwargs)
+    kwargs.setdefault("load_default", None)
+    return fields.String(allow_none=True, validate=checks, **kwargs)
+
+
+def Text(max_length: int, *, required: bool = False, min_length: int = 0, **kwargs) -> fields.String:
+    """A free text: bounded, newlines and tabs allowed, other control characters refused."""
+    checks = [
+        validate.Length(min=min_length, max=max_length, error="Il testo deve essere tra {min} e {max} caratteri."),
+        no_control_characters(multiline=True),
+    ]
+    if required:
+        return fields.String(required=True, validate=checks, **kwargs)
+    kwargs.setdefault("load_default", None)
+    return fields.String(allow_none=True, validate=checks, **kwargs)
+
+
+def Day(**kwargs) -> fields.Date:
+    """A calendar day AAAA-MM-GG between 1900 and 2100."""
+    kwargs.setdefault("load_default", None)
+    return fields.Date(
+        validate=validate.Range(min=FIRST_DAY, max=LAST_DAY, error="La data deve essere tra il 1900 e il 2100."),
+        error_messages={"invalid": "Data non valida (AAAA-MM-GG)."},
+        **kwargs,
+    )
+
+
+CODICE_FISCALE_SHAPE = validate.Regexp(r"^[A-Za-z0-9]{11,16}\Z", error="Codice fiscale non valido (11 o 16 caratteri).")
+OFFICE_CODE_SHAPE = validate.Regexp(r"^[A-Za-z0-9]{1,20}\Z", error="Codice non valido: da 1 a 20 lettere o cifre.")
 
 
 class CaseIdentifierInput(StrictSchema):
@@ -57,29 +79,31 @@ class CaseIdentifierInput(StrictSchema):
         validate=validate.OneOf(IDENTIFIER_KINDS, error="Tipo di identificativo non ammesso: usare {choices}."),
         metadata={"description": "protocollo | domus | pensione"},
     )
-    value = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    value = Line(40, required=True, min_length=1)
 
 
 class CitizenInput(StrictSchema):
-    codice_fiscale = fields.String(required=True, metadata={"description": "Codice fiscale del cittadino (16 caratteri)"})
-    cap = fields.String(required=True, metadata={"description": "CAP di residenza"})
+    codice_fiscale = Line(20, required=True, metadata={"description": "Codice fiscale del cittadino (16 caratteri)"})
+    cap = Line(10, required=True, metadata={"description": "CAP di residenza"})
 
 
 class ContactsInput(StrictSchema):
-    email = fields.Email(load_default=None, allow_none=True, error_messages={"invalid": "Indirizzo e-mail non valido."})
+    email = fields.Email(
+        load_default=None, allow_none=True, validate=validate.Length(max=254), error_messages={"invalid": "Indirizzo e-mail non valido."}
+    )
     sms = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Regexp(r"^\+?\d{8,15}$", error="Numero di cellulare non valido."),
+        validate=validate.Regexp(r"^\+?[0-9]{8,15}\Z", error="Numero di cellulare non valido."),
     )
 
 
 class RequestSubmissionInput(StrictSchema):
-    subject = fields.String(required=True, metadata={"description": "Codice dell'oggetto (vedi GET /api/v1/subjects)"})
-    text = fields.String(required=True, validate=validate.Length(min=1, max=10000, error="Il testo deve essere tra {min} e {max} caratteri."))
+    subject = Line(60, required=True, min_length=1, metadata={"description": "Codice dell'oggetto (vedi GET /api/v1/subjects)"})
+    text = Text(10000, required=True, min_length=1)
     case_identifier = fields.Nested(CaseIdentifierInput, load_default=None, allow_none=True)
     citizen = fields.Nested(CitizenInput, load_default=None, allow_none=True)
-    matricola = fields.String(load_default=None, allow_none=True)
+    matricola = Line(20)
     attachments = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=20))
     parent_id = fields.UUID(load_default=None, allow_none=True)
     contacts = fields.Nested(ContactsInput, load_default=dict)
@@ -119,7 +143,9 @@ class AttachmentOutput(Schema):
     filename = fields.String()
     content_type = fields.String()
     size = fields.Integer()
-    download_url = fields.String(metadata={"description": "Link temporaneo (5 minuti)"})
+    download_url = fields.String(
+        metadata={"description": "Percorso di download nel gateway, con la stessa autorizzazione del dettaglio"}
+    )
 
 
 class RequestDetail(Schema):
@@ -156,68 +182,70 @@ class SubjectOutput(Schema):
 
 
 class SearchFilters(StrictSchema):
-    matricola = fields.String(load_default=None)
-    subject = fields.String(load_default=None)
+    matricola = Line(20)
+    subject = Line(60)
     state = fields.String(load_default=None, validate=validate.OneOf(["open", "in_progress", "closed"], error="Stato non valido: usare {choices}."))
     origin = fields.String(
         load_default=None,
         validate=validate.OneOf(["cassetto", "patronato", "fax", "contact_center", "sede"], error="Provenienza non valida: usare {choices}."),
     )
-    codice_fiscale = fields.String(load_default=None, metadata={"description": "codice fiscale del cittadino"})
-    consulente = fields.String(load_default=None, metadata={"description": "codice fiscale dell'intermediario"})
-    opened_from = fields.Date(load_default=None, error_messages={"invalid": "Data non valida (AAAA-MM-GG)."})
-    opened_to = fields.Date(load_default=None, error_messages={"invalid": "Data non valida (AAAA-MM-GG)."})
-    updated_from = fields.Date(load_default=None, error_messages={"invalid": "Data non valida (AAAA-MM-GG)."})
-    updated_to = fields.Date(load_default=None, error_messages={"invalid": "Data non valida (AAAA-MM-GG)."})
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, error="La pagina parte da 1."))
+    codice_fiscale = Line(16, validators=[CODICE_FISCALE_SHAPE], metadata={"description": "codice fiscale del cittadino"})
+    consulente = Line(16, validators=[CODICE_FISCALE_SHAPE], metadata={"description": "codice fiscale dell'intermediario"})
+    opened_from = Day()
+    opened_to = Day()
+    updated_from = Day()
+    updated_to = Day()
+    page = fields.Integer(
+        load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error="La pagina va da {min} a {max}.")
+    )
     page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100, error="Da {min} a {max} elementi per pagina."))
 
 
 class CommentInput(StrictSchema):
-    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+    comment = Text(4000)
 
 
 class ReplyInput(CommentInput):
-    text = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    text = Text(10000, required=True, min_length=1)
     close = fields.Boolean(load_default=False, metadata={"description": "chiude la richiesta con questo esito"})
-    outcome = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+    outcome = Text(4000)
     enable_booking = fields.Boolean(load_default=False)
 
 
 class CloseInput(CommentInput):
-    outcome = fields.String(required=True, validate=validate.Length(min=1, max=4000, error="Indicare l'esito."))
+    outcome = Text(4000, required=True, min_length=1)
     enable_booking = fields.Boolean(load_default=False, metadata={"description": "consente al richiedente di prenotare un appuntamento"})
 
 
 class SubjectChangeInput(CommentInput):
-    subject = fields.String(required=True)
+    subject = Line(60, required=True, min_length=1)
 
 
 class FollowupInput(StrictSchema):
-    text = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    text = Text(10000, required=True, min_length=1)
 
 
 class ReminderInput(StrictSchema):
-    text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4000))
+    text = Text(4000)
 
 
 class PatronatoOfficeInput(StrictSchema):
-    ente = fields.String(required=True)
-    ufficio = fields.String(required=True)
+    ente = Line(20, required=True, validators=[OFFICE_CODE_SHAPE])
+    ufficio = Line(20, required=True, validators=[OFFICE_CODE_SHAPE])
 
 
 class RecipientInput(StrictSchema):
     kind = fields.String(required=True, validate=validate.OneOf(["azienda", "intermediario", "patronato"], error="Destinatario non valido: usare {choices}."))
-    matricola = fields.String(load_default=None, allow_none=True)
-    codice_fiscale = fields.String(load_default=None, allow_none=True)
+    matricola = Line(20)
+    codice_fiscale = Line(16, validators=[CODICE_FISCALE_SHAPE])
     patronato = fields.Nested(PatronatoOfficeInput, load_default=None, allow_none=True)
     contacts = fields.Nested(ContactsInput, load_default=dict)
 
 
 class OutboundInput(StrictSchema):
     recipient = fields.Nested(RecipientInput, required=True)
-    subject = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    text = fields.String(required=True, validate=validate.Length(min=1, max=10000))
+    subject = Line(300, required=True, min_length=1)
+    text = Text(10000, required=True, min_length=1)
     request_id = fields.UUID(load_default=None, allow_none=True, metadata={"description": "la richiesta a cui si risponde"})
 
 
@@ -260,8 +288,23 @@ _MESSAGES_IT = {
     "Not a valid list.": "Deve essere un elenco.",
     "Invalid input type.": "Tipo di dato non valido.",
     "Field may not be null.": "Il campo non può essere nullo.",
+    "Not a valid integer.": "Deve essere un numero intero.",
+    "Not a valid boolean.": "Deve essere true o false.",
+    "Not a valid date.": "Data non valida (AAAA-MM-GG).",
+    "Not a valid email address.": "Indirizzo e-mail non valido.",
+    "Invalid value.": "Valore non valido.",
+    "Number too large.": "Numero troppo grande.",
 }
 
 
 def _italian(message: str) -> str:
     return _MESSAGES_IT.get(message, message)
+
+
+def check_operator_id(operator_id: str) -> str:
+    """The ``sub`` of a patronato operator named in a path: the same bounds as a token's."""
+    if not operator_id or len(operator_id) > SUB_MAX or not _NO_CONTROL.match(operator_id):
+        raise InvalidInput.from_errors(
+            [field_error("operator_id", "invalid_operator_id", f"Identificativo dell'operatore non valido (1-{SUB_MAX} caratteri).")]
+        )
+    return operator_id

@@ -31,6 +31,10 @@ class OutboxMessage(KernelBase):
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # events of one request go out in order: the payload's request_id, else the event's own id
+    aggregate_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # set aside after too many failed publishes; the relay goes on without it
+    parked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ProcessedEvent(KernelBase):
@@ -75,7 +79,11 @@ def cooperative_psycopg() -> None:
 
 
 def make_engine(url: str, pool_size: int = 5):
-    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, future=True)
+    # hide_parameters: an SQL error names its statement but never the values bound to it
+    # (codici fiscali, request texts), wherever the error is logged or sent.
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, hide_parameters=True, future=True
+    )
 
 
 class DatabaseAccess:
@@ -95,9 +103,15 @@ class DatabaseAccess:
             apply(session, event)
             return True
 
-    def ping(self) -> None:
-        with self.sessions() as session:
-            session.execute(text("SELECT 1"))
+    def ping(self, check=None, timeout: float = 1.5):
+        """``SELECT 1`` (or ``check(session)``, returned) within ``timeout`` seconds, else
+        raise: a health check must not hang on a server that does not answer."""
+        import eventlet
+        from sqlalchemy.exc import TimeoutError as NoAnswer  # an outage, like a pool timeout
+
+        with eventlet.Timeout(timeout, NoAnswer(f"database: nessuna risposta entro {timeout:.1f} s")):
+            with self.sessions() as session:
+                return check(session) if check else session.execute(text("SELECT 1")).scalar()
 
 
 class Database(DependencyProvider):

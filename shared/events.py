@@ -13,6 +13,7 @@ half-applied. The list of event types lives here and nowhere else.
 """
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,6 +21,9 @@ from datetime import datetime, timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 ASSIGNMENT_KINDS = ("sede", "cric", "polo", "triage")
+# texts from outside (contact-center systems): no control characters (PostgreSQL refuses NUL)
+_SINGLE_LINE = validate.Regexp(r"^[^\x00-\x1f\x7f]*\Z", error="caratteri di controllo non ammessi")
+_MULTI_LINE = validate.Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z", error="caratteri di controllo non ammessi")
 
 
 class InvalidEvent(Exception):
@@ -43,7 +47,10 @@ class EnvelopeSchema(StrictSchema):
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     occurred_at = fields.AwareDateTime(required=True, format="iso")
     producer = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    correlation_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    # travels as an AMQP property too (at most 255 bytes): printable ASCII only
+    correlation_id = fields.String(
+        required=True, validate=[validate.Length(min=1, max=200), validate.Regexp(r"^[\x21-\x7e]+\Z")]
+    )
     payload = fields.Dict(required=True)
 
 
@@ -99,7 +106,7 @@ class AssignmentSchema(StrictSchema):
     name = fields.String(required=True)
     reason = fields.String(required=True)
     queue = fields.String(required=True)
-    region = fields.String(load_default=None, allow_none=True)
+    region = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
 
 
 class RequestRoutedV1(StrictSchema):
@@ -185,11 +192,11 @@ class ContactCenterMessageV1(StrictSchema):
 
     message_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
     kind = fields.String(required=True, validate=validate.OneOf(CONTACT_CENTER_KINDS))
-    matricola = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\d{10}$"))
-    codice_fiscale = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Z0-9]{11,16}$"))
-    sender = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    subject = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    text = fields.String(required=True, validate=validate.Length(min=1, max=20000))
+    matricola = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9]{10}\Z"))
+    codice_fiscale = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Z0-9]{11,16}\Z"))
+    sender = fields.String(required=True, validate=[validate.Length(min=1, max=200), _SINGLE_LINE])
+    subject = fields.String(required=True, validate=[validate.Length(min=1, max=300), _SINGLE_LINE])
+    text = fields.String(required=True, validate=[validate.Length(min=1, max=20000), _MULTI_LINE])
     occurred_at = fields.AwareDateTime(required=True, format="iso")
 
     @validates_schema
@@ -294,9 +301,20 @@ def make_event(
         version=version,
         occurred_at=occurred_at or datetime.now(timezone.utc),
         producer=producer,
-        correlation_id=correlation_id or event_id,
+        correlation_id=clean_correlation_id(correlation_id) or event_id,
         payload=normalised,
     )
+
+
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")
+
+
+def clean_correlation_id(value) -> str | None:
+    """A correlation id an event may carry (short, plain), or None: whatever a caller sent
+    (an X-Request-ID header, an RPC argument) is never trusted to fit an AMQP property."""
+    if isinstance(value, str) and _CORRELATION_ID.match(value):
+        return value
+    return None
 
 
 def parse_event(message: dict) -> Event:

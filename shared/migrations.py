@@ -4,7 +4,8 @@
     python -m shared.migrations upgrade intake     # one service
 
 Each service keeps its own ``migrations/`` folder; the first revision of each creates the
-kernel tables (outbox, processed_events) with ``create_kernel_tables``.
+kernel tables (outbox, processed_events) with ``create_kernel_tables``, and revision 0003
+adds the outbox's parking columns with ``add_outbox_parking``.
 """
 from __future__ import annotations
 
@@ -88,6 +89,37 @@ def create_kernel_tables(op) -> None:
         sa.Column("event_id", postgresql.UUID(as_uuid=True), primary_key=True),
         sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
     )
+
+
+def add_outbox_parking(op) -> None:
+    """Kernel columns of the relay that never stalls (every service's revision 0003).
+
+    ``aggregate_key`` keeps a request's events in order; it is filled for the rows still to
+    publish only (published rows are never read by the relay again, and a table of
+    millions of rows is not rewritten for them). ``parked_at`` marks a row set aside.
+    """
+    op.add_column("outbox", sa.Column("aggregate_key", sa.String(64), nullable=True))
+    op.add_column("outbox", sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True))
+    op.execute(
+        "UPDATE outbox SET aggregate_key = COALESCE(body->'payload'->>'request_id', event_id::text)"
+        " WHERE published_at IS NULL"
+    )
+    # the relay's question: which keys have a row still waiting (parked or not)
+    op.create_index(
+        "ix_outbox_unpublished_key", "outbox", ["aggregate_key", "created_at"],
+        postgresql_where=sa.text("published_at IS NULL"),
+    )
+    op.create_index(
+        "ix_outbox_parked", "outbox", ["parked_at"],
+        postgresql_where=sa.text("published_at IS NULL AND parked_at IS NOT NULL"),
+    )
+
+
+def drop_outbox_parking(op) -> None:
+    op.drop_index("ix_outbox_parked", "outbox")
+    op.drop_index("ix_outbox_unpublished_key", "outbox")
+    op.drop_column("outbox", "parked_at")
+    op.drop_column("outbox", "aggregate_key")
 
 
 def main() -> None:  # pragma: no cover - thin command

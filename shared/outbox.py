@@ -4,27 +4,60 @@ A service adds its events with ``add_event(session, event)`` inside the same tra
 as its state change: both commit or neither does. ``relay_pending`` (run by each
 service's ``OutboxRelay`` on a short timer) publishes unpublished rows in creation order
 with publisher confirms and ``mandatory`` set (an event no queue is bound for raises
-instead of vanishing), then marks them published. Rows are claimed with ``FOR UPDATE SKIP
-LOCKED``, so several instances of a service relay side by side without publishing the same
-row at the same time. A crash between publish and mark republishes: consumers dedupe.
+instead of vanishing), then marks them published. A crash between publish and mark
+republishes: consumers dedupe.
+
+The relay never stalls:
+
+- a broker or database outage stops the round and counts against no row: the next tick
+  tries again, and the relay resumes by itself when the dependency is back;
+- any other failure is the row's own (e.g. a ``correlation_id`` over 255 bytes that AMQP
+  cannot carry): the row's attempts grow, and after ``OUTBOX_MAX_ATTEMPTS`` (5) it is
+  *parked* (kept, with its error and ``parked_at``), while the relay goes on with the
+  rows after it;
+- a request's events keep their order: rows with the same ``aggregate_key`` (the
+  payload's ``request_id``, else the event's own id) wait while an earlier one is parked
+  or failed in this round.
+
+One relay per service database works at a time (a transaction-scoped advisory lock):
+several instances of a service may run, the others skip the tick, so no instance
+publishes a request's later event while another still holds its earlier one.
+
+Parked rows are listed and put back in the queue by hand, once the cause is fixed::
+
+    python -m shared.outbox list  [--service intake] [--event-id ID ...]
+    python -m shared.outbox retry [--service intake] [--event-id ID ...]
 """
 from __future__ import annotations
 
+import argparse
 import logging
+import sys
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from nameko import config
 from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
-from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.orm import aliased, sessionmaker
 
 from shared.db import OutboxMessage, cooperative_psycopg, make_engine
 from shared.events import Event
 from shared.messaging import events_exchange
+from shared.outages import BROKER_UNAVAILABLE, describe, error_class, outage_code
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MAX_ATTEMPTS = 5
+BATCH_SIZE = 200
+# pg advisory lock key of the relay (any constant: each service has its own database)
+RELAY_LOCK_KEY = 0x636F6D626964  # "combid"
+
+
+def aggregate_key(event: Event) -> str:
+    return str(event.payload.get("request_id") or event.event_id)
 
 
 def add_event(session, event: Event) -> None:
@@ -35,6 +68,7 @@ def add_event(session, event: Event) -> None:
             body=event.to_message(),
             created_at=event.occurred_at,
             attempts=0,
+            aggregate_key=aggregate_key(event),
         )
     )
 
@@ -53,41 +87,155 @@ def publish_envelope(publisher: Publisher, body: dict) -> None:
     )
 
 
-def relay_pending(sessions: sessionmaker, publisher: Publisher, batch_size: int = 200) -> int:
-    """Publish up to ``batch_size`` pending events; returns how many were published."""
-    published = 0
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class RelayResult:
+    published: int = 0
+    failed: int = 0  # rows whose publish failed this round (parked ones included)
+    parked: int = 0
+    held: int = 0  # rows left for later behind an earlier row of their request
+    outage: str | None = None  # broker_unavailable when the round stopped on an outage
+    skipped: bool = False  # another instance holds the relay lock
+
+
+def _publishable():
+    """Unpublished, unparked rows with no parked row of the same request, oldest first."""
+    parked = aliased(OutboxMessage)
+    blocked = exists().where(
+        parked.aggregate_key == OutboxMessage.aggregate_key,
+        parked.published_at.is_(None),
+        parked.parked_at.is_not(None),
+    )
+    return (
+        select(OutboxMessage)
+        .where(OutboxMessage.published_at.is_(None), OutboxMessage.parked_at.is_(None), ~blocked)
+        .order_by(OutboxMessage.created_at, OutboxMessage.event_id)
+    )
+
+
+def relay_pending(
+    sessions: sessionmaker,
+    publisher: Publisher,
+    batch_size: int = BATCH_SIZE,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> RelayResult:
+    """Publish up to ``batch_size`` pending events (see the module's docstring)."""
+    result = RelayResult()
     with sessions.begin() as session:
-        rows = session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.published_at.is_(None))
-            .order_by(OutboxMessage.created_at)
-            .limit(batch_size)
-            .with_for_update(skip_locked=True)
-        ).all()
+        if not session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY))):
+            result.skipped = True
+            return result
+        rows = session.scalars(_publishable().limit(batch_size).with_for_update(skip_locked=True)).all()
+        stopped_keys: set[str] = set()
         for row in rows:
+            key = row.aggregate_key or str(row.event_id)
+            if key in stopped_keys:
+                result.held += 1
+                continue
             try:
                 publish_envelope(publisher, row.body)
-            except Exception as exc:  # broker down or unroutable: keep it, try next tick
-                row.attempts += 1
-                row.last_error = repr(exc)[:1000]
-                log.warning("outbox: publish of %s %s failed: %r", row.event_type, row.event_id, exc)
-                break
-            row.published_at = datetime.now(timezone.utc)
-            published += 1
-    return published
+            except Exception as exc:
+                if outage_code(exc) or isinstance(exc, OSError):
+                    # every row would fail the same way: stop, blame no row, retry next tick
+                    result.outage = BROKER_UNAVAILABLE
+                    break
+                stopped_keys.add(key)
+                result.failed += 1
+                result.parked += _record_failure(row, exc, max_attempts)
+                continue
+            row.published_at = _now()
+            result.published += 1
+    return result
+
+
+def _record_failure(row: OutboxMessage, exc: Exception, max_attempts: int) -> int:
+    """Count a failed publish against the row; park it at ``max_attempts``. 1 if parked."""
+    row.attempts += 1
+    # the database keeps the full error for `list`; logs get the class and the ids only
+    row.last_error = f"{error_class(exc)}: {exc}"[:1000]
+    if row.attempts >= max_attempts:
+        row.parked_at = _now()
+        log.error(
+            "outbox: event %s (%s) parked after %s failed publishes: %s",
+            row.event_id, row.event_type, row.attempts, error_class(exc),
+        )
+        return 1
+    log.warning(
+        "outbox: publish of event %s (%s) failed, attempt %s of %s: %s",
+        row.event_id, row.event_type, row.attempts, max_attempts, error_class(exc),
+    )
+    return 0
+
+
+# ---- status and operators' commands -------------------------------------------------------
+
+
+def _age_seconds(instant: datetime | None, now: datetime) -> float | None:
+    return None if instant is None else round(max(0.0, (now - instant).total_seconds()), 1)
+
+
+def outbox_summary(session, now: datetime | None = None) -> dict:
+    """Backlog and parked rows: counts and the age of the oldest of each."""
+    now = now or _now()
+    unpublished = OutboxMessage.published_at.is_(None)
+    parked_at = OutboxMessage.parked_at
+    pending, oldest_pending = session.execute(
+        select(func.count(), func.min(OutboxMessage.created_at)).where(unpublished, parked_at.is_(None))
+    ).one()
+    parked, oldest_parked = session.execute(
+        select(func.count(), func.min(parked_at)).where(unpublished, parked_at.is_not(None))
+    ).one()
+    return {
+        "pending": pending,
+        "oldest_pending_age_seconds": _age_seconds(oldest_pending, now),
+        "parked": parked,
+        "oldest_parked_age_seconds": _age_seconds(oldest_parked, now),
+    }
+
+
+def _parked_filter(event_ids):
+    condition = [OutboxMessage.published_at.is_(None), OutboxMessage.parked_at.is_not(None)]
+    if event_ids:
+        condition.append(OutboxMessage.event_id.in_([uuid.UUID(str(e)) for e in event_ids]))
+    return condition
+
+
+def parked_rows(session, event_ids=None) -> list[OutboxMessage]:
+    return session.scalars(
+        select(OutboxMessage).where(*_parked_filter(event_ids)).order_by(OutboxMessage.created_at)
+    ).all()
+
+
+def unpark(session, event_ids=None) -> list[str]:
+    """Put parked rows back in the relay's queue (attempts start again); returns their ids."""
+    statement = (
+        update(OutboxMessage)
+        .where(*_parked_filter(event_ids))
+        .values(parked_at=None, attempts=0)
+        .returning(OutboxMessage.event_id)
+    )
+    return [str(event_id) for event_id in session.scalars(statement).all()]
 
 
 class OutboxRelay(DependencyProvider):
-    """Owns its own engine and publisher; the service calls ``self.outbox.relay()`` from a timer."""
+    """Owns its own engine and publisher; the service calls ``self.outbox.relay()`` from a timer.
+
+    An outage is logged once when it starts and once when it ends, not on every tick.
+    """
 
     def __init__(self, url_key: str = "DATABASE_URL"):
         self.url_key = url_key
+        self.outage: str | None = None
 
     def setup(self):
         cooperative_psycopg()
         self.engine = make_engine(config[self.url_key], pool_size=2)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.publisher = event_publisher(config["AMQP_URI"])
+        self.max_attempts = int(config.get("OUTBOX_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
 
     def stop(self):
         self.engine.dispose()
@@ -97,5 +245,110 @@ class OutboxRelay(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self
 
-    def relay(self) -> int:
-        return relay_pending(self.sessions, self.publisher)
+    def relay(self) -> RelayResult:
+        try:
+            result = relay_pending(self.sessions, self.publisher, max_attempts=self.max_attempts)
+        except Exception as exc:
+            code = outage_code(exc)
+            if code is None:
+                raise
+            self._outage_started(code, describe(exc))
+            return RelayResult(outage=code)
+        if result.outage:
+            self._outage_started(result.outage, "publish failed")
+        elif self.outage:
+            log.info("outbox: relay resumed after %s", self.outage)
+            self.outage = None
+        return result
+
+    def _outage_started(self, code: str, detail: str) -> None:
+        if self.outage != code:
+            log.warning("outbox: relay waiting, %s (%s)", code, detail)
+        self.outage = code
+
+
+# ---- command ------------------------------------------------------------------------------
+
+
+def _database_urls(services: list[str]) -> dict[str, str]:
+    from shared.migrations import database_url
+
+    return {service: database_url(service) for service in services}
+
+
+def _events(count: int, singular: str, plural: str) -> str:
+    return f"{count} {singular if count == 1 else plural}"
+
+
+def _print_list(service: str, session, event_ids) -> None:
+    summary = outbox_summary(session)
+    rows = parked_rows(session, event_ids)
+    print(
+        f"{service}: {_events(summary['parked'], 'evento parcheggiato', 'eventi parcheggiati')}, "
+        f"{summary['pending']} in attesa di pubblicazione"
+    )
+    for row in rows:
+        key = row.aggregate_key or str(row.event_id)
+        about = "nessuna richiesta" if key == str(row.event_id) else f"richiesta {key}"
+        print(
+            f"  {row.event_id}  {row.event_type}  {about}  "
+            f"tentativi {row.attempts}  parcheggiato il {row.parked_at.isoformat(timespec='seconds')}"
+        )
+        print(f"      errore: {row.last_error}")
+
+
+def _retry(service: str, session, event_ids) -> bool:
+    ids = unpark(session, event_ids)
+    if ids:
+        moved = _events(len(ids), "evento rimesso", "eventi rimessi")
+        print(f"{service}: {moved} in coda, il relay del servizio pubblicherà a breve")
+    else:
+        print(f"{service}: nessun evento parcheggiato da rimettere in coda")
+    missing = sorted({str(e) for e in event_ids or []} - set(ids))
+    if missing and event_ids:
+        print(f"{service}: non parcheggiati (o già pubblicati): {', '.join(missing)}")
+    return not missing
+
+
+def main(argv: list[str] | None = None) -> int:
+    from shared.migrations import SERVICES_WITH_DATABASE
+
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.outbox",
+        description="Eventi dell'outbox che il relay non è riuscito a pubblicare",
+    )
+    parser.add_argument("action", choices=["list", "retry"], help="list: elenca; retry: rimette in coda")
+    parser.add_argument(
+        "--service", choices=SERVICES_WITH_DATABASE, action="append", help="servizio (ripetibile)"
+    )
+    parser.add_argument("--event-id", action="append", help="solo questi eventi (ripetibile)")
+    args = parser.parse_args(argv)
+    for event_id in args.event_id or []:
+        try:
+            uuid.UUID(event_id)
+        except ValueError:
+            parser.error(f"identificativo di evento non valido: {event_id}")
+    services = args.service or list(SERVICES_WITH_DATABASE)
+    if args.event_id and len(services) > 1:
+        parser.error("con --event-id indicare anche --service")
+    ok = True
+    for service, url in _database_urls(services).items():
+        engine = make_engine(url, pool_size=1)
+        try:
+            with sessionmaker(engine).begin() as session:
+                if args.action == "list":
+                    _print_list(service, session, args.event_id)
+                else:
+                    ok = _retry(service, session, args.event_id) and ok
+        except Exception as exc:
+            if outage_code(exc) is None:
+                raise
+            print(f"{service}: database non raggiungibile ({exc.__class__.__name__})", file=sys.stderr)
+            ok = False
+        finally:
+            engine.dispose()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -77,6 +77,10 @@ class Infrastructure:
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": self.smtp_port,
             "JWT_SECRET": LOCAL_DEFAULTS["JWT_SECRET"],
+            "COMBID_ENV": "development",
+            # ~10 s of retries (the hour-long default would outlast a test), so a failing
+            # handler ends in its dead-letter queue within a test
+            "RETRY_SCHEDULE_SECONDS": "1,1,2,2,4",
             "max_workers": 4,
         }
         if service in SERVICES_WITH_DATABASE:
@@ -96,6 +100,7 @@ class Infrastructure:
             SMTP_HOST="127.0.0.1",
             SMTP_PORT=str(self.smtp_port),
             JWT_SECRET=LOCAL_DEFAULTS["JWT_SECRET"],
+            COMBID_ENV="development",
         )
         for service in SERVICES_WITH_DATABASE:
             env[f"{service.upper()}_DATABASE_URL"] = self.database_url(service)

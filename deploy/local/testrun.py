@@ -21,6 +21,7 @@ from shared.config import LOCAL_DEFAULTS, REPO_ROOT
 
 def main(argv: list[str]) -> int:
     env = dict(os.environ)
+    env.setdefault("COMBID_ENV", "development")  # development tokens and secret, for the tests only
     if "AMQP_URI" not in env and port_open("127.0.0.1", 5672):
         env["AMQP_URI"] = LOCAL_DEFAULTS["AMQP_URI"]
     if "POSTGRES_URL" not in env and port_open("127.0.0.1", 5432):

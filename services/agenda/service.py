@@ -1,13 +1,12 @@
 """Agenda service: entrypoints only. Knows, from events, when a request allows booking."""
 from __future__ import annotations
 
-from nameko.rpc import rpc
-
 from services.agenda import handlers
 from shared.clock import Clock
 from shared.consumer import event_handler
 from shared.db import Database
-from shared.errors import ProblemError
+from shared.ops import service_status
+from shared.rpc import rpc
 
 
 class AgendaService:
@@ -16,15 +15,19 @@ class AgendaService:
     db = Database()
     clock = Clock()
 
-    @rpc(expected_exceptions=ProblemError)
+    @rpc
     def health(self):
         self.db.ping()
         return {"service": self.name, "database": "ok"}
 
-    @rpc(expected_exceptions=ProblemError)
+    @rpc
     def eligibility(self, request_id):
         with self.db.begin() as session:
             return handlers.eligibility(session, request_id, self.clock.now())
+
+    @rpc
+    def ops_status(self):
+        return service_status(self.name, self.db, self.clock.now())
 
     @event_handler("request_submitted")
     def on_request_submitted(self, event):

@@ -5,14 +5,17 @@ No nameko, no SQLAlchemy session here: everything is testable with plain data.
 """
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import filetype
 
 from services.intake.catalog import Catalog, Subject
-from shared.contracts import OFFICIAL_GROUP
+from shared.access import Caller
 from shared.errors import Forbidden, InvalidInput, field_error
 from shared.identifiers import (
     IdentifierError,
@@ -34,18 +37,18 @@ class Channel:
     origin: str  # patronato | cassetto
 
 
-def is_referente(caller: dict, referente_granted: bool = False) -> bool:
+def is_referente(caller: Caller, referente_granted: bool = False) -> bool:
     """Referente regionale by token role, or by a grant of the patronato's amministratore."""
-    return caller["role"] == "patronato_referente" or (caller["role"] == "patronato_operatore" and referente_granted)
+    return caller.role == "patronato_referente" or (caller.role == "patronato_operatore" and referente_granted)
 
 
-def channel_for(caller: dict, submission: dict, referente_granted: bool = False) -> Channel:
+def channel_for(caller: Caller, submission: dict, referente_granted: bool = False) -> Channel:
     """The channel and profile a submission is made under.
 
     A referente regionale may also act as operatore generico (COMBIPAT 2021): a request
     that names a citizen is an operatore generico request.
     """
-    role = caller["role"]
+    role = caller.role
     if role == "patronato_operatore" and not referente_granted:
         return Channel("combipat", "operatore_generico", "patronato")
     if is_referente(caller, referente_granted):
@@ -56,9 +59,9 @@ def channel_for(caller: dict, submission: dict, referente_granted: bool = False)
     raise Forbidden("role_cannot_submit", "Il profilo dell'utente non consente di inviare richieste.")
 
 
-def subject_profiles_for(caller: dict, referente_granted: bool = False) -> tuple[str, tuple[str, ...]]:
+def subject_profiles_for(caller: Caller, referente_granted: bool = False) -> tuple[str, tuple[str, ...]]:
     """Channel and profiles whose subjects the caller may see in the catalog."""
-    role = caller["role"]
+    role = caller.role
     if is_referente(caller, referente_granted):
         return "combipat", ("referente_regionale", "operatore_generico")
     if role == "patronato_operatore":
@@ -89,7 +92,7 @@ def _identifier_errors(path: str, check, value):
         return None, [field_error(path, exc.code, exc.detail)]
 
 
-def validate_submission(caller: dict, submission: dict, catalog: Catalog, referente_granted: bool = False) -> ValidSubmission:
+def validate_submission(caller: Caller, submission: dict, catalog: Catalog, referente_granted: bool = False) -> ValidSubmission:
     """Apply every rule of DESIGN.md §2 "Requests" that needs no stored data.
 
     Raises ``InvalidInput`` listing every field at fault, ``Forbidden`` for a caller who
@@ -121,18 +124,18 @@ def validate_submission(caller: dict, submission: dict, catalog: Catalog, refere
 
     patronato = None
     if channel.origin == "patronato":
-        if not caller.get("patronato") or not caller.get("ufficio"):
+        if not caller.patronato or not caller.ufficio:
             raise Forbidden(
                 "missing_patronato_scope",
                 "Il token non indica il codice del patronato e dell'ufficio: impossibile inviare la richiesta.",
             )
-        patronato = {"ente": caller["patronato"], "ufficio": caller["ufficio"]}
+        patronato = {"ente": caller.patronato, "ufficio": caller.ufficio}
 
     matricola = None
     if channel.name == "cassetto":
         matricola, matricola_errors = _identifier_errors("matricola", check_matricola, submission.get("matricola") or "")
         errors += matricola_errors
-        if matricola and matricola not in (caller.get("matricole") or []):
+        if matricola and matricola not in (caller.matricole or []):
             errors.append(field_error("matricola", "matricola_not_delegated", "La matricola non è tra quelle per cui l'utente è abilitato."))
 
     case_identifier = None
@@ -201,7 +204,11 @@ ALLOWED_CONTENT_TYPES.update(
     }
 )
 
-_EXECUTABLE_SIGNATURES = (b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe", b"#!")
+# Windows PE, ELF, Mach-O (both byte orders, 32/64 bit, universal), scripts with a shebang.
+_EXECUTABLE_SIGNATURES = (
+    b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe", b"#!",
+)
 
 
 def sniff_content_type(data: bytes) -> str | None:
@@ -243,7 +250,111 @@ def check_attachment(filename: str, data: bytes) -> tuple[str, str]:
         raise InvalidInput.from_errors(
             [field_error("file", "file_type_not_allowed", "Tipo di file non ammesso: sono accettati PDF, immagini (PNG, JPEG, TIFF), testo, ZIP e documenti Office/OpenDocument.")]
         )
+    check_archive(data)
     return content_type, sanitise_filename(filename, content_type)
+
+
+# Archives are looked into, never extracted. Office and OpenDocument files are ZIP containers too.
+ARCHIVE_MAX_MEMBERS = 1000  # over all nested archives; an Office document has a few dozen
+ARCHIVE_MAX_UNPACKED = 256 * 1024 * 1024  # declared total: more is a zip bomb for whoever opens it
+ARCHIVE_MAX_DEPTH = 3  # an archive inside an archive inside an archive
+ARCHIVE_NESTED_BUDGET = 16 * 1024 * 1024  # bytes inflated in all to look into archives inside
+_ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
+_HEAD_BYTES = 8
+# deflate output is bounded per read; bzip2 and lzma inflate a whole block at once (a bomb)
+_INSPECTABLE_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+# What Windows, macOS or Linux runs when opened, scripts, installers, shortcuts, disk images.
+EXECUTABLE_EXTENSIONS = frozenset(
+    """exe dll com bat cmd scr msi msp msc cpl pif lnk hta inf reg scf sys drv ocx gadget
+    js jse vbs vbe wsf wsh ws ps1 psm1 psd1 sh bash zsh csh ksh command py pyw pl rb php
+    jar class apk app dmg pkg deb rpm run elf so dylib iso img vhd vhdx appx msix xll""".split()
+)
+_MACRO_MEMBERS = frozenset({"vbaproject.bin"})  # Office macros (docm/xlsm renamed to docx/xlsx)
+
+
+def _archive_refused(detail: str) -> InvalidInput:
+    return InvalidInput.from_errors([field_error("file", "file_type_not_allowed", detail)])
+
+
+class _Unreadable(Exception):
+    """The bytes cannot be read as an archive."""
+
+
+@dataclass
+class _ArchiveBudget:
+    members: int = ARCHIVE_MAX_MEMBERS
+    nested_bytes: int = ARCHIVE_NESTED_BUDGET
+
+
+def check_archive(data: bytes) -> None:
+    """Refuse, as ``file_type_not_allowed``, a ZIP (or Office/OpenDocument file) that holds
+    an executable, a script or a macro, and one that cannot be checked: corrupt, encrypted,
+    compressed with another method than deflate, too many files or too large once unpacked.
+
+    Bounded: names and declared sizes come from the central directory; of each member only
+    the first bytes are inflated, and an archive inside is read within a byte budget, so a
+    zip bomb is never inflated whole. A file of another type with an archive glued to its
+    end (archive tools open it as one) is looked into too, but refused only for what it holds.
+    """
+    starts_as_zip = data.startswith(_ZIP_SIGNATURES)
+    if not starts_as_zip and not zipfile.is_zipfile(io.BytesIO(data)):
+        return
+    try:
+        _inspect_zip(data, _ArchiveBudget(), depth=1)
+    except _Unreadable:
+        if starts_as_zip:
+            raise _archive_refused("L'archivio è danneggiato o non leggibile.") from None
+
+
+def _inspect_zip(data: bytes, budget: _ArchiveBudget, depth: int) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            budget.members -= len(members)
+            if budget.members < 0:
+                raise _archive_refused(f"L'archivio contiene più di {ARCHIVE_MAX_MEMBERS} file.")
+            if sum(member.file_size for member in members) > ARCHIVE_MAX_UNPACKED:
+                raise _archive_refused("L'archivio, una volta estratto, supererebbe 256 MB.")
+            for member in members:
+                _inspect_member(archive, member, budget, depth)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        raise _Unreadable() from exc
+
+
+def _inspect_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, budget: _ArchiveBudget, depth: int):
+    if runs_when_opened(member.filename):
+        raise _archive_refused("L'archivio contiene un programma, uno script o una macro: non è ammesso.")
+    if member.is_dir():
+        return
+    if member.flag_bits & 0x1:
+        raise _archive_refused("L'archivio è protetto da password: non se ne può controllare il contenuto.")
+    if member.compress_type not in _INSPECTABLE_METHODS:
+        raise _archive_refused("L'archivio usa un metodo di compressione non ammesso (solo ZIP standard).")
+    with archive.open(member) as stream:
+        head = stream.read(_HEAD_BYTES)
+        if head.startswith(_EXECUTABLE_SIGNATURES):
+            raise _archive_refused("L'archivio contiene un programma, uno script o una macro: non è ammesso.")
+        if not head.startswith(_ZIP_SIGNATURES):
+            return
+        if depth >= ARCHIVE_MAX_DEPTH:
+            raise _archive_refused("L'archivio contiene troppi livelli di archivi uno dentro l'altro.")
+        inner = head + stream.read(budget.nested_bytes - len(head) + 1)
+    budget.nested_bytes -= len(inner)
+    if budget.nested_bytes < 0:
+        raise _archive_refused("Gli archivi dentro l'archivio sono troppo grandi per essere controllati.")
+    _inspect_zip(inner, budget, depth + 1)
+
+
+def runs_when_opened(path: str) -> bool:
+    """Whether a member's name is one a desktop runs (by extension), or an Office macro."""
+    # Windows ignores trailing dots and spaces: "fattura.exe. " runs as fattura.exe
+    parts = [part.rstrip(". ").lower() for part in path.replace("\\", "/").split("/") if part]
+    if not parts:
+        return False
+    if any(part.endswith(".app") for part in parts):  # a macOS application is a folder
+        return True
+    name = parts[-1]
+    return name in _MACRO_MEMBERS or ("." in name and name.rsplit(".", 1)[1] in EXECUTABLE_EXTENSIONS)
 
 
 def check_attachment_count(channel: Channel, count: int) -> None:
@@ -258,38 +369,3 @@ def check_attachments_total(channel: Channel, sizes: list[int]) -> None:
         raise InvalidInput.from_errors(
             [field_error("attachments", "attachments_too_large", "Gli allegati superano il limite di 6 MB complessivi.")]
         )
-
-
-# ---- visibility ----------------------------------------------------------------------
-
-def can_read(caller: dict, request: dict) -> bool:
-    """Whether ``caller`` may see ``request`` (anything else answers 404: no leak).
-
-    ``request`` is the view of ``handlers.request_view``: matricola, patronato office,
-    consulente codice fiscale, assigned sede.
-    """
-    role = caller["role"]
-    if role == "admin":
-        return True
-    if role in ("patronato_operatore", "patronato_referente", "patronato_admin"):
-        office = request.get("patronato") or {}
-        return office.get("ente") == caller.get("patronato") and office.get("ufficio") == caller.get("ufficio")
-    if role in ("azienda", "intermediario"):
-        by_matricola = request.get("matricola") is not None and request.get("matricola") in (caller.get("matricole") or [])
-        by_consulente = bool(caller.get("codice_fiscale")) and request.get("consulente") == caller.get("codice_fiscale")
-        return by_matricola or by_consulente
-    if role == "sede_operatore":
-        return OFFICIAL_GROUP in (caller.get("groups") or []) and request.get("assigned_sede") == caller.get("sede")
-    if role == "direttore":
-        return director_sees(caller, request.get("assigned_sede"), request.get("assigned_region"))
-    return False
-
-
-def director_sees(caller: dict, assigned_sede: str | None, assigned_region: str | None) -> bool:
-    """A director of a sede sees its requests, a regional director those of the region, a
-    national director (neither claim in the token) all of them."""
-    if caller.get("sede"):
-        return assigned_sede == caller["sede"]
-    if caller.get("regione"):
-        return assigned_region == caller["regione"]
-    return True

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from shared.clock import rome_date
-from shared.contracts import OFFICIAL_GROUP, REQUESTER_ROLES
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
+from shared.errors import Conflict, InvalidInput, field_error
 
 STATE_OPEN = "open"
 STATE_IN_PROGRESS = "in_progress"
@@ -35,34 +34,6 @@ class RequestFacts:
     first_answer_at: datetime | None = None
     followups_count: int = 0
     last_reminder_at: datetime | None = None
-
-
-# ---- who ---------------------------------------------------------------------------
-
-
-def require_official(caller: dict) -> None:
-    """Only sede officials enabled in group APP_FEA_COMBID work requests (messaggio 1986/2011)."""
-    if caller["role"] not in ("sede_operatore", "admin"):
-        raise Forbidden("official_only", "Operazione riservata agli operatori di sede.")
-    if caller["role"] == "sede_operatore" and OFFICIAL_GROUP not in (caller.get("groups") or []):
-        raise Forbidden(
-            "missing_group",
-            "L'utente non è abilitato alla Comunicazione Bidirezionale: occorre l'appartenenza al gruppo APP_FEA_COMBID.",
-        )
-    if caller["role"] == "sede_operatore" and not caller.get("sede"):
-        raise Forbidden("missing_sede_scope", "Il token dell'operatore non indica la sede di appartenenza.")
-
-
-def require_competent_official(caller: dict, facts: RequestFacts) -> None:
-    """An official works only the requests assigned to their own sede (others answer 404)."""
-    require_official(caller)
-    if caller["role"] == "sede_operatore" and facts.assigned_sede != caller["sede"]:
-        raise NotFound("request_not_found", "Richiesta non trovata.")
-
-
-def require_requester(caller: dict) -> None:
-    if caller["role"] not in REQUESTER_ROLES:
-        raise Forbidden("requester_only", "Operazione riservata a chi ha inviato la richiesta.")
 
 
 # ---- what the official does -----------------------------------------------------------

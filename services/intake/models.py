@@ -54,7 +54,10 @@ class Request(Base):
     state: Mapped[str] = mapped_column(String(20), index=True)
     assignment: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
     assigned_sede: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
+    assigned_region: Mapped[str | None] = mapped_column(String(60), nullable=True, index=True)
     routed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # last time the unrouted-request sweep re-sent request_submitted (services/intake/sweep.py)
+    resubmitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
@@ -74,7 +77,9 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     object_key: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # cassetto files are stored together in one archive; the single files are then purged
+    # cassetto files are stored together in one archive; the single files are then purged.
+    # An upload never used is marked purged when the purge takes it (no longer claimable)
+    # and its row deleted once its object is gone (handlers.attachments_to_purge).
     bundled_into: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
     purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 

@@ -2,27 +2,39 @@
 always within the caller's scope."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import func, select
 
-from services.intake import domain, lifecycle
+from services.intake import lifecycle
 from services.intake.catalog import Catalog
-from services.intake.handlers import request_view
-from services.intake.models import Request
+from services.intake.handlers import ownership
+from services.intake.models import Attachment, Request
 from services.intake.workflow import facts_of, load_request
+from shared import access
+from shared.access import Caller
 from shared.clock import ROME
 from shared.errors import NotFound
 
 MAX_PAGE_SIZE = 100
+# Clients download through the gateway, which asks ``attachment_download`` each time (see there).
+DOWNLOAD_PATH = "/api/v1/requests/{request_id}/attachments/{attachment_id}"
+# The gateway fetches at once, server-side: a link it lost is useless a minute later.
+STORE_LINK_LIFETIME = timedelta(seconds=60)
 
 
-def get_request(session, store, clock, catalog: Catalog, caller: dict, request_id: str) -> dict:
+def readable_request(session, caller: Caller, request_id) -> Request:
+    """The request, if the caller may see it; otherwise the answer for a missing one."""
     request = load_request(session, request_id, for_update=False)
-    if not domain.can_read(caller, request_view(request)):
-        raise NotFound("request_not_found", "Richiesta non trovata.")
+    access.require_read(caller, ownership(request))
+    return request
+
+
+def get_request(session, clock, catalog: Catalog, caller: Caller, request_id: str) -> dict:
+    request = readable_request(session, caller, request_id)
     detail = summary(request, catalog)
-    is_official = caller["role"] in ("sede_operatore", "direttore", "admin")
+    is_official = caller.role in ("sede_operatore", "direttore", "admin")
     detail.update(
         {
             "text": request.text,
@@ -42,14 +54,49 @@ def get_request(session, store, clock, catalog: Catalog, caller: dict, request_i
                 for c in request.state_changes
             ],
             "attachments": [
-                {"id": str(a.id), "filename": a.filename, "content_type": a.content_type, "size": a.size, "download_url": store.download_url(a.object_key)}
-                for a in request.attachments
-                if a.bundled_into is None
+                {
+                    "id": str(a.id), "filename": a.filename, "content_type": a.content_type, "size": a.size,
+                    "download_url": DOWNLOAD_PATH.format(request_id=request.id, attachment_id=a.id),
+                }
+                for a in _shown_attachments(request)
             ],
             "next_actions": lifecycle.next_actions(facts_of(request), clock.now()),
         }
     )
     return detail
+
+
+def _shown_attachments(request: Request) -> list[Attachment]:
+    """Single files bundled into a cassetto archive are shown (and served) as the archive."""
+    return [a for a in request.attachments if a.bundled_into is None]
+
+
+def attachment_download(session, store, caller: Caller, request_id: str, attachment_id: str) -> dict:
+    """What the gateway needs to serve one attachment to a caller who may read its request.
+
+    Downloads go through the gateway rather than to presigned links on a public endpoint of
+    the object store: such a link works for whoever holds it (a proxy log, the browser
+    history, a forwarded e-mail), even after the caller lost access, needs the store on the
+    internet, and answers with the store's headers. Here every download is authorised by
+    the access policy at that moment, and the store stays internal. The link returned is
+    presigned on the internal endpoint for a minute; the gateway, which holds no storage
+    credentials, streams from it and never shows it.
+    """
+    request = readable_request(session, caller, request_id)
+    try:
+        wanted = uuid.UUID(str(attachment_id))
+    except ValueError:
+        wanted = None
+    attachment = next((a for a in _shown_attachments(request) if a.id == wanted), None)
+    if attachment is None:
+        raise NotFound("attachment_not_found", "Allegato non trovato.")
+    return {
+        "id": str(attachment.id),
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "store_url": store.download_url(attachment.object_key, expires=STORE_LINK_LIFETIME),
+    }
 
 
 def _assignment_for(assignment: dict | None, is_official: bool) -> dict | None:
@@ -84,44 +131,32 @@ def summary(request: Request, catalog: Catalog) -> dict:
     }
 
 
-def scope_condition(caller: dict):
-    """The SQL twin of ``domain.can_read``: what a caller may list."""
-    role = caller["role"]
-    if role == "admin":
-        return None
-    if role in ("patronato_operatore", "patronato_referente", "patronato_admin"):
-        if not caller.get("patronato") or not caller.get("ufficio"):
-            return false()
-        return and_(Request.patronato_ente == caller["patronato"], Request.patronato_ufficio == caller["ufficio"])
-    if role in ("azienda", "intermediario"):
-        clauses = []
-        if caller.get("matricole"):
-            clauses.append(Request.matricola.in_(caller["matricole"]))
-        if caller.get("codice_fiscale"):
-            clauses.append(Request.consulente_codice_fiscale == caller["codice_fiscale"])
-        return or_(*clauses) if clauses else false()
-    if role == "sede_operatore":
-        lifecycle.require_official(caller)
-        return Request.assigned_sede == caller["sede"]
-    if role == "direttore":  # the SQL twin of domain.director_sees
-        if caller.get("sede"):
-            return Request.assigned_sede == caller["sede"]
-        if caller.get("regione"):
-            return Request.assignment["region"].astext == caller["regione"]
-        return None
-    return false()
+# ownership fact -> column: the access policy's scope, as SQL
+OWNERSHIP_COLUMNS = {
+    "origin": Request.origin,
+    "requester": Request.requester_sub,
+    "patronato_ente": Request.patronato_ente,
+    "patronato_ufficio": Request.patronato_ufficio,
+    "matricola": Request.matricola,
+    "consulente": Request.consulente_codice_fiscale,
+    "assigned_sede": Request.assigned_sede,
+    "assigned_region": Request.assigned_region,
+    "area": Request.area,
+}
+
+
+def scope_condition(caller: Caller):
+    """What a caller may list: the same scope ``access.can_read`` checks, as SQL."""
+    return access.sql_condition(access.require_some_scope(caller), OWNERSHIP_COLUMNS)
 
 
 def _day_start(day) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ROME)
 
 
-def search(session, catalog: Catalog, caller: dict, filters: dict) -> dict:
+def search(session, catalog: Catalog, caller: Caller, filters: dict) -> dict:
     """History (requesters) and work queue (officials), newest update first, paginated."""
-    query = select(Request)
-    scope = scope_condition(caller)
-    if scope is not None:
-        query = query.where(scope)
+    query = select(Request).where(scope_condition(caller))
     exact = {
         "matricola": Request.matricola,
         "subject": Request.subject_code,

@@ -2,24 +2,27 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from functools import partial
 
-from nameko.rpc import rpc
+from nameko import config
 from nameko.timer import timer
 
-from services.intake import handlers, queries, workflow
+from services.intake import handlers, queries, sweep, workflow
 from services.intake.catalog import default_catalog
 from services.intake.domain import subject_profiles_for
 from shared import contracts
 from shared.clock import Clock
 from shared.consumer import event_handler
-from shared.contracts import CallerSchema, load
+from shared.access import Caller
+from shared.contracts import load
 from shared.db import Database
-from shared.errors import ProblemError
+from shared.ops import service_status
 from shared.outbox import OutboxRelay
+from shared.rpc import rpc
 from shared.storage import ObjectStore
 
-expected = rpc(expected_exceptions=ProblemError)
+expected = rpc  # ProblemError expected; an outage answers Unavailable
 
 
 class IntakeService:
@@ -38,38 +41,44 @@ class IntakeService:
 
     @expected
     def list_subjects(self, caller):
-        caller = load(CallerSchema, caller)
+        caller = Caller.from_claims(caller)
         with self.db.begin() as session:
             channel, profiles = subject_profiles_for(caller, handlers.referente_granted(session, caller))
         return [s.as_dict() for s in default_catalog().offered(channel, profiles)]
 
     @expected
     def upload_attachment(self, caller, filename, content_base64):
-        caller = load(CallerSchema, caller)
+        caller = Caller.from_claims(caller)
         data = base64.b64decode(content_base64)
         with self.db.begin() as session:
             return handlers.store_attachment(session, self.store, self.clock, caller, filename, data)
 
     @expected
     def submit_request(self, caller, submission, correlation_id=None):
-        caller, submission = load(CallerSchema, caller), load(contracts.RequestSubmissionInput, submission)
+        caller, submission = Caller.from_claims(caller), load(contracts.RequestSubmissionInput, submission)
         with self.db.begin() as session:
             return handlers.submit_request(session, self.store, self.clock, default_catalog(), caller, submission, correlation_id)
 
     @expected
     def get_request(self, caller, request_id):
-        caller = load(CallerSchema, caller)
+        caller = Caller.from_claims(caller)
         with self.db.begin() as session:
-            return queries.get_request(session, self.store, self.clock, default_catalog(), caller, request_id)
+            return queries.get_request(session, self.clock, default_catalog(), caller, request_id)
+
+    @expected
+    def attachment_download(self, caller, request_id, attachment_id):
+        caller = Caller.from_claims(caller)
+        with self.db.begin() as session:
+            return queries.attachment_download(session, self.store, caller, request_id, attachment_id)
 
     @expected
     def search_requests(self, caller, filters):
-        caller, filters = load(CallerSchema, caller), load(contracts.SearchFilters, filters)
+        caller, filters = Caller.from_claims(caller), load(contracts.SearchFilters, filters)
         with self.db.begin() as session:
             return queries.search(session, default_catalog(), caller, filters)
 
     def _command(self, use_case, schema, caller, request_id, command, correlation_id):
-        caller, command = load(CallerSchema, caller), load(schema, command)
+        caller, command = Caller.from_claims(caller), load(schema, command)
         with self.db.begin() as session:
             return use_case(session, self.clock, caller, request_id, command, correlation_id)
 
@@ -99,13 +108,13 @@ class IntakeService:
 
     @expected
     def send_outbound(self, caller, command, correlation_id=None):
-        caller, command = load(CallerSchema, caller), load(contracts.OutboundInput, command)
+        caller, command = Caller.from_claims(caller), load(contracts.OutboundInput, command)
         with self.db.begin() as session:
             return workflow.send_outbound(session, self.clock, default_catalog(), caller, command, correlation_id)
 
     @expected
     def set_referente_profile(self, caller, operator_id, command):
-        caller, command = load(CallerSchema, caller), load(contracts.ReferenteProfileInput, command)
+        caller, command = Caller.from_claims(caller), load(contracts.ReferenteProfileInput, command)
         with self.db.begin() as session:
             return handlers.set_referente_profile(session, self.clock, caller, operator_id, command["referente_regionale"])
 
@@ -123,5 +132,26 @@ class IntakeService:
 
     @timer(interval=600)
     def purge_attachments(self):
+        # objects are deleted only after the rows' commit, so a submission never loses its file
         with self.db.begin() as session:
-            handlers.purge_attachments(session, self.store, self.clock)
+            doomed = handlers.attachments_to_purge(session, self.clock)
+        removed = handlers.remove_objects(self.store, doomed)
+        with self.db.begin() as session:
+            handlers.forget_purged(session, self.clock, removed)
+
+    def _resubmit_after(self) -> timedelta:
+        return timedelta(seconds=float(config.get("UNROUTED_RESUBMIT_AFTER_SECONDS", sweep.DEFAULT_RESUBMIT_AFTER_SECONDS)))
+
+    @timer(interval=sweep.SWEEP_INTERVAL_SECONDS)
+    def sweep_unrouted(self):
+        with self.db.begin() as session:
+            return sweep.resubmit_unrouted(session, self.clock, self._resubmit_after())
+
+    @expected
+    def ops_status(self):
+        after = self._resubmit_after()
+
+        def unrouted(session, now):
+            return {"unrouted_requests": sweep.unrouted_count(session, now, after)}
+
+        return service_status(self.name, self.db, self.clock.now(), unrouted)

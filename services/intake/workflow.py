@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from services.intake import domain, lifecycle
+from services.intake import lifecycle
 from services.intake.catalog import Catalog, default_catalog
-from services.intake.handlers import emit, next_protocol, request_view, submitted_payload
+from services.intake.handlers import emit, next_protocol, ownership, submitted_payload
 from services.intake.lifecycle import RequestFacts
 from services.intake.models import Message, Request, StateChange
-from shared import events
+from shared import access, events
+from shared.access import Caller
 from shared.errors import InvalidInput, NotFound, field_error
 from shared.identifiers import IdentifierError, check_matricola
 
@@ -37,43 +38,41 @@ def facts_of(request: Request) -> RequestFacts:
     )
 
 
-def _step_payload(request: Request, caller: dict, now, comment: str | None = None, **more) -> dict:
-    return {"request_id": request.id, "protocol": request.protocol, "actor": caller["sub"], "actor_role": caller["role"], "at": now, "comment": comment, **more}
+def _step_payload(request: Request, caller: Caller, now, comment: str | None = None, **more) -> dict:
+    return {"request_id": request.id, "protocol": request.protocol, "actor": caller.sub, "actor_role": caller.role, "at": now, "comment": comment, **more}
 
 
-def _move(session, request: Request, to_state: str, caller: dict, now, comment: str | None) -> None:
+def _move(session, request: Request, to_state: str, caller: Caller, now, comment: str | None) -> None:
     if request.state != to_state:
-        session.add(StateChange(request_id=request.id, from_state=request.state, to_state=to_state, comment=comment, actor=caller["sub"], at=now))
+        session.add(StateChange(request_id=request.id, from_state=request.state, to_state=to_state, comment=comment, actor=caller.sub, at=now))
         request.state = to_state
     request.updated_at = now
 
 
-def _message(session, request: Request, kind: str, caller: dict, text: str, now) -> Message:
-    message = Message(id=uuid.uuid4(), request_id=request.id, kind=kind, author=caller["sub"], author_role=caller["role"], text=text, at=now)
+def _message(session, request: Request, kind: str, caller: Caller, text: str, now) -> Message:
+    message = Message(id=uuid.uuid4(), request_id=request.id, kind=kind, author=caller.sub, author_role=caller.role, text=text, at=now)
     session.add(message)
     return message
 
 
-def _official_request(session, caller, request_id) -> tuple[Request, RequestFacts]:
-    lifecycle.require_official(caller)
+def _official_request(session, caller: Caller, request_id) -> tuple[Request, RequestFacts]:
+    access.require_official(caller)
     request = load_request(session, request_id)
-    facts = facts_of(request)
-    lifecycle.require_competent_official(caller, facts)
-    return request, facts
+    access.require_work(caller, ownership(request))
+    return request, facts_of(request)
 
 
-def _own_request(session, caller, request_id) -> tuple[Request, RequestFacts]:
-    lifecycle.require_requester(caller)
+def _own_request(session, caller: Caller, request_id) -> tuple[Request, RequestFacts]:
+    access.require_requester(caller)
     request = load_request(session, request_id)
-    if not domain.can_read(caller, request_view(request)):
-        raise NotFound("request_not_found", "Richiesta non trovata.")
+    access.require_own_request(caller, ownership(request))
     return request, facts_of(request)
 
 
 # ---- the official ----------------------------------------------------------------------
 
 
-def take_in_charge(session, clock, caller: dict, request_id: str, command: dict, correlation_id=None) -> dict:
+def take_in_charge(session, clock, caller: Caller, request_id: str, command: dict, correlation_id=None) -> dict:
     request, facts = _official_request(session, caller, request_id)
     now = clock.now()
     _move(session, request, lifecycle.take_in_charge(facts), caller, now, command.get("comment"))
@@ -81,7 +80,7 @@ def take_in_charge(session, clock, caller: dict, request_id: str, command: dict,
     return {"id": str(request.id), "state": request.state}
 
 
-def reply(session, clock, caller: dict, request_id: str, command: dict, correlation_id=None) -> dict:
+def reply(session, clock, caller: Caller, request_id: str, command: dict, correlation_id=None) -> dict:
     """The sede answers; with ``close`` it also closes with an outcome (and may enable booking)."""
     request, facts = _official_request(session, caller, request_id)
     now = clock.now()
@@ -103,7 +102,7 @@ def reply(session, clock, caller: dict, request_id: str, command: dict, correlat
     return {"id": str(request.id), "state": request.state, "message_id": str(message.id)}
 
 
-def close(session, clock, caller: dict, request_id: str, command: dict, correlation_id=None) -> dict:
+def close(session, clock, caller: Caller, request_id: str, command: dict, correlation_id=None) -> dict:
     request, facts = _official_request(session, caller, request_id)
     lifecycle.close(facts, command.get("outcome"))
     _close(session, clock, request, caller, clock.now(), command["outcome"], command.get("comment"), bool(command.get("enable_booking")), correlation_id)
@@ -118,7 +117,7 @@ def _close(session, clock, request, caller, now, outcome, comment, enable_bookin
     emit(session, events.REQUEST_CLOSED, _step_payload(request, caller, now, comment, outcome=request.outcome, booking_enabled=enable_booking), correlation_id, clock)
 
 
-def change_subject(session, clock, caller: dict, request_id: str, command: dict, correlation_id=None, catalog: Catalog | None = None) -> dict:
+def change_subject(session, clock, caller: Caller, request_id: str, command: dict, correlation_id=None, catalog: Catalog | None = None) -> dict:
     """"Cambio oggetto per lavorazione": re-classify instead of asking for a new submission;
     the SLA follows the new subject and routing reconsiders the assignment."""
     catalog = catalog or default_catalog()
@@ -148,7 +147,7 @@ def change_subject(session, clock, caller: dict, request_id: str, command: dict,
 # ---- the requester ---------------------------------------------------------------------
 
 
-def add_followup(session, clock, caller: dict, request_id: str, command: dict, correlation_id=None) -> dict:
+def add_followup(session, clock, caller: Caller, request_id: str, command: dict, correlation_id=None) -> dict:
     request, facts = _own_request(session, caller, request_id)
     used = lifecycle.add_followup(facts)
     now = clock.now()
@@ -164,7 +163,7 @@ def add_followup(session, clock, caller: dict, request_id: str, command: dict, c
     return {"id": str(request.id), "message_id": str(message.id), "followups_left": left}
 
 
-def add_reminder(session, clock, caller: dict, request_id: str, command: dict, correlation_id=None) -> dict:
+def add_reminder(session, clock, caller: Caller, request_id: str, command: dict, correlation_id=None) -> dict:
     request, facts = _own_request(session, caller, request_id)
     now = clock.now()
     days = lifecycle.add_reminder(facts, now)
@@ -197,15 +196,15 @@ def _outbound_request(session, clock, catalog, *, origin, subject_code, text, no
     return request
 
 
-def send_outbound(session, clock, catalog: Catalog, caller: dict, command: dict, correlation_id=None) -> dict:
+def send_outbound(session, clock, catalog: Catalog, caller: Caller, command: dict, correlation_id=None) -> dict:
     """A sede writes proactively to a company/intermediary/patronato, optionally in reply to a request."""
-    lifecycle.require_official(caller)
-    sede = caller.get("sede") or command.get("sede")
+    access.require_official(caller)
+    sede = caller.sede or command.get("sede")
     recipient = dict(command["recipient"])
     parent = None
     if command.get("request_id"):
         parent = load_request(session, command["request_id"], for_update=False)
-        lifecycle.require_competent_official(caller, facts_of(parent))
+        access.require_work(caller, ownership(parent))
         recipient.setdefault("matricola", parent.matricola)
         recipient.setdefault("codice_fiscale", parent.consulente_codice_fiscale)
         if parent.patronato_ente:
@@ -216,13 +215,13 @@ def send_outbound(session, clock, catalog: Catalog, caller: dict, command: dict,
     text = f"{command['subject']}\n\n{command['text']}"
     request = _outbound_request(
         session, clock, catalog, origin="sede", subject_code="comunicazione_sede", text=text, now=now,
-        requester=caller["sub"], requester_role=caller["role"], recipient=recipient, sede=sede,
+        requester=caller.sub, requester_role=caller.role, recipient=recipient, sede=sede,
         parent_id=parent.id if parent else None,
     )
     emit(
         session, events.OUTBOUND_MESSAGE_SENT,
         {
-            "message_id": request.id, "request_id": parent.id if parent else None, "sede": sede or "", "actor": caller["sub"],
+            "message_id": request.id, "request_id": parent.id if parent else None, "sede": sede or "", "actor": caller.sub,
             "recipient": {"kind": recipient["kind"], "matricola": recipient.get("matricola"), "codice_fiscale": recipient.get("codice_fiscale"), "patronato": recipient.get("patronato")},
             "subject": command["subject"], "contacts": {"email": (recipient.get("contacts") or {}).get("email"), "sms": (recipient.get("contacts") or {}).get("sms")},
             "sent_at": now,
@@ -250,6 +249,12 @@ def _check_recipient(recipient: dict) -> None:
         raise InvalidInput.from_errors(problems)
 
 
+def _external_sub(system: str, sender: str) -> str:
+    """The requester id of a contact-center message: system and sender, within the column
+    (the sender's full name, up to 200 characters, is kept as the requester name)."""
+    return f"{system}:{sender}"[:access.SUB_MAX]
+
+
 def record_contact_center_message(session, event, *, clock, catalog: Catalog) -> None:
     """An inbound fax (a question to work, routed like a cassetto request) or an outbound
     contact-center message joins the history of the matricola or codice fiscale it names."""
@@ -264,7 +269,7 @@ def record_contact_center_message(session, event, *, clock, catalog: Catalog) ->
             id=uuid.uuid4(), protocol=next_protocol(session, clock), origin="fax", channel="cassetto", profile="intermediario",
             subject_code=subject.code, catalog_version=subject.catalog_version, area=subject.area, sla_days=subject.sla_days,
             text=text, matricola=payload.get("matricola"), consulente_codice_fiscale=payload.get("codice_fiscale"),
-            contacts={}, requester_sub=f"fax:{payload['sender']}", requester_name=payload["sender"], requester_role="fax",
+            contacts={}, requester_sub=_external_sub("fax", payload["sender"]), requester_name=payload["sender"], requester_role="fax",
             state=lifecycle.STATE_OPEN, external_message_id=payload["message_id"], created_at=payload["occurred_at"], updated_at=now,
         )
         session.add(request)
@@ -275,7 +280,7 @@ def record_contact_center_message(session, event, *, clock, catalog: Catalog) ->
         recipient = {"matricola": payload.get("matricola"), "codice_fiscale": payload.get("codice_fiscale")}
         request = _outbound_request(
             session, clock, catalog, origin="contact_center", subject_code="comunicazione_contact_center", text=text,
-            now=payload["occurred_at"], requester=f"contact-center:{payload['sender']}", requester_role="contact_center",
+            now=payload["occurred_at"], requester=_external_sub("contact-center", payload["sender"]), requester_role="contact_center",
             recipient=recipient, sede=None, external_message_id=payload["message_id"],
         )
     emit(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.notify.mailer import PermanentDeliveryError
 from services.notify.messages import (
@@ -57,7 +57,13 @@ class Recipient:
 
 
 def notify_protocol_registered(session, event, *, mailer, clock) -> None:
-    """``request_submitted``: remember the contacts, tell the requester the protocol number."""
+    """``request_submitted``: remember the contacts, tell the requester the protocol number.
+
+    A request whose contacts are already known was told already (they are stored in the
+    same unit of work as that e-mail): a submission re-sent by intake's sweep sends nothing.
+    """
+    if session.get(RequestContact, event.payload["request_id"]) is not None:
+        return
     contact = remember_contacts(session, event.payload)
     message = render_protocol_registered(contact.protocol, contact.subject, contact.submitted_at)
     deliver(session, mailer, clock, event, contact, message)
@@ -174,6 +180,11 @@ def deliveries_for(session, request_id: str) -> list[dict]:
         select(Delivery).where(Delivery.request_id == key).order_by(Delivery.created_at, Delivery.channel)
     ).all()
     return [delivery_view(row) for row in rows]
+
+
+def failed_deliveries_count(session) -> int:
+    """Messages refused for good (for the operators' status)."""
+    return session.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == STATUS_FAILED))
 
 
 def delivery_view(delivery: Delivery) -> dict:

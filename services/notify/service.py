@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from functools import partial
 
-from nameko.rpc import rpc
-
 from services.notify import handlers
 from services.notify.mailer import Mailer
 from shared.clock import Clock
 from shared.consumer import event_handler
 from shared.db import Database
-from shared.errors import ProblemError
+from shared.ops import service_status
+from shared.rpc import rpc
 
 
 class NotifyService:
@@ -22,15 +21,22 @@ class NotifyService:
     clock = Clock()
     mailer = Mailer()
 
-    @rpc(expected_exceptions=ProblemError)
+    @rpc
     def health(self):
         self.db.ping()
         return {"service": self.name, "database": "ok"}
 
-    @rpc(expected_exceptions=ProblemError)
+    @rpc
     def deliveries_for(self, request_id):
         with self.db.begin() as session:
             return handlers.deliveries_for(session, request_id)
+
+    @rpc
+    def ops_status(self):
+        def failed(session, now):
+            return {"failed_deliveries": handlers.failed_deliveries_count(session)}
+
+        return service_status(self.name, self.db, self.clock.now(), failed)
 
     @event_handler("request_submitted")
     def on_request_submitted(self, event):

@@ -2,13 +2,12 @@
 and computes the dashboard's figures from it."""
 from __future__ import annotations
 
-from nameko.rpc import rpc
-
 from services.reporting import handlers, queries
 from shared.clock import Clock
 from shared.consumer import event_handler
 from shared.db import Database
-from shared.errors import ProblemError
+from shared.ops import service_status
+from shared.rpc import rpc
 
 
 class ReportingService:
@@ -17,25 +16,29 @@ class ReportingService:
     db = Database()
     clock = Clock()
 
-    @rpc(expected_exceptions=ProblemError)
+    @rpc
     def health(self):
         self.db.ping()
         return {"service": self.name, "database": "ok"}
 
-    @rpc(expected_exceptions=ProblemError)
+    @rpc
     def request_fact(self, request_id):
         with self.db.begin() as session:
             return queries.request_fact(session, request_id)
 
-    @rpc(expected_exceptions=ProblemError)
+    @rpc
     def count_by_state(self):
         with self.db.begin() as session:
             return queries.count_by_state(session)
 
-    @rpc(expected_exceptions=ProblemError)
+    @rpc
     def sla_snapshot(self, sede=None, origin=None, now_iso=None):
         with self.db.begin() as session:
             return queries.sla_snapshot(session, queries.as_of(now_iso, self.clock), sede=sede, origin=origin)
+
+    @rpc
+    def ops_status(self):
+        return service_status(self.name, self.db, self.clock.now())
 
     @event_handler("request_submitted")
     def on_request_submitted(self, event):

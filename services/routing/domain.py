@@ -52,6 +52,7 @@ from services.routing.rules import (
 )
 from services.routing.structures import Comune, ReferenceData
 from services.routing.view import ReferenceView
+from shared.access import Caller
 from shared.clock import rome_date
 
 # ---- the table ---------------------------------------------------------------------------
@@ -129,7 +130,7 @@ RULES: list[Callable[[RoutingTable, ReferenceView, RequestFacts], Verdict]] = [
 
 
 def manual_decision(
-    table: RoutingTable, request: RequestFacts, target_code: str, reason: str, actor: dict, current: dict, on: date
+    table: RoutingTable, request: RequestFacts, target_code: str, reason: str, actor: Caller, current: dict, on: date
 ) -> Decision | None:
     """An official moves the request to ``target_code`` (a sede or a CRIC in force on ``on``).
     Returns None when no such structure exists."""
@@ -142,10 +143,10 @@ def manual_decision(
         subject = view.subjects.get(request.subject or "")
         queue = subject.cric_section if subject is not None else queue
     name = sede.name if sede is not None else cric.name
-    text = f"Riassegnata a mano a {name} da {actor.get('sub')} ({actor.get('role')}): {reason}"
+    text = f"Riassegnata a mano a {name} da {actor.sub} ({actor.role}): {reason}"
     assignment = Assignment("sede" if sede is not None else "cric", target_code, name, text, queue, (sede or cric).region)
     inputs = {
-        "actor": actor.get("sub"), "actor_role": actor.get("role"), "actor_sede": actor.get("sede"), "reason": reason,
+        "actor": actor.sub, "actor_role": actor.role, "actor_sede": actor.sede, "reason": reason,
         "previous": current.get("assignment"), "overrides": rule_based_target(current),
     }
     check = RuleCheck(MANUAL_RULE, MATCHED, "manual", text)

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 
-from services.routing import access
+from shared import access
+from shared.access import Caller
 from services.routing.domain import (
     MANUAL_KEPT_RULE,
     MANUAL_RULE,
@@ -90,7 +91,7 @@ def reroute_on_subject_change(table: RoutingTable, clock, session, event) -> Non
         _emit(session, decision, current.request_id, decided_at, event.correlation_id, previous=current.assignment)
 
 
-def reassign(table: RoutingTable, clock, session, caller: dict, request_id, body) -> dict:
+def reassign(table: RoutingTable, clock, session, caller: Caller, request_id, body) -> dict:
     """An official (or an administrator) moves a request to another sede, with a reason."""
     if not isinstance(body, dict):
         raise InvalidInput.from_errors([field_error("body", "not_an_object", "Il corpo deve essere un oggetto JSON.")])
@@ -114,9 +115,9 @@ def reassign(table: RoutingTable, clock, session, caller: dict, request_id, body
     return decision_view(values)
 
 
-def explain(table: RoutingTable, clock, caller: dict, query) -> dict:
+def explain(table: RoutingTable, clock, caller: Caller, query) -> dict:
     """A dry run: what routing would decide for these facts on that day; stores nothing."""
-    access.require_consultation(caller)
+    access.require_routing_consultation(caller)
     if not isinstance(query, dict):
         raise InvalidInput.from_errors([field_error("query", "not_an_object", "Parametri non validi.")])
     facts = load(ExplainQuery, query)
@@ -218,11 +219,11 @@ def decision_view(values: dict) -> dict:
     }
 
 
-def explain_recorded(session, caller: dict, request_id, tables_for_version) -> dict:
+def explain_recorded(session, caller: Caller, request_id, tables_for_version) -> dict:
     """Every decision of a request as recorded, each replayed on the reference version it
     used: the explanation rests on what was stored, and the replay shows it still holds."""
     history = decision_history(session, request_id)
-    access.require_history_access(caller, history)
+    access.require_decision_history(caller, [decision["assignment"] for decision in history])
     for decision in history:
         decision["replay"] = _replay(session, decision, tables_for_version)
     return {"request_id": history[-1]["request_id"], "current": history[-1], "history": history}
@@ -248,8 +249,8 @@ def _replay(session, decision: dict, tables_for_version) -> dict | None:
 # ---- the reference data in force ---------------------------------------------------------------
 
 
-def list_sedi(table: RoutingTable, clock, caller: dict, query) -> dict:
-    access.require_consultation(caller)
+def list_sedi(table: RoutingTable, clock, caller: Caller, query) -> dict:
+    access.require_routing_consultation(caller)
     wanted = load(SediQuery, query if isinstance(query, dict) else {})
     day = wanted["on"] or rome_date(clock.now())
     if not table.loaded:
@@ -274,6 +275,6 @@ def _jsonable(row: dict) -> dict:
     return {key: value.isoformat() if hasattr(value, "isoformat") else value for key, value in row.items()}
 
 
-def reference_versions(session, caller: dict) -> dict:
-    access.require_consultation(caller)
+def reference_versions(session, caller: Caller) -> dict:
+    access.require_routing_consultation(caller)
     return {"active": active_version_id(session), "versions": list_versions(session)}

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 from functools import partial
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.routing import handlers
 from services.routing.dependencies import RoutingTableProvider
+from shared.access import Caller
 from shared.clock import Clock
 from shared.consumer import event_handler
 from shared.db import Database
-from shared.errors import ProblemError
+from shared.ops import service_status
 from shared.outbox import OutboxRelay
+from shared.rpc import rpc
 
 
 class RoutingService:
@@ -23,43 +24,42 @@ class RoutingService:
     outbox = OutboxRelay()
     routing_tables = RoutingTableProvider()
 
-    @rpc(expected_exceptions=ProblemError)
+    @rpc
     def health(self):
-        # reading the active version is the database ping
-        with self.db.begin() as session:
-            version = handlers.active_version_id(session)
+        # reading the active version is the database ping (bounded like every ping)
+        version = self.db.ping(handlers.active_version_id)
         return {"service": self.name, "database": "ok", "reference_version": version}
 
-    @rpc(expected_exceptions=ProblemError)
+    @rpc
     def explain(self, caller, query):
         """The decision routing would take for these facts, with the rule chain; stores nothing."""
-        return handlers.explain(self.routing_tables.current(), self.clock, caller, query)
+        return handlers.explain(self.routing_tables.current(), self.clock, Caller.from_claims(caller), query)
 
-    @rpc(expected_exceptions=ProblemError)
+    @rpc
     def decision(self, request_id):
         """The current decision of a request, as recorded."""
         with self.db.begin() as session:
             return handlers.recorded_decision(session, request_id)
 
-    @rpc(expected_exceptions=ProblemError)
+    @rpc
     def explain_decision(self, caller, request_id):
         """Every recorded decision of a request, replayed on the reference version it used."""
         with self.db.begin() as session:
-            return handlers.explain_recorded(session, caller, request_id, self.routing_tables.for_version)
+            return handlers.explain_recorded(session, Caller.from_claims(caller), request_id, self.routing_tables.for_version)
 
-    @rpc(expected_exceptions=ProblemError)
+    @rpc
     def reassign(self, caller, request_id, body):
         with self.db.begin() as session:
-            return handlers.reassign(self.routing_tables.current(), self.clock, session, caller, request_id, body)
+            return handlers.reassign(self.routing_tables.current(), self.clock, session, Caller.from_claims(caller), request_id, body)
 
-    @rpc(expected_exceptions=ProblemError)
+    @rpc
     def list_sedi(self, caller, query=None):
-        return handlers.list_sedi(self.routing_tables.current(), self.clock, caller, query or {})
+        return handlers.list_sedi(self.routing_tables.current(), self.clock, Caller.from_claims(caller), query or {})
 
-    @rpc(expected_exceptions=ProblemError)
+    @rpc
     def list_versions(self, caller):
         with self.db.begin() as session:
-            return handlers.reference_versions(session, caller)
+            return handlers.reference_versions(session, Caller.from_claims(caller))
 
     @event_handler("request_submitted")
     def on_request_submitted(self, event):
@@ -72,3 +72,7 @@ class RoutingService:
     @timer(interval=0.2)
     def relay_outbox(self):
         self.outbox.relay()
+
+    @rpc
+    def ops_status(self):
+        return service_status(self.name, self.db, self.clock.now())

@@ -1,5 +1,6 @@
 """End to end: routing's endpoints through the gateway — explain, sedi, versions, and a
-request reassigned by an official, explained afterwards from what was recorded."""
+request reassigned by an official, explained afterwards from what was recorded. Who may
+call them is part of the authorisation matrix (test_authorization_matrix.py)."""
 from __future__ import annotations
 
 import uuid
@@ -35,7 +36,7 @@ def test_explain_is_a_dry_run_for_officials_only(stack):
 
 
 def test_sedi_and_reference_versions(stack):
-    sedi = api(stack, "GET", "/api/v1/routing/sedi", token("direttore"), params={"region": "Lazio"}).json()
+    sedi = api(stack, "GET", "/api/v1/routing/sedi", token("direttore", scope="national"), params={"region": "Lazio"}).json()
     versions = api(stack, "GET", "/api/v1/routing/versions", token("admin")).json()
 
     assert "Direzione provinciale di Roma" in [sede["name"] for sede in sedi["sedi"]]
@@ -72,69 +73,3 @@ def test_an_official_reassigns_a_request_and_the_decisions_explain_it(stack):
     assert explained["history"][0]["replay"]["same_decision"] is True
     assert explained["current"]["inputs"]["reason"] == "Il cittadino risiede a Rieti"
 
-
-# ---- authorisation: every role against every routing endpoint -------------------------------------
-
-ROLE_CLAIMS = {
-    "anonymous": None,
-    "patronato_operatore": dict(role="patronato_operatore"),
-    "patronato_referente": dict(role="patronato_referente"),
-    "patronato_admin": dict(role="patronato_admin", patronato="001"),
-    "azienda": dict(role="azienda", matricole=["7012345678"]),
-    "intermediario": dict(role="intermediario", matricole=["7012345678"]),
-    "official": dict(role="sede_operatore", sede=ROMA, groups=["APP_FEA_COMBID"]),  # where the requests sit
-    "official_without_group": dict(role="sede_operatore", sede=ROMA, groups=[]),
-    "official_other_sede": dict(role="sede_operatore", sede="0908", groups=["APP_FEA_COMBID"]),
-    "direttore": dict(role="direttore"),
-    "admin": dict(role="admin"),
-}
-CONSULT = {"official": 200, "official_other_sede": 200, "direttore": 200, "admin": 200}
-MATRIX = {
-    "explain": CONSULT,
-    "sedi": CONSULT,
-    "versions": CONSULT,
-    "decisions": {"official": 200, "direttore": 200, "admin": 200},
-    "reassign": {"official": 200, "admin": 200},
-}
-CELLS = [(endpoint, role) for endpoint in MATRIX for role in ROLE_CLAIMS]
-
-
-@pytest.fixture(scope="module")
-def routed_requests(stack):
-    """Requests of one operatore generico, all routed to Roma: one to read, and one for each
-    cell that may move a request (so no cell depends on another)."""
-    requester = token()
-    ids = []
-    for _ in range(len(ROLE_CLAIMS) + 1):
-        created = api(stack, "POST", "/api/v1/requests", requester, json=request_body("matrix@patronato.example"))
-        assert created.status_code == 201, created.text
-        ids.append(created.json()["id"])
-    for request_id in ids:
-        assert routed_detail(stack, requester, request_id)["assignment"]["code"] == ROMA
-    return {"read": ids[0], "move": iter(ids[1:])}
-
-
-def call(stack, endpoint, tok, request_id):
-    explain = {"channel": "combipat", "profile": "operatore_generico", "subject": "sollecito_domanda", "cap": "00184"}
-    if endpoint == "explain":
-        return api(stack, "GET", "/api/v1/routing/explain", tok, params=explain)
-    if endpoint == "sedi":
-        return api(stack, "GET", "/api/v1/routing/sedi", tok)
-    if endpoint == "versions":
-        return api(stack, "GET", "/api/v1/routing/versions", tok)
-    if endpoint == "decisions":
-        return api(stack, "GET", f"/api/v1/routing/decisions/{request_id}", tok)
-    return api(stack, "POST", f"/api/v1/requests/{request_id}/assignment", tok, json={"sede": RIETI, "reason": "prova di autorizzazione"})
-
-
-@pytest.mark.parametrize("endpoint, role", CELLS, ids=[f"{endpoint}-{role}" for endpoint, role in CELLS])
-def test_authorisation_matrix(stack, routed_requests, endpoint, role):
-    claims = ROLE_CLAIMS[role]
-    tok = token(**claims) if claims else None
-    expected = 401 if claims is None else MATRIX[endpoint].get(role, 403)
-
-    request_id = next(routed_requests["move"]) if endpoint == "reassign" else routed_requests["read"]
-
-    response = call(stack, endpoint, tok, request_id)
-
-    assert response.status_code == expected, response.text

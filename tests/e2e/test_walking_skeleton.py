@@ -61,7 +61,9 @@ def test_request_is_stored_routed_to_roma_and_notified(stack, infra):
     store = ObjectStoreAccess(make_client(infra.s3_endpoint, infra.s3_access_key, infra.s3_secret_key), infra.bucket)
     key = scalar(infra.database_url("intake"), "SELECT object_key FROM attachments WHERE id = :id", id=attachment["id"])
     assert store.get(key) == PDF
-    assert requests.get(detail["attachments"][0]["download_url"], timeout=10).content == PDF
+    download_url = stack.url + detail["attachments"][0]["download_url"]  # the gateway's path, authorised
+    download = requests.get(download_url, headers=auth(tok), timeout=10)
+    assert download.status_code == 200 and download.content == PDF
 
     mails = wait_until(lambda: len(mails_to(infra, email)) >= 2 and mails_to(infra, email), timeout=15)
     bodies = " ".join(m.get_content() for m in mails)

@@ -1,9 +1,11 @@
 """Small helpers for integration tests on the real broker and database."""
 from __future__ import annotations
 
+import json
 import time
 
 import sqlalchemy as sa
+from amqp.exceptions import NotFound
 from kombu import Connection
 
 from shared.events import make_event
@@ -27,22 +29,26 @@ def publish_raw(amqp_uri: str, routing_key: str, body) -> None:
 
 def get_message(amqp_uri: str, queue_name: str, timeout: float = 10.0, matching=lambda body: True):
     """Wait for the first message on ``queue_name`` whose decoded body satisfies ``matching``
-    (others, left by earlier tests, are acked and skipped); returns (body, headers)."""
+    (others, left by earlier tests, are taken and skipped); returns (body, headers).
+    The queue is not declared here: its (quorum) arguments belong to shared.messaging."""
     deadline = time.monotonic() + timeout
     with Connection(amqp_uri) as connection:
-        simple = connection.SimpleQueue(queue_name, no_ack=False)
+        channel = connection.channel()
         try:
             while time.monotonic() < deadline:
                 try:
-                    message = simple.get(block=True, timeout=0.5)
-                except simple.Empty:
+                    message = channel.basic_get(queue_name, no_ack=True)
+                except NotFound:  # a dead-letter queue is declared with its first message
+                    channel = connection.channel()
+                    message = None
+                if message is None:
+                    time.sleep(0.1)
                     continue
-                message.ack()
-                body = message.decode()
+                body = json.loads(message.body)
                 if matching(body):
                     return body, message.headers
         finally:
-            simple.close()
+            channel.close()
     raise AssertionError(f"no message on {queue_name} within {timeout} s")
 
 

@@ -44,6 +44,11 @@ def operatore(unique, **more):
     return {"sub": f"op-{unique}", "role": "patronato_operatore", "patronato": "001", "ufficio": f"U{unique[:6]}", **more}
 
 
+def sede_of(unique) -> str:
+    """A sede code (4 digits) of this test's own."""
+    return f"{int(unique[:8], 16) % 10000:04d}"
+
+
 def official(sede, **more):
     return {"sub": f"funz-{sede}", "role": "sede_operatore", "sede": sede, "groups": ["APP_FEA_COMBID"], **more}
 
@@ -78,7 +83,7 @@ def events_for(infra, request_id, event_type):
 
 
 def test_full_conversation(infra, intake, rpc, unique, clock):
-    caller, sede = operatore(unique), unique[:4]
+    caller, sede = operatore(unique), sede_of(unique)
     request_id = rpc.submit_request(caller, submission())["id"]
     route(infra, intake, request_id, sede)
     funzionario = official(sede)
@@ -124,8 +129,8 @@ def test_reminder_only_from_the_fifteenth_day_and_never_after_an_answer(infra, i
     assert rpc.add_reminder(caller, request_id, {})["reminders"] == 1
     assert events_for(infra, request_id, "request_reminded") == 1
 
-    route(infra, intake, request_id, unique[:4])
-    rpc.reply(official(unique[:4]), request_id, {"text": "Risposta"})
+    route(infra, intake, request_id, sede_of(unique))
+    rpc.reply(official(sede_of(unique)), request_id, {"text": "Risposta"})
     clock.advance(timedelta(days=20))
     with pytest.raises(Conflict) as answered:
         rpc.add_reminder(caller, request_id, {})
@@ -134,9 +139,9 @@ def test_reminder_only_from_the_fifteenth_day_and_never_after_an_answer(infra, i
 
 def test_officials_need_the_group_and_their_own_sede(infra, intake, rpc, unique):
     request_id = rpc.submit_request(operatore(unique), submission())["id"]
-    route(infra, intake, request_id, unique[:4])
+    route(infra, intake, request_id, sede_of(unique))
     with pytest.raises(Forbidden) as no_group:
-        rpc.take_in_charge(official(unique[:4], groups=[]), request_id, {})
+        rpc.take_in_charge(official(sede_of(unique), groups=[]), request_id, {})
     assert no_group.value.code == "missing_group"
     with pytest.raises(NotFound):
         rpc.take_in_charge(official("9999"), request_id, {})
@@ -147,12 +152,12 @@ def test_officials_need_the_group_and_their_own_sede(infra, intake, rpc, unique)
 
 def test_change_of_subject_moves_the_sla_and_tells_routing(infra, intake, rpc, unique):
     request_id = rpc.submit_request(operatore(unique), submission())["id"]
-    route(infra, intake, request_id, unique[:4])
-    changed = rpc.change_subject(official(unique[:4]), request_id, {"subject": "prestazione_in_corso_o_respinta", "comment": "oggetto errato"})
+    route(infra, intake, request_id, sede_of(unique))
+    changed = rpc.change_subject(official(sede_of(unique)), request_id, {"subject": "prestazione_in_corso_o_respinta", "comment": "oggetto errato"})
     assert changed == {"id": request_id, "subject": "prestazione_in_corso_o_respinta", "sla_days": 15}
     assert events_for(infra, request_id, "request_subject_changed") == 1
     with pytest.raises(InvalidInput) as unknown:
-        rpc.change_subject(official(unique[:4]), request_id, {"subject": "f24"})
+        rpc.change_subject(official(sede_of(unique)), request_id, {"subject": "f24"})
     assert unknown.value.errors[0]["code"] == "unknown_subject"
 
 
@@ -198,7 +203,7 @@ def test_disguised_executable_is_refused_and_not_stored(infra, rpc, unique):
 
 
 def test_outbound_message_joins_the_company_history(infra, rpc, unique):
-    sede = unique[:4]
+    sede = sede_of(unique)
     sent = rpc.send_outbound(
         official(sede),
         {"recipient": {"kind": "azienda", "matricola": "7011111111", "contacts": {"email": "az@example.org"}}, "subject": "DURC", "text": "Regolarizzare"},
@@ -260,12 +265,16 @@ def test_search_filters_and_pages_within_scope(rpc, unique):
 def test_directors_list_their_sede_their_region_or_the_nation(infra, intake, rpc, unique):
     request_id = rpc.submit_request(operatore(unique), submission())["id"]
     region = f"Regione {unique}"
-    route(infra, intake, request_id, unique[:4], region=region)
+    route(infra, intake, request_id, sede_of(unique), region=region)
     def listed(**scope):
         caller = {"sub": "dir", "role": "direttore", **scope}
         return request_id in [item["id"] for item in rpc.search_requests(caller, {"page_size": 100, "opened_from": "2026-03-02"})["items"]]
-    assert listed(sede=unique[:4])
+    assert listed(sede=sede_of(unique))
     assert listed(regione=region)
     assert not listed(regione="Altrove")
     assert not listed(sede="0000")
+    assert listed(scope="national")
+    with pytest.raises(Forbidden) as scopeless:  # a director whose token names no scope sees nothing
+        listed()
+    assert scopeless.value.code == "missing_scope"
     assert rpc.get_request({"sub": "dir", "role": "direttore", "regione": region}, request_id)["id"] == request_id

@@ -12,7 +12,13 @@ from nameko.testing.services import entrypoint_waiter
 from services.intake.service import IntakeService
 from shared.consumer import ATTEMPTS_HEADER, REASON_HEADER
 from shared.errors import InvalidInput, NotFound
-from shared.messaging import MAX_DELIVERY_ATTEMPTS, dead_letter_queue_name, queue_name
+from shared.messaging import (
+    dead_letter_queue_name,
+    delay_queue_name,
+    max_delivery_attempts,
+    queue_name,
+    retry_schedule,
+)
 from shared.storage import ObjectStoreAccess, make_client
 from tests.integration.helpers import about, get_message, publish_event, publish_raw, scalar
 
@@ -141,7 +147,7 @@ def test_unknown_version_is_dead_lettered(infra, intake):
     assert headers[REASON_HEADER] == "unknown_event_version"
 
 
-def test_handler_failing_repeatedly_is_retried_then_dead_lettered(infra, intake):
+def test_handler_failing_repeatedly_is_retried_then_dead_lettered(infra, intake, service_config):
     dead = dead_letter_queue_name("intake", "request_routed")
     payload = {
         "request_id": str(uuid.uuid4()),  # unknown to intake: the handler raises every time
@@ -152,4 +158,7 @@ def test_handler_failing_repeatedly_is_retried_then_dead_lettered(infra, intake)
     body, headers = get_message(infra.amqp_uri, dead, timeout=60, matching=lambda b: b.get("event_id") == envelope["event_id"])
     assert body["event_id"] == envelope["event_id"]
     assert headers[REASON_HEADER] == "handler_failed"
-    assert headers[ATTEMPTS_HEADER] == MAX_DELIVERY_ATTEMPTS
+    # every delay of the schedule was waited, in its delay queue, then one last attempt failed
+    schedule = retry_schedule(service_config("intake"))
+    assert headers[ATTEMPTS_HEADER] == max_delivery_attempts(schedule)
+    assert {death["queue"] for death in headers["x-death"]} == {delay_queue_name(ms) for ms in schedule}

@@ -127,6 +127,19 @@ def test_same_event_twice_sends_and_records_once(sessions):
     assert len(deliveries(sessions, event.payload["request_id"])) == 1
 
 
+def test_submission_resent_under_a_new_event_id_sends_nothing(sessions):
+    # intake's sweep re-publishes request_submitted of an unrouted request with a new event id
+    first, mailer = submitted(), FakeMailer()
+    resent = parse_event(make_event(REQUEST_SUBMITTED, dict(first.payload), producer="intake").to_message())
+    assert resent.event_id != first.event_id
+
+    assert on_submitted(sessions, first, mailer) is True
+    assert on_submitted(sessions, resent, mailer) is True
+
+    assert len(mailer.sent) == 1
+    assert [d.event_id for d in deliveries(sessions, first.payload["request_id"])] == [uuid.UUID(first.event_id)]
+
+
 def test_no_email_records_skipped_delivery(sessions):
     event, mailer = submitted(email=None), FakeMailer()
 

@@ -22,12 +22,13 @@ from services.routing.domain import RequestFacts
 from services.routing.models import ReferenceVersion, RoutingDecision
 from shared.clock import FixedClock
 from shared.db import DatabaseAccess, OutboxMessage, make_engine
+from shared.access import Caller
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events import REQUEST_SUBJECT_CHANGED, REQUEST_SUBMITTED, make_event, parse_event
 from shared.migrations import database_url, drop_database, upgrade
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
-ADMIN = {"sub": "admin-1", "role": "admin"}
+ADMIN = Caller.from_claims({"sub": "admin-1", "role": "admin"})
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +215,7 @@ def test_a_change_of_subject_before_any_decision_is_retried_not_lost(sessions, t
 def test_an_official_of_the_current_sede_reassigns_with_a_reason(sessions, table):
     request_id = uuid.uuid4()
     route(sessions, table, submitted(request_id, cap="24121"))
-    bergamo = {"sub": "op-bg", "role": "sede_operatore", "sede": "0901", "groups": ["APP_FEA_COMBID"]}
+    bergamo = Caller.from_claims({"sub": "op-bg", "role": "sede_operatore", "sede": "0901", "groups": ["APP_FEA_COMBID"]})
     clock = FixedClock(NOW + timedelta(days=1))
 
     with sessions.begin() as session:
@@ -229,10 +230,10 @@ def test_an_official_of_the_current_sede_reassigns_with_a_reason(sessions, table
     assert event["previous"]["name"] == "Direzione provinciale di Bergamo"
 
     # now it is Milano's: Bergamo may no longer move it, Milano may not "move" it where it is
-    milano = dict(bergamo, sub="op-mi", sede="0908")
+    milano = dataclasses.replace(bergamo, sub="op-mi", sede="0908")
     refusals = [
         (bergamo, {"sede": "0704", "reason": "ancora io"}, Forbidden),
-        ({"sub": "p", "role": "patronato_operatore"}, {"sede": "0704", "reason": "prova"}, Forbidden),
+        (Caller(sub="p", role="patronato_operatore"), {"sede": "0704", "reason": "prova"}, Forbidden),
         (milano, {"sede": "0908", "reason": "resta qui"}, Conflict),
         (milano, {"sede": "9999", "reason": "sede ignota"}, InvalidInput),
         (milano, {"sede": "07", "motivo": "x"}, InvalidInput),
@@ -282,16 +283,23 @@ def test_a_decision_is_explained_after_the_fact_on_the_version_it_used(url, sess
 def test_only_who_held_the_request_or_supervisors_see_its_decisions(sessions, table):
     request_id = uuid.uuid4()
     route(sessions, table, submitted(request_id, cap="00184"))
-    rome = {"sub": "op-rm", "role": "sede_operatore", "sede": "0704", "groups": ["APP_FEA_COMBID"]}
+    rome = Caller.from_claims({"sub": "op-rm", "role": "sede_operatore", "sede": "0704", "groups": ["APP_FEA_COMBID"]})
 
     def explain(caller):
         with sessions() as session:
             return handlers.explain_recorded(session, caller, str(request_id), lambda _s, _v: table)
 
     assert explain(rome)["current"]["assignment"]["code"] == "0704"
-    assert explain({"sub": "d", "role": "direttore"})["history"]
+    assert explain(Caller(sub="d", role="direttore", scope="national"))["history"]
+    assert explain(Caller(sub="d", role="direttore", regione="Lazio"))["history"]
+    assert explain(Caller(sub="d", role="direttore", sede="0704"))["history"]
+    # who never held it, or has no scope, learns nothing about it
+    for outsider in (dataclasses.replace(rome, sede="0908"), Caller(sub="d", role="direttore", sede="0908"),
+                     Caller(sub="d", role="direttore", regione="Piemonte")):
+        with pytest.raises(NotFound):
+            explain(outsider)
     with pytest.raises(Forbidden):
-        explain(dict(rome, sede="0908"))
+        explain(Caller(sub="d", role="direttore"))
 
 
 def test_an_unknown_decision_is_not_found(sessions):

@@ -1,15 +1,20 @@
 """Intake rules with plain data: no broker, no database."""
 from __future__ import annotations
 
+import io
+import tracemalloc
+import zipfile
+
 import pytest
 
 from services.intake import domain
 from services.intake.catalog import Catalog, default_catalog
+from shared.access import Caller
 from shared.errors import Forbidden, InvalidInput
 
-OPERATORE = {"sub": "op-1", "role": "patronato_operatore", "patronato": "001", "ufficio": "0001"}
-REFERENTE = {"sub": "ref-1", "role": "patronato_referente", "patronato": "001", "ufficio": "0001"}
-INTERMEDIARIO = {"sub": "cdl-1", "role": "intermediario", "matricole": ["7012345678"]}
+OPERATORE = Caller.from_claims({"sub": "op-1", "role": "patronato_operatore", "patronato": "001", "ufficio": "0001"})
+REFERENTE = Caller.from_claims({"sub": "ref-1", "role": "patronato_referente", "patronato": "001", "ufficio": "0001"})
+INTERMEDIARIO = Caller.from_claims({"sub": "cdl-1", "role": "intermediario", "matricole": ["7012345678"]})
 CITIZEN = {"codice_fiscale": "RSSMRA85T10A562S", "cap": "00184"}
 PROTOCOLLO = {"kind": "protocollo", "value": "INPS.7000.15/03/2026.0012345"}
 
@@ -70,7 +75,7 @@ def test_referente_without_citizen_is_a_referente_request_and_with_citizen_an_op
 
 def test_patronato_request_needs_office_scope_in_the_token():
     with pytest.raises(Forbidden):
-        submit({"sub": "x", "role": "patronato_operatore"}, citizen=CITIZEN)
+        submit(Caller(sub="x", role="patronato_operatore"), citizen=CITIZEN)
 
 
 def test_cassetto_matricola_must_be_delegated():
@@ -82,7 +87,7 @@ def test_cassetto_matricola_must_be_delegated():
 
 def test_officials_cannot_submit():
     with pytest.raises(Forbidden):
-        submit({"sub": "s", "role": "sede_operatore"})
+        submit(Caller(sub="s", role="sede_operatore"))
 
 
 def test_closed_2020_catalog_is_readable_but_not_offered():
@@ -135,24 +140,6 @@ def test_patronato_attachments_limited_to_6_mb_in_total():
     assert field_codes(refused) == {("attachments", "attachments_too_large")}
 
 
-def test_visibility_by_scope():
-    request = {"patronato": {"ente": "001", "ufficio": "0001"}, "matricola": None, "consulente": None, "assigned_sede": "0701"}
-    assert domain.can_read(OPERATORE, request)
-    assert not domain.can_read(dict(OPERATORE, ufficio="0002"), request)
-    official = {"sub": "f", "role": "sede_operatore", "sede": "0701", "groups": ["APP_FEA_COMBID"]}
-    assert domain.can_read(official, request)
-    assert not domain.can_read(dict(official, groups=[]), request)
-    assert not domain.can_read(dict(official, sede="0702"), request)
-    assert not domain.can_read(INTERMEDIARIO, request)
-
-
-def test_intermediary_sees_its_matricole_and_what_names_its_codice_fiscale():
-    consulente = {"sub": "c", "role": "intermediario", "matricole": ["7012345678"], "codice_fiscale": "RSSMRA85T10A562S"}
-    assert domain.can_read(consulente, {"matricola": "7012345678", "consulente": None, "assigned_sede": None})
-    assert domain.can_read(consulente, {"matricola": None, "consulente": "RSSMRA85T10A562S", "assigned_sede": None})
-    assert not domain.can_read(consulente, {"matricola": "7099999999", "consulente": "XXXXXX00X00X000X", "assigned_sede": None})
-
-
 def test_granted_operator_may_act_as_referente():
     assert domain.channel_for(OPERATORE, {}, referente_granted=True).profile == "referente_regionale"
     assert domain.channel_for(OPERATORE, {}, referente_granted=False).profile == "operatore_generico"
@@ -167,10 +154,94 @@ def test_cassetto_allows_at_most_three_files():
     assert field_codes(refused) == {("attachments", "too_many_attachments")}
 
 
-def test_directors_see_their_sede_their_region_or_everything():
-    request = {"patronato": None, "matricola": None, "consulente": None, "assigned_sede": "0704", "assigned_region": "Lazio"}
-    assert domain.can_read({"sub": "d", "role": "direttore", "sede": "0704"}, request)
-    assert not domain.can_read({"sub": "d", "role": "direttore", "sede": "0101"}, request)
-    assert domain.can_read({"sub": "d", "role": "direttore", "regione": "Lazio"}, request)
-    assert not domain.can_read({"sub": "d", "role": "direttore", "regione": "Piemonte"}, request)
-    assert domain.can_read({"sub": "d", "role": "direttore"}, request)
+# ---- archives ------------------------------------------------------------------------
+
+
+def zip_of(*members, compression=zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+DOCX_PARTS = (("[Content_Types].xml", "<Types/>"), ("word/document.xml", "<w:document/>"))
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+EXE = b"MZ\x90\x00" + b"\x00" * 60
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        [("setup.exe", b"not even a real program")],
+        [("documenti/fattura.pdf", EXE)],  # an executable whatever its name
+        [("avvio.JS", "WScript.Echo(1)")],
+        [("leggimi.txt", "#!/bin/sh\nrm -rf ~\n")],
+        [("fattura.pdf.exe. ", b"x")],  # Windows drops trailing dots and spaces
+        [("Utility.app/Contents/Info.plist", "<plist/>")],  # a macOS application is a folder
+        [*DOCX_PARTS, ("word/vbaProject.bin", b"\xd0\xcf\x11\xe0")],  # a macro document renamed .docx
+        [*DOCX_PARTS, ("word/embeddings/oleObject1.exe", EXE)],
+        [("pratiche.zip", zip_of(("allegati.zip", zip_of(("run.bat", "@echo off")))))],  # nested
+    ],
+    ids=["exe name", "exe content", "script", "shebang", "dot", "mac app", "macro", "office", "nested"],
+)
+def test_archive_holding_an_executable_is_refused_like_the_executable(members):
+    with pytest.raises(InvalidInput) as refused:
+        domain.check_attachment("documenti.zip", zip_of(*members))
+    assert field_codes(refused) == {("file", "file_type_not_allowed")}
+
+
+@pytest.mark.parametrize(
+    "members, content_type",
+    [
+        ([("domanda.pdf", b"%PDF-1.4\n..."), ("note.txt", "nessun programma qui")], "application/zip"),
+        (list(DOCX_PARTS), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ([("allegati/contratto.docx", zip_of(*DOCX_PARTS)), ("cartella/", b"")], "application/zip"),
+    ],
+    ids=["zip", "docx", "zip with a docx"],
+)
+def test_archives_of_documents_are_accepted(members, content_type):
+    assert domain.check_attachment("documenti", zip_of(*members))[0] == content_type
+
+
+def test_corrupt_archive_is_refused():
+    data = zip_of(("domanda.pdf", b"%PDF-1.4\n" + bytes(range(256)) * 40))
+    with pytest.raises(InvalidInput) as refused:
+        domain.check_attachment("documenti.zip", data[: len(data) // 2] + b"\x00" * 100 + data[-60:])
+    assert field_codes(refused) == {("file", "file_type_not_allowed")}
+
+
+def test_archives_that_cannot_be_checked_are_refused():
+    encrypted = bytearray(zip_of(("segreto.txt", b"cifrato")))
+    encrypted[6] |= 0x1  # the "encrypted" flag, in the local header and in the central directory
+    encrypted[encrypted.find(b"PK\x01\x02") + 8] |= 0x1
+    many = zip_of(*[(f"f{i}.txt", b"") for i in range(domain.ARCHIVE_MAX_MEMBERS + 1)])
+    bzip2 = zip_of(("note.txt", "testo"), compression=zipfile.ZIP_BZIP2)
+    nested = zip_of(("a.txt", "fondo"))
+    for _ in range(domain.ARCHIVE_MAX_DEPTH):
+        nested = zip_of(("dentro.zip", nested))
+    for data in (bytes(encrypted), many, bzip2, nested):
+        with pytest.raises(InvalidInput) as refused:
+            domain.check_archive(data)
+        assert field_codes(refused) == {("file", "file_type_not_allowed")}
+
+
+def test_zip_bomb_is_never_inflated_whole(monkeypatch):
+    bomb = zip_of(("zeri.txt", b"\x00" * (64 * 1024 * 1024)))  # 64 MB that compress to ~64 KB
+    tracemalloc.start()
+    try:
+        domain.check_archive(bomb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024
+    # and one that would unpack past the limit is refused from its declared sizes
+    monkeypatch.setattr(domain, "ARCHIVE_MAX_UNPACKED", 32 * 1024 * 1024)
+    with pytest.raises(InvalidInput):
+        domain.check_archive(bomb)
+
+
+def test_archive_glued_to_another_file_is_looked_into():
+    assert domain.check_attachment("foto.png", PNG + zip_of(("nota.txt", "ciao")))[0] == "image/png"
+    with pytest.raises(InvalidInput):
+        domain.check_attachment("foto.png", PNG + zip_of(("foto.exe", EXE)))

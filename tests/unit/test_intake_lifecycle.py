@@ -1,4 +1,4 @@
-"""The lifecycle rules with plain facts: states, follow-ups, reminders, who may act."""
+"""The lifecycle rules with plain facts: states, follow-ups, reminders (who may act: test_access.py)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -8,12 +8,11 @@ import pytest
 
 from services.intake import lifecycle
 from services.intake.lifecycle import RequestFacts
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput
 
 SUBMITTED = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 OPEN = RequestFacts(state="open", origin="patronato", submitted_at=SUBMITTED, assigned_sede="0704")
 ANSWERED = replace(OPEN, state="in_progress", first_answer_at=datetime(2026, 3, 5, tzinfo=timezone.utc))
-OFFICIAL = {"sub": "f", "role": "sede_operatore", "sede": "0704", "groups": ["APP_FEA_COMBID"]}
 
 
 def on(day, hour=10):
@@ -85,17 +84,6 @@ def test_next_actions_tell_the_requester_what_is_possible():
     assert lifecycle.next_actions(replace(ANSWERED, followups_count=1), on(10)) == {
         "followups_left": 1, "can_follow_up": True, "can_remind": False, "reminder_allowed_from": None,
     }
-
-
-def test_official_needs_the_group_and_the_sede():
-    lifecycle.require_competent_official(OFFICIAL, OPEN)
-    with pytest.raises(Forbidden) as no_group:
-        lifecycle.require_competent_official(dict(OFFICIAL, groups=[]), OPEN)
-    assert no_group.value.code == "missing_group"
-    with pytest.raises(NotFound):
-        lifecycle.require_competent_official(dict(OFFICIAL, sede="0101"), OPEN)
-    with pytest.raises(Forbidden):
-        lifecycle.require_official({"sub": "p", "role": "patronato_operatore"})
 
 
 def test_outbound_communications_are_not_worked():

@@ -8,9 +8,10 @@ import pytest
 from services.routing.domain import MANUAL_KEPT_RULE, MANUAL_RULE, RequestFacts, RoutingTable, manual_decision, reroute
 from services.routing.istat import italian_provinces
 from services.routing.sample import generate_sample
+from shared.access import Caller
 
 DAY = date(2026, 11, 23)
-OFFICIAL = {"sub": "op-bg", "role": "sede_operatore", "sede": "0901", "groups": ["APP_FEA_COMBID"]}
+OFFICIAL = Caller.from_claims({"sub": "op-bg", "role": "sede_operatore", "sede": "0901", "groups": ["APP_FEA_COMBID"]})
 
 
 @pytest.fixture(scope="module")

@@ -44,7 +44,7 @@ def test_explain_on_a_given_day_and_for_a_referente(service):
     query = {"channel": "combipat", "profile": "referente_regionale", "subject": "chiarimento_normativo",
              "ente": "002", "ufficio": "0015", "on": "2027-03-01"}
 
-    explained = service.explain({"sub": "d", "role": "direttore"}, query)
+    explained = service.explain({"sub": "d", "role": "direttore", "scope": "national"}, query)
 
     assert explained["assignment"]["name"] == "CRIC Lombardia – sezione Pensioni"
     assert explained["effective_day"] == "2027-03-01"
@@ -54,6 +54,9 @@ def test_explain_on_a_given_day_and_for_a_referente(service):
     {"sub": "p", "role": "patronato_operatore"},
     {"sub": "a", "role": "azienda"},
     {"sub": "s", "role": "sede_operatore", "sede": "0704", "groups": []},  # not enabled to the service
+    {"sub": "s", "role": "sede_operatore", "groups": ["APP_FEA_COMBID"]},  # enabled, but no sede
+    {"sub": "d", "role": "direttore"},  # a director whose token names no scope
+    {"sub": "d", "role": "direttore", "sede": ""},  # an empty scope is no scope
 ])
 def test_only_officials_directors_and_admins_may_explain(service, caller):
     with pytest.raises(Forbidden):
