@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import uuid
 
 import eventlet
-from amqp.exceptions import ConnectionError as AmqpConnectionError
-from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko import config
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -17,6 +14,7 @@ from gateway.auth import TokenVerifier
 from gateway.rpc import GatewayRpc
 from shared.access import Caller
 from shared.errors import PayloadTooLarge, ProblemError, Unavailable
+from shared.outages import outage_code
 
 # A stale RPC must not run after the caller gave up: requests expire on the broker.
 RPC_EXPIRATION_SECONDS = 10
@@ -24,7 +22,6 @@ JSON_BODY_MAX_BYTES = 1024 * 1024
 # X-Request-ID travels as the events' correlation id and as an AMQP property: kept only if
 # it is short and plain, otherwise replaced by a fresh id.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
-BROKER_ERRORS = (AmqpConnectionError, KombuOperationalError, ConnectionError, socket.error)
 
 
 def correlation_id(request) -> str:
@@ -47,7 +44,11 @@ class GatewayBase:
                 return getattr(getattr(self.rpc, service), method)(*args)
         except eventlet.Timeout:
             raise Unavailable("service_timeout", f"Il servizio {service} non ha risposto in tempo. Riprovare più tardi.") from None
-        except BROKER_ERRORS:
+        except ProblemError:
+            raise
+        except Exception as exc:
+            if outage_code(exc) is None:
+                raise
             raise Unavailable("broker_unavailable", "Il sistema di messaggistica non è raggiungibile. Riprovare più tardi.") from None
 
     @staticmethod

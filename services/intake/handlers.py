@@ -277,19 +277,24 @@ def record_assignment(session, event) -> None:
     request.updated_at = max(request.updated_at, payload["decided_at"])
 
 
+# The access policy's ownership facts and the columns that hold them: one mapping builds
+# both the facts of a loaded request and the SQL filter of a search (queries.py).
+OWNERSHIP_COLUMNS = {
+    "origin": Request.origin,
+    "requester": Request.requester_sub,
+    "patronato_ente": Request.patronato_ente,
+    "patronato_ufficio": Request.patronato_ufficio,
+    "matricola": Request.matricola,
+    "consulente": Request.consulente_codice_fiscale,
+    "assigned_sede": Request.assigned_sede,
+    "assigned_region": Request.assigned_region,
+    "area": Request.area,
+}
+
+
 def ownership(request: Request) -> access.Ownership:
     """The facts of a request the access policy looks at."""
-    return access.Ownership(
-        origin=request.origin,
-        requester=request.requester_sub,
-        patronato_ente=request.patronato_ente,
-        patronato_ufficio=request.patronato_ufficio,
-        matricola=request.matricola,
-        consulente=request.consulente_codice_fiscale,
-        assigned_sede=request.assigned_sede,
-        assigned_region=request.assigned_region,
-        area=request.area,
-    )
+    return access.Ownership(**{fact: getattr(request, column.key) for fact, column in OWNERSHIP_COLUMNS.items()})
 
 
 # ---- patronato profiles ---------------------------------------------------------------

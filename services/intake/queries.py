@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from services.intake import lifecycle
 from services.intake.catalog import Catalog
-from services.intake.handlers import ownership
+from services.intake.handlers import OWNERSHIP_COLUMNS, ownership
 from services.intake.models import Attachment, Request
 from services.intake.workflow import facts_of, load_request
 from shared import access
@@ -129,20 +129,6 @@ def summary(request: Request, catalog: Catalog) -> dict:
         "updated_at": request.updated_at.isoformat(),
         "closed_at": request.closed_at.isoformat() if request.closed_at else None,
     }
-
-
-# ownership fact -> column: the access policy's scope, as SQL
-OWNERSHIP_COLUMNS = {
-    "origin": Request.origin,
-    "requester": Request.requester_sub,
-    "patronato_ente": Request.patronato_ente,
-    "patronato_ufficio": Request.patronato_ufficio,
-    "matricola": Request.matricola,
-    "consulente": Request.consulente_codice_fiscale,
-    "assigned_sede": Request.assigned_sede,
-    "assigned_region": Request.assigned_region,
-    "area": Request.area,
-}
 
 
 def scope_condition(caller: Caller):

@@ -73,3 +73,9 @@ def test_sql_lists_exactly_what_the_policy_reads(stored, claims):
     assert {row.id for row in rows} == ids
     assert listed == readable
     assert readable or claims == {"role": "patronato_operatore"}
+
+
+def test_every_ownership_fact_has_its_column():
+    from services.intake.handlers import OWNERSHIP_COLUMNS
+
+    assert set(OWNERSHIP_COLUMNS) == set(access.OWNERSHIP_FIELDS)
