@@ -131,8 +131,11 @@ class EventHandler(Consumer):
             self._dead_letter_later(message, {REASON_HEADER: "unreadable", ERROR_HEADER: type(exc).__name__})
             return
         if event.type != self.event_type:
-            headers = {REASON_HEADER: "unexpected_type", EVENT_ID_HEADER: event.event_id, EVENT_TYPE_HEADER: event.type}
-            self._dead_letter_later(message, headers)
+            self._dead_letter_later(message, {
+                REASON_HEADER: "unexpected_type",
+                EVENT_ID_HEADER: event.event_id,
+                EVENT_TYPE_HEADER: event.type,
+            })
             return
         super().handle_message(event, message)
 
@@ -176,9 +179,10 @@ class EventHandler(Consumer):
     def _retry_or_dead_letter(self, message, event, error_class: str):
         headers = dict(message.headers or {})
         attempts = _int(headers.get(ATTEMPTS_HEADER), 1)
+        first_failure = headers.get(FIRST_FAILURE_HEADER) or datetime.now(timezone.utc).isoformat()
         state = {
             ERROR_HEADER: error_class,
-            FIRST_FAILURE_HEADER: headers.get(FIRST_FAILURE_HEADER) or datetime.now(timezone.utc).isoformat(),
+            FIRST_FAILURE_HEADER: first_failure,
             EVENT_ID_HEADER: event.event_id,
             EVENT_TYPE_HEADER: event.type,
         }
@@ -224,7 +228,8 @@ class EventHandler(Consumer):
         except Exception as exc:
             log.warning(
                 "%s: could not forward event %s to %s (%s); the broker will deliver it again",
-                self.queue.name, extra_headers.get(EVENT_ID_HEADER, "-"), destination.name, type(exc).__name__,
+                self.queue.name, extra_headers.get(EVENT_ID_HEADER, "-"), destination.name,
+                type(exc).__name__,
             )
             self._give_back_later(message)
             return

@@ -185,15 +185,18 @@ def _print_show(rows, with_payload: bool) -> None:
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - thin command
     from shared.config import LOCAL_DEFAULTS
 
-    parser = argparse.ArgumentParser(prog="python -m shared.deadletters", description="Messaggi non consegnati")
+    parser = argparse.ArgumentParser(prog="python -m shared.deadletters",
+                                     description="Messaggi non consegnati")
     parser.add_argument("--amqp-uri", default=os.environ.get("AMQP_URI", LOCAL_DEFAULTS["AMQP_URI"]))
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="code con messaggi non consegnati e quanti")
     show_parser = commands.add_parser("show", help="i messaggi di una coda (senza toglierli)")
     show_parser.add_argument("queue")
     show_parser.add_argument("--limit", type=int, default=20)
-    show_parser.add_argument("--payload", action="store_true", help="mostra anche il contenuto (dati personali)")
-    for name, text in (("replay", "rimette i messaggi nella coda principale"), ("drop", "elimina i messaggi")):
+    show_parser.add_argument("--payload", action="store_true",
+                             help="mostra anche il contenuto (dati personali)")
+    for name, text in (("replay", "rimette i messaggi nella coda principale"),
+                       ("drop", "elimina i messaggi")):
         command = commands.add_parser(name, help=text)
         command.add_argument("queue")
         command.add_argument("--event-id", help="solo il messaggio di questo evento")
@@ -221,8 +224,8 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - thin comma
         print(f"Errore del broker: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 3
     if args.event_id and not done:
-        print(f"Nessun messaggio dell'evento {args.event_id} in {dead_letter_queue_name(service, event_type)}.",
-              file=sys.stderr)
+        dead = dead_letter_queue_name(service, event_type)
+        print(f"Nessun messaggio dell'evento {args.event_id} in {dead}.", file=sys.stderr)
         return 4
     verb = f"rimessi in {queue_name(service, event_type)}" if args.command == "replay" else "eliminati"
     print(f"{done} messaggi {verb}.")

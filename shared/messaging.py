@@ -92,7 +92,9 @@ def parse_retry_schedule(value) -> tuple[int, ...]:
     try:
         seconds = [float(str(item).strip()) for item in items]
     except ValueError:
-        raise ValueError(f"{RETRY_SCHEDULE_KEY}: attesi secondi separati da virgole, ricevuto {value!r}") from None
+        raise ValueError(
+            f"{RETRY_SCHEDULE_KEY}: attesi secondi separati da virgole, ricevuto {value!r}"
+        ) from None
     if not seconds or any(not 0 < s <= MAX_RETRY_DELAY_SECONDS for s in seconds):
         raise ValueError(f"{RETRY_SCHEDULE_KEY}: ogni attesa tra 0 e {MAX_RETRY_DELAY_SECONDS} secondi")
     return tuple(max(1, round(s * 1000)) for s in seconds)
@@ -208,7 +210,9 @@ def declared_ahead() -> list[Queue]:
     return [consumer_queue(service, event_type) for service, event_type in subscriptions()]
 
 
-def declare_topology(amqp_uri: str, schedule: tuple[int, ...] | None = None, migrate: bool = True) -> list[str]:
+def declare_topology(
+    amqp_uri: str, schedule: tuple[int, ...] | None = None, migrate: bool = True
+) -> list[str]:
     """Declare the exchanges, the main queues and their bindings; idempotent. Returns the
     queue names.
 

@@ -70,7 +70,8 @@ class Mismatch:
     def describe(self) -> str:
         what = {
             "arguments": "tipo o argomenti diversi (es. classica invece di quorum): da ricreare",
-            "legacy_retry": f"coda di ritentativo della versione precedente: svuotata in {self.target} e rimossa",
+            "legacy_retry": f"coda di ritentativo della versione precedente: svuotata in {self.target}"
+                            " e rimossa",
             "leftover": f"coda temporanea di una conversione interrotta: svuotata in {self.target}",
         }[self.kind]
         return f"{self.name} ({self.messages} messaggi): {what}"
@@ -145,7 +146,9 @@ def _exchange_exists(connection, name: str) -> bool:
 def layout_may_be_outdated(connection) -> bool:
     """True where queues of an earlier layout may exist: the events exchange is there
     (the vhost was used) but not the marker of the current layout."""
-    return not _exchange_exists(connection, LAYOUT_MARKER.name) and _exchange_exists(connection, EVENTS_EXCHANGE_NAME)
+    if _exchange_exists(connection, LAYOUT_MARKER.name):
+        return False
+    return _exchange_exists(connection, EVENTS_EXCHANGE_NAME)
 
 
 def declare_layout_marker(channel) -> None:
@@ -170,7 +173,8 @@ def find_mismatches(connection, queues: list[Queue]) -> list[Mismatch]:
             try:
                 queue(channel).declare()
             except PreconditionFailed:
-                found.append(Mismatch(queue.name, "arguments", queue.name, *queue_state(connection, queue.name)))
+                state = queue_state(connection, queue.name)
+                found.append(Mismatch(queue.name, "arguments", queue.name, *state))
             finally:
                 _close(channel)
         state = queue_state(connection, queue.name + TEMPORARY_SUFFIX)
@@ -188,7 +192,9 @@ def migrate_topology(connection, queues: list[Queue], mismatches: list[Mismatch]
     """
     if not mismatches:
         return []
-    busy = list({m.name: m for m in [m for m in mismatches if m.consumers] + _consumed_main_queues(connection)}.values())
+    busy = {m.name: m for m in mismatches if m.consumers}
+    busy.update({m.name: m for m in _consumed_main_queues(connection)})
+    busy = list(busy.values())
     if busy:
         raise MigrationRefused(busy)
     by_name = {queue.name: queue for queue in queues}
@@ -238,7 +244,9 @@ def rebuild_queue(connection, queue: Queue) -> int:
     try:
         queue(channel).declare()
         if bound:  # from here the new queue receives; a copy in both is deduplicated downstream
-            channel.queue_unbind(temporary.name, queue.exchange.name, queue.routing_key, queue.binding_arguments)
+            channel.queue_unbind(
+                temporary.name, queue.exchange.name, queue.routing_key, queue.binding_arguments
+            )
     finally:
         _close(channel)
     _empty_and_delete(connection, temporary.name, queue.name)
@@ -286,11 +294,13 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - thin comma
     try:
         queues = all_queues()
         with connect(args.amqp_uri) as connection:
-            explicit = args.command == "migrate"  # `make run`'s declare checks only an outdated vhost
-            mismatches = find_mismatches(connection, queues) if explicit or layout_may_be_outdated(connection) else []
+            # `migrate` checks every queue; the declare of `make run` only a vhost not yet converted
+            check = args.command == "migrate" or layout_may_be_outdated(connection)
+            mismatches = find_mismatches(connection, queues) if check else []
             for mismatch in mismatches:
                 print(f"da convertire: {mismatch.describe()}")
             if args.dry_run:
+                print("da convertire: niente" if not mismatches else "(prova: nulla è stato cambiato)")
                 return 0
             for line in migrate_topology(connection, queues, mismatches):
                 print(line)

@@ -3,6 +3,7 @@ each service gets under test."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -52,7 +53,9 @@ class Infrastructure:
     s3_endpoint: str
     s3_access_key: str
     s3_secret_key: str
-    session_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    # the test process's pid is part of every name it creates, so a later session can tell
+    # (and remove) what a killed session left behind: vhosts hold broker resources
+    session_id: str = field(default_factory=lambda: f"{os.getpid()}x{uuid.uuid4().hex[:6]}")
     vhost: str | None = None
     smtp_port: int = 0
     maildir: Path | None = None
@@ -107,6 +110,7 @@ class Infrastructure:
         return env
 
     def prepare(self) -> None:
+        remove_leftovers_of_dead_sessions(self.postgres_url)
         self._start_smtp_sink()
         self._isolate_vhost()
         declare_topology(self.amqp_uri)
@@ -132,8 +136,8 @@ class Infrastructure:
     def _isolate_vhost(self) -> None:
         """A throwaway vhost keeps this session apart from a `make run` on the same broker."""
         parsed = urlparse(self.amqp_uri)
-        rabbitmqctl = shutil.which("rabbitmqctl") or (os.path.exists("/usr/sbin/rabbitmqctl") and "/usr/sbin/rabbitmqctl")
-        if not rabbitmqctl or parsed.hostname not in ("127.0.0.1", "localhost"):
+        rabbitmqctl = local_rabbitmqctl(self.amqp_uri)
+        if not rabbitmqctl:
             return
         vhost = f"combid-test-{self.session_id}"
         user = parsed.username or "guest"
@@ -164,6 +168,54 @@ class Infrastructure:
                 cleanup()
             except Exception as exc:  # pragma: no cover - best effort
                 print(f"cleanup failed: {exc!r}")
+
+
+_SESSION_NAME = re.compile(r"^combid[-_]test[-_](?:[a-z]+_)?(?P<pid>[0-9]+)x[0-9a-f]{6}\Z")
+
+
+def local_rabbitmqctl(amqp_uri: str) -> str | None:
+    if urlparse(amqp_uri).hostname not in ("127.0.0.1", "localhost"):
+        return None
+    return shutil.which("rabbitmqctl") or (os.path.exists("/usr/sbin/rabbitmqctl") and "/usr/sbin/rabbitmqctl") or None
+
+
+def _dead_session(name: str) -> bool:
+    match = _SESSION_NAME.match(name)
+    if not match:
+        return False
+    try:
+        os.kill(int(match["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def remove_leftovers_of_dead_sessions(postgres_url: str) -> None:
+    """Vhosts and databases of test sessions whose process no longer exists (killed before
+    their cleanup ran): left alone, their quorum queues use up the broker's file handles."""
+    rabbitmqctl = local_rabbitmqctl(os.environ.get("AMQP_URI", "amqp://127.0.0.1"))
+    if rabbitmqctl:
+        try:
+            listed = subprocess.run([rabbitmqctl, "list_vhosts", "-q", "name"], capture_output=True, text=True, timeout=60)
+            for vhost in [line.strip() for line in listed.stdout.splitlines() if _dead_session(line.strip())]:
+                print(f"rimuovo il vhost di una sessione di test terminata: {vhost}")
+                subprocess.run([rabbitmqctl, "delete_vhost", vhost], capture_output=True, timeout=120)
+        except (subprocess.SubprocessError, OSError):
+            pass
+    try:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+        with engine.connect() as connection:
+            names = connection.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE 'combid_test_%'")).scalars()
+            leftovers = [name for name in names if _dead_session(name)]
+        engine.dispose()
+        for name in leftovers:
+            drop_database(urlunparse(urlparse(postgres_url)._replace(path=f"/{name}")))
+    except Exception as exc:  # best effort: a leftover database costs disk, not correctness
+        print(f"pulizia dei database di test non riuscita: {exc.__class__.__name__}")
 
 
 def resolve_infrastructure() -> Infrastructure:

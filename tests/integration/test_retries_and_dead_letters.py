@@ -14,6 +14,7 @@ import threading
 import uuid
 from datetime import datetime, timezone
 
+import kombu.pools
 import pytest
 from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Queue
@@ -79,6 +80,10 @@ def reminded_envelope() -> dict:
     return make_event(EVENT, payload, producer="tests").to_message()
 
 
+def about_event(envelope: dict):
+    return lambda body: body.get("event_id") == envelope["event_id"]
+
+
 def put(amqp_uri: str, queue: str, envelope: dict, headers: dict | None = None) -> None:
     """Straight into one queue (default exchange), confirmed."""
     event_publisher(amqp_uri).publish(
@@ -111,7 +116,8 @@ def retry_service(infra, container_factory, service_config, monkeypatch):
     started = []
 
     def start(schedule: str):
-        container = container_factory(RetryTestService, service_config(SERVICE, RETRY_SCHEDULE_SECONDS=schedule))
+        config = service_config(SERVICE, RETRY_SCHEDULE_SECONDS=schedule)
+        container = container_factory(RetryTestService, config)
         container.start()
         started.append(container)
         return container
@@ -130,7 +136,8 @@ def test_a_retry_waits_in_its_own_delay_queue_then_returns_by_its_routing_key(in
         for queue in (back, short, long):
             queue(channel).declare()
     event_publisher(infra.amqp_uri).publish(
-        {"n": 1}, exchange=RETRY_EXCHANGE_NAME, routing_key=back.name, headers={RETRY_DELAY_HEADER: delay_label(300)}
+        {"n": 1}, exchange=RETRY_EXCHANGE_NAME, routing_key=back.name,
+        headers={RETRY_DELAY_HEADER: delay_label(300)},
     )
     assert waiting(infra.amqp_uri, long.name) == 0  # only the delay asked for holds it
 
@@ -163,13 +170,15 @@ def test_a_handler_failing_twice_is_retried_through_the_delay_queues_and_applied
     assert not waiting(infra.amqp_uri, DEAD)  # never dead-lettered (the queue may not even exist)
 
 
-def test_a_handler_that_always_fails_ends_in_its_dead_letter_queue_without_personal_data(infra, retry_service):
+def test_a_handler_that_always_fails_ends_in_its_dead_letter_queue_without_personal_data(
+    infra, retry_service
+):
     retry_service("1,1")
     envelope = reminded_envelope()
     FAILURES_LEFT[envelope["event_id"]] = 10**6
     put(infra.amqp_uri, MAIN, envelope)
 
-    body, headers = get_message(infra.amqp_uri, DEAD, timeout=30, matching=lambda b: b["event_id"] == envelope["event_id"])
+    body, headers = get_message(infra.amqp_uri, DEAD, timeout=30, matching=about_event(envelope))
     assert body == envelope  # the exact input is kept for a replay
     assert headers[REASON_HEADER] == "handler_failed"
     assert headers[ERROR_HEADER] == "LookupError"
@@ -186,7 +195,7 @@ def test_an_invalid_event_is_dead_lettered_at_once_naming_fields_not_values(infr
     envelope["payload"]["days_waited"] = f"dodici ({CF})"
     put(infra.amqp_uri, MAIN, envelope)
 
-    _, headers = get_message(infra.amqp_uri, DEAD, timeout=15, matching=lambda b: b["event_id"] == envelope["event_id"])
+    _, headers = get_message(infra.amqp_uri, DEAD, timeout=15, matching=about_event(envelope))
     assert headers[REASON_HEADER] == "invalid_payload"
     assert headers["x-combid-invalid-fields"] == "payload.days_waited"
     assert ATTEMPTS_HEADER not in headers
@@ -205,8 +214,10 @@ def test_deadletters_commands_list_show_replay_and_drop(infra, retry_service, ca
     with Connection(uri) as connection:  # as the consumer does at its first dead letter
         dead_letter_queue(SERVICE, EVENT)(connection.default_channel).declare()
     for envelope in (replayed, dropped):
-        put(uri, DEAD, envelope, {ATTEMPTS_HEADER: 3, REASON_HEADER: "handler_failed", ERROR_HEADER: "LookupError",
-                                  EVENT_ID_HEADER: envelope["event_id"], FIRST_FAILURE_HEADER: "2026-11-23T10:00:00+00:00"})
+        put(uri, DEAD, envelope, {
+            ATTEMPTS_HEADER: 3, REASON_HEADER: "handler_failed", ERROR_HEADER: "LookupError",
+            EVENT_ID_HEADER: envelope["event_id"], FIRST_FAILURE_HEADER: "2026-11-23T10:00:00+00:00",
+        })
     assert deadletters.dead_letter_counts(uri, SERVICE) == {DEAD: 2}
     capsys.readouterr()
 
@@ -224,7 +235,8 @@ def test_deadletters_commands_list_show_replay_and_drop(infra, retry_service, ca
         return worker_ctx.args[0].event_id == replayed["event_id"] and exc_info is None
 
     with entrypoint_waiter(container, "on_request_reminded", callback=processed, timeout=15):
-        assert run(deadletters.main, uri, "replay", f"{SERVICE}.{EVENT}", "--event-id", replayed["event_id"]) == 0
+        replay = ("replay", f"{SERVICE}.{EVENT}", "--event-id", replayed["event_id"])
+        assert run(deadletters.main, uri, *replay) == 0
     assert APPLIED[replayed["event_id"]] == 1
     assert run(deadletters.main, uri, "replay", DEAD, "--event-id", replayed["event_id"]) == 4  # gone
     assert waiting(uri, DEAD) == 1
@@ -263,7 +275,8 @@ def close_broker_connections(vhost: str) -> int:
                             check=True, capture_output=True, text=True, timeout=60).stdout
     pids = [line.split("\t")[0] for line in listed.splitlines() if line.endswith("\t" + vhost)]
     for pid in pids:
-        subprocess.run([rabbitmqctl, "close_connection", pid, "test: broker outage"], capture_output=True, timeout=60)
+        subprocess.run([rabbitmqctl, "close_connection", pid, "test: broker outage"],
+                       capture_output=True, timeout=60)
     return len(pids)
 
 
@@ -277,14 +290,17 @@ def test_a_consumer_whose_connections_are_cut_mid_failure_stays_up_and_delivers(
     put(infra.amqp_uri, MAIN, envelope)
     assert started.wait(15)
 
-    assert close_broker_connections(infra.vhost) >= 1
-    go_on.set()  # the handler fails now: its retry copy meets a dead connection
+    try:
+        assert close_broker_connections(infra.vhost) >= 1
+        go_on.set()  # the handler fails now: its retry copy meets a dead connection
 
-    wait_until(lambda: APPLIED[envelope["event_id"]] >= 1, timeout=60)  # redelivered, not lost
-    assert not container._died.ready()  # nameko kills a container whose worker raises
-    later = reminded_envelope()
-    put(infra.amqp_uri, MAIN, later)
-    wait_until(lambda: APPLIED[later["event_id"]] == 1, timeout=30)
+        wait_until(lambda: APPLIED[envelope["event_id"]] >= 1, timeout=60)  # redelivered, not lost
+        assert not container._died.ready()  # nameko kills a container whose worker raises
+        later = reminded_envelope()
+        put(infra.amqp_uri, MAIN, later)
+        wait_until(lambda: APPLIED[later["event_id"]] == 1, timeout=30)
+    finally:
+        kombu.pools.reset()  # this process's pooled connections were cut too: not for later tests
 
 
 # ---- migration of an earlier layout --------------------------------------------------

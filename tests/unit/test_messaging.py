@@ -73,7 +73,8 @@ def test_delay_queues_are_named_by_their_delay():
     assert delay_queue_name(30000) == "combid.retry.30s"
     assert delay_queue_name(1500) == "combid.retry.1500ms"
     # one shared queue per distinct delay, whatever the number of consumers
-    delays = [queue.name for queue in all_queues((1000, 1000, 2000)) if queue.name.startswith("combid.retry.")]
+    names = [queue.name for queue in all_queues((1000, 1000, 2000))]
+    delays = [name for name in names if name.startswith("combid.retry.")]
     assert delays == ["combid.retry.1s", "combid.retry.2s"]
 
 
@@ -212,8 +213,10 @@ def test_a_failed_attempt_goes_to_its_delay_queue_routed_back_to_the_main_queue(
 def test_the_last_attempt_dead_letters_with_class_and_ids_but_no_personal_data():
     publisher = FakePublisher()
     handler = handler_for(publisher)
-    message, worker_ctx, event = delivery({ATTEMPTS_HEADER: 3, FIRST_FAILURE_HEADER: "2026-11-23T10:00:00+00:00",
-                                           "x-combid-dead-letter-detail": f"old text {CF}"})
+    message, worker_ctx, event = delivery({
+        ATTEMPTS_HEADER: 3, FIRST_FAILURE_HEADER: "2026-11-23T10:00:00+00:00",
+        "x-combid-dead-letter-detail": f"old text {CF}",
+    })
     handler.handle_result(message, worker_ctx, exc_info=failure())
 
     (_, sent), = publisher.sent
@@ -231,7 +234,8 @@ def test_when_the_broker_is_gone_the_message_is_left_to_it_and_nothing_raises(mo
     monkeypatch.setattr(consumer_module, "FORWARD_FAILURE_PAUSE_SECONDS", 0)
     handler = handler_for(FakePublisher(fail=ConnectionResetError("broker gone")))
     message, worker_ctx, _ = delivery()
-    handler.handle_result(message, worker_ctx, exc_info=failure())  # must not raise: it would kill the container
+    # must not raise: it would kill the container
+    handler.handle_result(message, worker_ctx, exc_info=failure())
     assert handler.consumer.acked == []
     assert handler.consumer.requeued == [message]
 
