@@ -29,7 +29,7 @@ mails:
 test: install
 	$(PY) -m deploy.local.testrun $(PYTEST_ARGS)
 
-# The full fault suite (about 10 minutes): stops RabbitMQ and restarts PostgreSQL under load.
+# The full fault suite (about 8 minutes): stops RabbitMQ and restarts PostgreSQL under load.
 faults: install
 	$(PY) -m deploy.local.testrun tests/faults/test_outages.py -m faults_full $(PYTEST_ARGS)
 

@@ -445,8 +445,8 @@ class LocalStack:
     def _alive(self, name: str):
         return lambda: self.supervisor.state(name) in ("STARTING", "RUNNING", "BACKOFF")
 
-    def start_supervisor(self) -> None:
-        self.supervisor.start(self.env)
+    def start_supervisor(self, die_with_parent: bool = False) -> None:
+        self.supervisor.start(self.env, die_with_parent=die_with_parent)
 
     def start_infrastructure(self, say: Say = quiet) -> None:
         if self.seaweedfs_dir is not None:
@@ -519,7 +519,7 @@ def start_stack(
 ) -> LocalStack:
     """A supervised stack started and ready (the tests' entry point); shut down if the start fails."""
     stack = LocalStack(env, run_dir, log_dir, ports, **kwargs)
-    stack.start_supervisor()
+    stack.start_supervisor(die_with_parent=True)
     try:
         stack.start_infrastructure(say)
         stack.start_services(say)

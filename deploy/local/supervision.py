@@ -109,6 +109,14 @@ class SupervisorError(RuntimeError):
     pass
 
 
+def _terminate_with_parent() -> None:
+    """In the child before exec: SIGTERM when the parent dies (Linux prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Supervisor:
     def __init__(self, run_dir: Path, log_dir: Path, programs: Sequence[Program] = ()):
         self.run_dir, self.log_dir = Path(run_dir), Path(log_dir)
@@ -148,9 +156,13 @@ class Supervisor:
 
     # ---- life cycle --------------------------------------------------------------------
 
-    def start(self, env: dict, timeout: float = 30.0) -> None:
+    def start(self, env: dict, timeout: float = 30.0, die_with_parent: bool = False) -> None:
         """Write the config and start supervisord (in its own session: a Ctrl-C in the
-        terminal of `make run` does not reach it); return when its socket answers."""
+        terminal of `make run` does not reach it); return when its socket answers.
+
+        ``die_with_parent``: supervisord gets SIGTERM (and stops its programs) when the
+        process that started it dies, e.g. a test run killed before its teardown; without
+        it such a stack would live on, restarting its programs, for ever."""
         if self.supervisord_pid():
             raise SupervisorError(f"supervisord è già attivo per {self.run_dir}")
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -165,6 +177,7 @@ class Supervisor:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_terminate_with_parent if die_with_parent else None,
         )
         out.close()
         self._process = process

@@ -42,7 +42,7 @@ def stack(infra, tmp_path_factory):
         cwd=REPO_ROOT,
         check=True,
     )
-    stack.start_supervisor()
+    stack.start_supervisor(die_with_parent=True)
     try:
         stack.start_services(timeout=90)
         yield stack

@@ -1,14 +1,16 @@
 """API fuzzing with schemathesis: every operation of ``/api/v1/openapi.json``, once per role.
 
 Only server errors count (``not_a_server_error``: issue 7 asks that no input, header or
-token produce a 5xx); generated strings may contain NUL characters. The gateway must be
-on this machine: the tool refuses any other host, so a fuzzing run never reaches a real
-system.
+token produce a 5xx); generated strings may contain NUL characters. A few real requests
+are submitted first and offered to the generator as path ids (``request_id``,
+``attachment_id``), so that operations on a request get past "not found" and meet the
+services' rules with hostile bodies. The gateway must be on this machine: any other host
+is refused, so a fuzzing run never reaches a real system.
 
 A short, deterministic run is part of ``make test`` (tests/e2e/test_schemathesis.py); a
 long one runs against ``make run``::
 
-    .venv/bin/python -m tests.e2e.fuzzing --max-examples 500 --max-time 600
+    .venv/bin/python -m tests.e2e.fuzzing --max-examples 500
 
 Tokens are signed with ``JWT_SECRET`` (the development secret if unset), as
 ``gateway.devtoken`` does.
@@ -16,25 +18,31 @@ Tokens are signed with ``JWT_SECRET`` (the development secret if unset), as
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import requests
+
 from gateway.auth import issue_token
 from shared.config import LOCAL_DEFAULTS
 
 LOCAL_HOSTS = ("127.0.0.1",)
 OPENAPI_PATH = "/api/v1/openapi.json"
-# one token per role, with the scope it needs to get past authorisation into the services
+MATRICOLA = "7012345678"
+# one token per role, with the scope it needs to get past authorisation into the services;
+# the official's sede is where the seeded patronato requests are routed (CAP 00184: Roma)
 ROLE_CLAIMS = {
-    "azienda": dict(matricole=["7012345678"]),
-    "intermediario": dict(matricole=["7012345678"], codice_fiscale="BNCLRA80A41H501Y"),
+    "azienda": dict(matricole=[MATRICOLA]),
+    "intermediario": dict(matricole=[MATRICOLA], codice_fiscale="BNCLRA80A41H501Y"),
     "patronato_operatore": dict(patronato="001", ufficio="0001"),
     "patronato_referente": dict(patronato="001", ufficio="0001"),
     "patronato_admin": dict(patronato="001", ufficio="0001"),
@@ -42,6 +50,37 @@ ROLE_CLAIMS = {
     "direttore": dict(scope="national"),
     "admin": dict(),
 }
+PATRONATO_REQUEST = {
+    "subject": "requisiti_accesso",
+    "text": "Richiesta per il fuzzing dell'API.",
+    "citizen": {"codice_fiscale": "RSSMRA85T10A562S", "cap": "00184"},
+}
+CASSETTO_REQUEST = {
+    "subject": "generico_informativo", "text": "Richiesta per il fuzzing dell'API.", "matricola": MATRICOLA,
+}
+# valid values the generator alone would rarely find (a codice fiscale with its check
+# character, a CAP that exists, a subject of the catalog, a sede in force)
+VALID_VALUES = {
+    "codici_fiscali": ["RSSMRA85T10A562S"],
+    "caps": ["00184", "02100"],
+    "matricole": [MATRICOLA],
+    "subjects": [
+        "requisiti_accesso", "sollecito_pratica", "generico_informativo", "prestazione_in_corso_o_respinta",
+    ],
+    "sedi": ["0703", "0704"],
+}
+BINDINGS = {
+    "path.request_id": "request_ids",
+    "path.attachment_id": "attachment_ids",
+    "body.citizen.codice_fiscale": "codici_fiscali",
+    "body.citizen.cap": "caps",
+    "body.matricola": "matricole",
+    "body.subject": "subjects",
+    "body.sede": "sedi",
+}
+PDF = b"%PDF-1.4 fuzz"
+SEEDED_REQUESTS = 3  # of each kind: the generator may close or move some of them
+DICTIONARY_PROBABILITY = 0.6  # how often a bound value comes from its dictionary rather than the generator
 
 
 @dataclass
@@ -64,44 +103,81 @@ def local_url(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
-def role_token(role: str, lifetime: timedelta) -> str:
+def role_token(role: str, lifetime: timedelta = timedelta(hours=1)) -> str:
     secret = os.environ.get("JWT_SECRET") or LOCAL_DEFAULTS["JWT_SECRET"]
     return issue_token(secret, sub=f"fuzz-{role}", role=role, lifetime=lifetime, **ROLE_CLAIMS[role])
 
 
-def command(base_url: str, token: str, *, max_examples: int, seed: int, max_time: int | None,
-            workers: int) -> list[str]:
+def seed(base_url: str) -> dict[str, list[str]]:
+    """Real requests (patronato and cassetto, one with an attachment) for the path ids."""
+    base_url = local_url(base_url)
+    session = requests.Session()
+    session.trust_env = False
+
+    def post(role, path, **kwargs):
+        headers = {"Authorization": f"Bearer {role_token(role)}"}
+        response = session.post(f"{base_url}{path}", headers=headers, timeout=30, **kwargs)
+        if response.status_code != 201:
+            raise RuntimeError(f"{path}: {response.status_code} {response.text[:500]}")
+        return response.json()["id"]
+
+    attachment = post("patronato_operatore", "/api/v1/attachments", files={"file": ("fuzz.pdf", PDF)})
+    bodies = [("patronato_operatore", dict(PATRONATO_REQUEST, attachments=[attachment]))]
+    bodies += [("patronato_operatore", PATRONATO_REQUEST)] * (SEEDED_REQUESTS - 1)
+    bodies += [("azienda", CASSETTO_REQUEST)] * SEEDED_REQUESTS
+    request_ids = [post(role, "/api/v1/requests", json=body) for role, body in bodies]
+    return {"request_ids": request_ids, "attachment_ids": [attachment]}
+
+
+def write_config(directory: Path, seeds: dict[str, list[str]]) -> Path:
+    """A schemathesis.toml offering the seeded ids and a few valid values to the generator
+    (TOML strings written as JSON strings)."""
+    def values(items):
+        return "[" + ", ".join(json.dumps(item) for item in items) + "]"
+
+    dictionaries = {**seeds, **VALID_VALUES}
+    lines = [f"[dictionaries.{name}]\nvalues = {values(items)}\n" for name, items in dictionaries.items()]
+    lines.append("[parameters]")
+    for parameter, dictionary in BINDINGS.items():
+        binding = f'{{ dictionary = "{dictionary}", probability = {DICTIONARY_PROBABILITY} }}'
+        lines.append(f'"{parameter}" = {binding}')
+    path = directory / "schemathesis.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def command(base_url: str, token: str, config: Path, *, max_examples: int, max_time: int | None = None,
+            seed_value: int = 7, workers: int = 1, phases: str | None = None) -> list[str]:
     executable = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
     argv = [
-        executable, "run", f"{base_url}{OPENAPI_PATH}",
+        executable, "--config-file", str(config), "run", f"{base_url}{OPENAPI_PATH}",
         "--url", base_url,  # the schema names no server: requests go where it was read from
         "--header", f"Authorization: Bearer {token}",
         "--checks", "not_a_server_error",
         "--generation-allow-x00", "true",
         "--max-examples", str(max_examples),
-        "--seed", str(seed),
         "--workers", str(workers),
         "--request-timeout", "30",
         "--continue-on-failure",
         "--no-color",
         "--warnings", "off",
     ]
+    if phases:
+        argv += ["--phases", phases]
     if max_time:  # a long run: fuzzing goes on until the time is spent
-        argv += ["--max-time", str(max_time), "--generation-database", "none"]  # nothing written to the work tree
-    else:  # a short run: the same examples every time, and no example database
+        argv += ["--max-time", str(max_time), "--seed", str(seed_value), "--generation-database", "none"]
+    else:  # the same examples every time, and no example database in the work tree
         argv += ["--generation-deterministic"]
     return argv
 
 
-def run_role(base_url: str, role: str, *, max_examples: int, seed: int = 7, max_time: int | None = None,
-             workers: int = 1, timeout: float | None = None) -> RoleRun:
+def run_role(base_url: str, role: str, config: Path, *, timeout: float | None = None, **options) -> RoleRun:
     base_url = local_url(base_url)
-    lifetime = timedelta(hours=1) if not max_time else timedelta(hours=11)
-    tok = role_token(role, lifetime)
-    argv = command(base_url, tok, max_examples=max_examples, seed=seed, max_time=max_time, workers=workers)
+    lifetime = timedelta(hours=11) if options.get("max_time") else timedelta(hours=1)
+    argv = command(base_url, role_token(role, lifetime), config, **options)
     env = dict(os.environ, NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
     started = time.monotonic()
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, cwd=config.parent)
     return RoleRun(role, done.returncode, time.monotonic() - started, done.stdout + done.stderr)
 
 
@@ -112,28 +188,28 @@ def main(argv=None) -> None:
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="gateway (solo 127.0.0.1)")
     parser.add_argument("--max-examples", type=int, default=500, help="esempi per operazione")
     parser.add_argument(
-        "--max-time", type=int, default=None, help="secondi per ruolo (il fuzzing continua fino allo scadere)"
+        "--max-time", type=int, default=None, help="secondi per ruolo: il fuzzing continua fino allo scadere"
     )
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=7, help="seme (con --max-time)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--role", action="append", choices=sorted(ROLE_CLAIMS), help="solo questo ruolo (ripetibile)"
     )
     args = parser.parse_args(argv)
     try:
-        local_url(args.url)
+        base_url = local_url(args.url)
     except ValueError as exc:
         parser.error(str(exc))
     failed = []
-    for role in args.role or ROLE_CLAIMS:
-        result = run_role(
-            args.url, role,
-            max_examples=args.max_examples, seed=args.seed, max_time=args.max_time, workers=args.workers,
-        )
-        verdict = "ok" if result.passed else "ERRORI"
-        print(f"==== {role}: {verdict} in {result.seconds:.0f} s\n{result.output}", flush=True)
-        if not result.passed:
-            failed.append(role)
+    with tempfile.TemporaryDirectory(prefix="combid-fuzz-") as work:
+        config = write_config(Path(work), seed(base_url))
+        for role in args.role or ROLE_CLAIMS:
+            options = dict(max_examples=args.max_examples, max_time=args.max_time, seed_value=args.seed)
+            result = run_role(base_url, role, config, workers=args.workers, **options)
+            verdict = "ok" if result.passed else "ERRORI"
+            print(f"==== {role}: {verdict} in {result.seconds:.0f} s\n{result.output}", flush=True)
+            if not result.passed:
+                failed.append(role)
     print(f"ruoli con errori: {', '.join(failed)}" if failed else "nessun errore del server")
     raise SystemExit(1 if failed else 0)
 

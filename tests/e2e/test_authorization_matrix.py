@@ -203,7 +203,7 @@ PDF = b"%PDF-1.4 prova"
 EXPLAIN_QUERY = {
     "channel": "combipat", "profile": "operatore_generico", "subject": "sollecito_domanda", "cap": "00184",
 }
-CASSETTO_BODY = {"subject": "generico_informativo", "text": "Richiesta di informazioni", "matricola": MATRICOLA}
+CASSETTO_BODY = {"subject": "generico_informativo", "text": "Informazioni", "matricola": MATRICOLA}
 # cells that act on a request of their own, and the kind of request
 FRESH = {
     "take in charge": "patronato", "answer": "patronato", "close": "patronato", "change subject": "patronato",

@@ -36,7 +36,8 @@ def test_explain_is_a_dry_run_for_officials_only(stack):
 
 
 def test_sedi_and_reference_versions(stack):
-    sedi = api(stack, "GET", "/api/v1/routing/sedi", token("direttore", scope="national"), params={"region": "Lazio"}).json()
+    national = token("direttore", scope="national")
+    sedi = api(stack, "GET", "/api/v1/routing/sedi", national, params={"region": "Lazio"}).json()
     versions = api(stack, "GET", "/api/v1/routing/versions", token("admin")).json()
 
     assert "Direzione provinciale di Roma" in [sede["name"] for sede in sedi["sedi"]]

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import requests
 
+from gateway.auth import LEEWAY
 from shared.storage import ObjectStoreAccess, make_client
 from tests.e2e.helpers import auth, mails_to, request_body, routed_detail, token
 from tests.integration.helpers import publish_raw, scalar, wait_until
@@ -105,8 +106,8 @@ def test_bad_input_is_a_problem_document_naming_the_field_and_stores_nothing(sta
     ],
 )
 def test_authentication_failures_are_401(stack, headers, code):
-    if headers is None:
-        headers = auth(token(lifetime=timedelta(seconds=-1)))
+    if headers is None:  # expired longer ago than the gateway's leeway for clock skew
+        headers = auth(token(lifetime=-(LEEWAY + timedelta(seconds=5))))
     response = requests.post(f"{stack.url}/api/v1/requests", headers=headers, json=request_body("x@example.org"), timeout=10)
     assert response.status_code == 401
     assert response.json()["code"] == code

@@ -19,7 +19,7 @@ OUTAGE_MARKER = "faults"
 
 
 def pytest_collection_modifyitems(config, items):
-    # the full suite (about ten minutes) runs only when a -m expression asks for it: `make faults`
+    # the full suite (about 8 minutes) runs only when a -m expression asks for it: `make faults`
     if not config.getoption("markexpr"):
         kept = [item for item in items if not item.get_closest_marker(FULL_MARKER)]
         if len(kept) != len(items):

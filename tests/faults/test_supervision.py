@@ -65,3 +65,37 @@ def test_the_control_interface_is_a_private_unix_socket(tmp_path):
     assert "[unix_http_server]" in config and "chmod=0700" in config
     assert "inet_http_server" not in config  # nothing listens on a TCP port
     assert "autorestart=true" in config and "startretries=" in config
+
+
+STARTER = """
+import os, sys
+from pathlib import Path
+from deploy.local.supervision import Program, Supervisor
+supervisor = Supervisor(Path(sys.argv[1]) / "run", Path(sys.argv[1]) / "log", [Program("sleeper", {argv!r})])
+supervisor.start(dict(os.environ), die_with_parent=True)
+supervisor.start_program("sleeper")
+print(supervisor.supervisord_pid(), supervisor.wait_running("sleeper"), flush=True)
+os._exit(0)  # killed before any teardown
+"""
+
+
+def test_a_test_stack_ends_with_the_process_that_started_it(tmp_path):
+    import subprocess
+    import time
+
+    from shared.config import REPO_ROOT
+
+    script = STARTER.format(argv=SLEEPER)
+    output = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    pids = [int(pid) for pid in output.stdout.split()]
+    assert len(pids) == 2, output.stderr
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in pids)
