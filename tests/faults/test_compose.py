@@ -37,3 +37,8 @@ def test_the_healthcheck_command_refuses_an_unknown_service():
     from deploy.healthcheck import main
 
     assert main(["nobody"]) == 2
+
+
+def test_the_broker_may_open_as_many_files_as_its_quorum_queues_need():
+    # at a default of 1024 open files RabbitMQ refuses connections at about 250 quorum queues
+    assert compose()["rabbitmq"]["ulimits"]["nofile"]["soft"] >= 65536
