@@ -15,6 +15,7 @@ received on a throwaway queue; beside it the same burst through the broker alone
 Loopback only, bounded in count and time. Needs the machine's RabbitMQ (``rabbitmqctl``
 for the vhost) and PostgreSQL: ``AMQP_URI`` and ``ROUTING_DATABASE_URL`` (local defaults).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,23 +30,21 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-import shared  # noqa: E402,F401 - first: it filters eventlet's bugfix-mode notice
-
 from kombu import Connection, Consumer, Producer, Queue  # noqa: E402
 
+import shared  # noqa: E402,F401 - first: it filters eventlet's bugfix-mode notice
 from services.routing.dataset import SAMPLE_DIR, read_reference  # noqa: E402
 from services.routing.domain import RoutingTable  # noqa: E402
 from services.routing.istat import all_comuni  # noqa: E402
 from shared.clock import rome_date  # noqa: E402
 from shared.config import LOCAL_DEFAULTS  # noqa: E402
-
 
 # ---- statistics and tables ----------------------------------------------------------------------
 
@@ -56,14 +55,14 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
     line = "+-" + "-+-".join("-" * width for width in widths) + "-+"
     print(f"\n{title}")
     print(line)
-    print("| " + " | ".join(str(cell).ljust(width) for cell, width in zip(header, widths)) + " |")
+    print("| " + " | ".join(str(cell).ljust(width) for cell, width in zip(header, widths, strict=False)) + " |")
     print(line)
     for row in rows:
-        print("| " + " | ".join(str(cell).rjust(width) for cell, width in zip(row, widths)) + " |")
+        print("| " + " | ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=False)) + " |")
     print(line)
 
 
@@ -82,26 +81,48 @@ def request_mix(data, count: int, seed: int = 20261123) -> list[dict]:
         (0.10, lambda: operatore(rng.choice(caps), "prestazione_in_corso_o_respinta", "sostegno_reddito")),
         (0.10, lambda: referente(*rng.choice(offices))),
         (0.12, lambda: cassetto(rng.choice(registered), "dm_uniemens")),
-        (0.10, lambda: cassetto(f"{rng.choice(prefixes)}{rng.randrange(10**8):08d}", "regolarita_contributiva")),
+        (
+            0.10,
+            lambda: cassetto(f"{rng.choice(prefixes)}{rng.randrange(10**8):08d}", "regolarita_contributiva"),
+        ),
         (0.04, lambda: cassetto(f"{rng.choice(prefixes)}{rng.randrange(10**8):08d}", "f24")),
-        (0.04, lambda: operatore(f"9{rng.randrange(10**4):04d}", "sollecito_domanda", "pensioni")),  # unknown CAP
+        (
+            0.04,
+            lambda: operatore(f"9{rng.randrange(10**4):04d}", "sollecito_domanda", "pensioni"),
+        ),  # unknown CAP
     ]
     weights = [share for share, _ in kinds]
     return [rng.choices(kinds, weights)[0][1]() for _ in range(count)]
 
 
 def operatore(cap, subject, area):
-    return {"channel": "combipat", "profile": "operatore_generico", "subject": subject, "area": area, "citizen": {"cap": cap}}
+    return {
+        "channel": "combipat",
+        "profile": "operatore_generico",
+        "subject": subject,
+        "area": area,
+        "citizen": {"cap": cap},
+    }
 
 
 def referente(ente, ufficio):
-    return {"channel": "combipat", "profile": "referente_regionale", "subject": "chiarimento_normativo",
-            "area": "normativa", "patronato": {"ente": ente, "ufficio": ufficio}}
+    return {
+        "channel": "combipat",
+        "profile": "referente_regionale",
+        "subject": "chiarimento_normativo",
+        "area": "normativa",
+        "patronato": {"ente": ente, "ufficio": ufficio},
+    }
 
 
 def cassetto(matricola, subject):
-    return {"channel": "cassetto", "profile": "azienda", "subject": subject, "area": "soggetto_contribuente",
-            "matricola": matricola}
+    return {
+        "channel": "cassetto",
+        "profile": "azienda",
+        "subject": subject,
+        "area": "soggetto_contribuente",
+        "matricola": matricola,
+    }
 
 
 def timed_each(function, items) -> list[float]:
@@ -130,7 +151,7 @@ def bench_in_memory(count: int) -> None:
     data = read_reference(SAMPLE_DIR).data
     table = RoutingTable("sample-bench", data)
     requests = request_mix(data, count)
-    today = rome_date(datetime.now(timezone.utc))
+    today = rome_date(datetime.now(UTC))
     for payload in requests:  # warm-up: the day's view, the CAP cache
         table.decide(payload, today)
 
@@ -148,14 +169,22 @@ def bench_in_memory(count: int) -> None:
     decision_latency = timed_each(decide, requests)
     decision_rate = throughput(decide, requests)
     by_rule: dict[str, list[float]] = {}
-    for payload, latency in zip(requests, decision_latency):
+    for payload, latency in zip(requests, decision_latency, strict=False):
         by_rule.setdefault(decide(payload).rule, []).append(latency)
     decision_latency.sort()
     base_p50 = percentile(base_latency, 0.5)
 
     def row(name, rate, latencies):
         p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
-        return [name, len(latencies), f"{rate:,.0f}" if rate else "-", f"{p50:.2f}", f"{p99:.2f}", f"{latencies[-1]:.1f}", f"{p50 / base_p50:.0f}x"]
+        return [
+            name,
+            len(latencies),
+            f"{rate:,.0f}" if rate else "-",
+            f"{p50:.2f}",
+            f"{p99:.2f}",
+            f"{latencies[-1]:.1f}",
+            f"{p50 / base_p50:.0f}x",
+        ]
 
     rows.append(row("baseline: dict look-up", base_rate, base_latency))
     rows.append(row("routing decision (mix)", decision_rate, decision_latency))
@@ -179,7 +208,9 @@ class ThrowawayBroker:
 
     def __init__(self, amqp_uri: str):
         parsed = urlparse(amqp_uri)
-        self.rabbitmqctl = shutil.which("rabbitmqctl") or ("/usr/sbin/rabbitmqctl" if os.path.exists("/usr/sbin/rabbitmqctl") else None)
+        self.rabbitmqctl = shutil.which("rabbitmqctl") or (
+            "/usr/sbin/rabbitmqctl" if os.path.exists("/usr/sbin/rabbitmqctl") else None
+        )
         if not self.rabbitmqctl or parsed.hostname not in ("127.0.0.1", "localhost"):
             raise RuntimeError("serve rabbitmqctl e un RabbitMQ locale per creare un vhost usa-e-getta")
         self.vhost = f"combid-bench-{secrets.token_hex(4)}"
@@ -205,11 +236,14 @@ class Collector(threading.Thread):
 
     def run(self):
         with Connection(self.amqp_uri) as connection:
+
             def on_message(body, message):
                 self.received.setdefault(self.key(body), time.perf_counter())
                 message.ack()
 
-            with Consumer(connection, [self.queue], callbacks=[on_message], accept=["json"], prefetch_count=500):
+            with Consumer(
+                connection, [self.queue], callbacks=[on_message], accept=["json"], prefetch_count=500
+            ):
                 self.ready.set()
                 while not self.stopping.is_set():
                     try:
@@ -228,9 +262,18 @@ def submitted_envelope(request_id: str) -> dict:
 
     payload = operatore("00184", "sollecito_domanda", "pensioni")
     payload.update(
-        request_id=request_id, protocol="BENCH", origin="patronato", catalog_version="combipat-2021", sla_days=10,
-        citizen={"codice_fiscale": "RSSMRA85T10A562S", "cap": random.choice(("00184", "20121", "10060", "80133", "24121"))},
-        contacts={"email": None, "sms": None}, requester="bench", submitted_at=datetime.now(timezone.utc),
+        request_id=request_id,
+        protocol="BENCH",
+        origin="patronato",
+        catalog_version="combipat-2021",
+        sla_days=10,
+        citizen={
+            "codice_fiscale": "RSSMRA85T10A562S",
+            "cap": random.choice(("00184", "20121", "10060", "80133", "24121")),
+        },
+        contacts={"email": None, "sms": None},
+        requester="bench",
+        submitted_at=datetime.now(UTC),
     )
     return make_event("request_submitted", payload, producer="bench").to_message()
 
@@ -248,15 +291,25 @@ def burst(amqp_uri: str, messages: list[tuple[str, dict]], exchange, routing_key
     return published
 
 
-def latency_row(name: str, published: dict[str, float], received: dict[str, float], base_p50: float | None) -> list[str]:
+def latency_row(
+    name: str, published: dict[str, float], received: dict[str, float], base_p50: float | None
+) -> list[str]:
     latencies = sorted((received[key] - published[key]) * 1000 for key in published if key in received)
     if not latencies:
         return [name, f"0/{len(published)}", "-", "-", "-", "-", "-", "-"]
     span = max(received[key] for key in published if key in received) - min(published.values())
     p50 = percentile(latencies, 0.5)
     ratio = f"{p50 / base_p50:.0f}x" if base_p50 else "1x"
-    return [name, f"{len(latencies)}/{len(published)}", f"{len(latencies) / span:,.0f}", f"{p50:.1f}",
-            f"{percentile(latencies, 0.9):.1f}", f"{percentile(latencies, 0.99):.1f}", f"{latencies[-1]:.1f}", ratio]
+    return [
+        name,
+        f"{len(latencies)}/{len(published)}",
+        f"{len(latencies) / span:,.0f}",
+        f"{p50:.1f}",
+        f"{percentile(latencies, 0.9):.1f}",
+        f"{percentile(latencies, 0.99):.1f}",
+        f"{latencies[-1]:.1f}",
+        ratio,
+    ]
 
 
 def bench_end_to_end(count: int, timeout: float) -> None:
@@ -287,17 +340,23 @@ def bench_end_to_end(count: int, timeout: float) -> None:
 
         env = dict(os.environ, AMQP_URI=broker.uri, ROUTING_DATABASE_URL=db_url, LOG_LEVEL="WARNING")
         log = open(work / "routing.log", "wb")
-        process = subprocess.Popen(service_argv("routing"), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        process = subprocess.Popen(
+            service_argv("routing"), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+        )
 
         collector = Collector(broker.uri, routed, lambda body: body["payload"]["request_id"])
         collector.start()
         collector.ready.wait(10)
         # warm-up (not measured): the service starts, builds its table, loads the CAP data
         warm = [str(uuid.uuid4()) for _ in range(20)]
-        burst(broker.uri, [(key, submitted_envelope(key)) for key in warm], events_exchange, "request_submitted")
+        burst(
+            broker.uri, [(key, submitted_envelope(key)) for key in warm], events_exchange, "request_submitted"
+        )
         collector.wait_for(len(warm), 60)
         if len(collector.received) < len(warm):
-            print(f"\nPart 2 interrotta: il servizio non ha instradato il riscaldamento; log in {work / 'routing.log'}")
+            print(
+                f"\nPart 2 interrotta: il servizio non ha instradato il riscaldamento; log in {work / 'routing.log'}"
+            )
             return
 
         messages = [(key, submitted_envelope(key)) for key in (str(uuid.uuid4()) for _ in range(count))]
@@ -309,7 +368,9 @@ def bench_end_to_end(count: int, timeout: float) -> None:
         baseline_collector = Collector(broker.uri, plain, lambda body: body["event_id"])
         baseline_collector.start()
         baseline_collector.ready.wait(10)
-        base_messages = [(body["event_id"], body) for body in (submitted_envelope(str(uuid.uuid4())) for _ in range(count))]
+        base_messages = [
+            (body["event_id"], body) for body in (submitted_envelope(str(uuid.uuid4())) for _ in range(count))
+        ]
         base_published = burst(broker.uri, base_messages, events_exchange, "bench.baseline")
         baseline_collector.wait_for(count, timeout)
         baseline_collector.stopping.set()
@@ -320,10 +381,15 @@ def bench_end_to_end(count: int, timeout: float) -> None:
         print_table(
             f"Part 2 — end to end, burst of {count:,} request_submitted → request_routed (routing as a process, max_workers 10)",
             ["case", "received", "per second", "p50 ms", "p90 ms", "p99 ms", "max ms", "p50 / baseline"],
-            [base_row, latency_row("routing: publish → request_routed", published, collector.received, base_p50)],
+            [
+                base_row,
+                latency_row("routing: publish → request_routed", published, collector.received, base_p50),
+            ],
         )
-        print("La latenza comprende consumo, decisione, transazione (inbox + decisione + outbox) e il relay "
-              "dell'outbox, che pubblica ogni 0,2 s.")
+        print(
+            "La latenza comprende consumo, decisione, transazione (inbox + decisione + outbox) e il relay "
+            "dell'outbox, che pubblica ogni 0,2 s."
+        )
     finally:
         if process is not None:
             stop_pid(process.pid)
@@ -336,11 +402,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark dell'instradamento")
     parser.add_argument("--decisions", type=int, default=50_000, help="richieste della parte 1 (in memoria)")
     parser.add_argument("--burst", type=int, default=1_000, help="richieste della parte 2 (end to end)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="attesa massima della parte 2, in secondi")
+    parser.add_argument(
+        "--timeout", type=float, default=120.0, help="attesa massima della parte 2, in secondi"
+    )
     parser.add_argument("--skip-e2e", action="store_true", help="solo la parte 1")
     args = parser.parse_args(argv)
-    print(f"Macchina: {os.cpu_count()} core, carico medio dell'ultimo minuto {os.getloadavg()[0]:.1f} "
-          "(altri processi attivi falsano soprattutto p99 e max).")
+    print(
+        f"Macchina: {os.cpu_count()} core, carico medio dell'ultimo minuto {os.getloadavg()[0]:.1f} "
+        "(altri processi attivi falsano soprattutto p99 e max)."
+    )
     bench_in_memory(args.decisions)
     if not args.skip_e2e:
         bench_end_to_end(min(args.burst, 10_000), args.timeout)

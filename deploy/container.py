@@ -4,6 +4,7 @@ service name runs that service.
     python -m deploy.container init
     python -m deploy.container intake|routing|notify|reporting|agenda|gateway
 """
+
 from __future__ import annotations
 
 import os

@@ -1,7 +1,8 @@
 """``nameko`` command with eventlet's bugfix-mode notice silenced (it would open every log).
 
-    python -m deploy.nameko_run run --config services/intake/config.yml services.intake.service
+python -m deploy.nameko_run run --config services/intake/config.yml services.intake.service
 """
+
 import warnings
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")

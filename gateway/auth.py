@@ -10,10 +10,11 @@ deployment ever accepts tokens signed with the development secret. ``JWT_ISSUER`
 ``JWT_AUDIENCE`` are checked when configured; no token may live longer than
 ``JWT_MAX_LIFETIME_HOURS`` (12 by default).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from nameko import config
@@ -42,7 +43,7 @@ class TokenSettings:
     max_lifetime: timedelta = DEFAULT_MAX_LIFETIME
 
     @classmethod
-    def from_config(cls, values) -> "TokenSettings":
+    def from_config(cls, values) -> TokenSettings:
         """Settings from the service config; ``InsecureConfiguration`` outside development
         without a strong secret."""
         # only the service's own config decides (never this process's environment as a fallback)
@@ -52,9 +53,13 @@ class TokenSettings:
             secret = LOCAL_DEFAULTS["JWT_SECRET"]
         if not development:
             if not secret:
-                raise InsecureConfiguration("JWT_SECRET non impostato: il gateway non si avvia fuori dallo sviluppo.")
+                raise InsecureConfiguration(
+                    "JWT_SECRET non impostato: il gateway non si avvia fuori dallo sviluppo."
+                )
             if len(secret.encode("utf-8")) < MIN_SECRET_BYTES:
-                raise InsecureConfiguration(f"JWT_SECRET troppo corto: servono almeno {MIN_SECRET_BYTES} byte.")
+                raise InsecureConfiguration(
+                    f"JWT_SECRET troppo corto: servono almeno {MIN_SECRET_BYTES} byte."
+                )
             if secret == LOCAL_DEFAULTS["JWT_SECRET"]:
                 raise InsecureConfiguration("JWT_SECRET è il segreto di sviluppo: impostarne uno proprio.")
         hours = float(values.get("JWT_MAX_LIFETIME_HOURS") or DEFAULT_MAX_LIFETIME.total_seconds() / 3600)
@@ -66,14 +71,20 @@ class TokenSettings:
         )
 
 
-def claims_from_header(authorization: str | None, settings: TokenSettings, now: datetime | None = None) -> dict:
+def claims_from_header(
+    authorization: str | None, settings: TokenSettings, now: datetime | None = None
+) -> dict:
     """The verified claims of a ``Bearer`` token, or ``Unauthorized`` with a stable code."""
     if not authorization or not authorization.startswith("Bearer "):
-        raise Unauthorized("missing_token", "Autenticazione richiesta: inviare l'intestazione Authorization: Bearer <token>.")
-    token = authorization[len("Bearer "):].strip()
+        raise Unauthorized(
+            "missing_token", "Autenticazione richiesta: inviare l'intestazione Authorization: Bearer <token>."
+        )
+    token = authorization[len("Bearer ") :].strip()
     if len(token) > MAX_TOKEN_CHARS:
         raise Unauthorized("invalid_token", "Token non valido.")
-    required = ["exp", "sub", "role"] + (["iss"] if settings.issuer else []) + (["aud"] if settings.audience else [])
+    required = (
+        ["exp", "sub", "role"] + (["iss"] if settings.issuer else []) + (["aud"] if settings.audience else [])
+    )
     try:
         claims = jwt.decode(
             token,
@@ -87,22 +98,27 @@ def claims_from_header(authorization: str | None, settings: TokenSettings, now: 
     except jwt.ExpiredSignatureError:
         raise Unauthorized("token_expired", "Il token è scaduto: effettuare di nuovo l'accesso.") from None
     except jwt.MissingRequiredClaimError as exc:
-        raise Unauthorized("invalid_token", f"Il token non contiene il claim obbligatorio '{exc.claim}'.") from None
+        raise Unauthorized(
+            "invalid_token", f"Il token non contiene il claim obbligatorio '{exc.claim}'."
+        ) from None
     except (jwt.InvalidIssuerError, jwt.InvalidAudienceError):
         raise Unauthorized("invalid_token", "Il token non è stato emesso per questo servizio.") from None
     except jwt.InvalidTokenError:
         raise Unauthorized("invalid_token", "Token non valido.") from None
-    _check_lifetime(claims, settings.max_lifetime, now or datetime.now(timezone.utc))
+    _check_lifetime(claims, settings.max_lifetime, now or datetime.now(UTC))
     return claims
 
 
 def _check_lifetime(claims: dict, max_lifetime: timedelta, now: datetime) -> None:
-    expires = datetime.fromtimestamp(claims["exp"], timezone.utc)
+    expires = datetime.fromtimestamp(claims["exp"], UTC)
     issued = claims.get("iat")
-    start = datetime.fromtimestamp(issued, timezone.utc) if isinstance(issued, (int, float)) else now
+    start = datetime.fromtimestamp(issued, UTC) if isinstance(issued, (int, float)) else now
     if expires - start > max_lifetime + LEEWAY or expires - now > max_lifetime + LEEWAY:
         hours = max_lifetime.total_seconds() / 3600
-        raise Unauthorized("token_lifetime_too_long", f"Il token ha una durata superiore al massimo consentito ({hours:g} ore).")
+        raise Unauthorized(
+            "token_lifetime_too_long",
+            f"Il token ha una durata superiore al massimo consentito ({hours:g} ore).",
+        )
 
 
 def caller_from_header(authorization: str | None, settings: TokenSettings) -> Caller:
@@ -131,9 +147,11 @@ class _Verifier:
         return caller_from_header(authorization, self.settings)
 
 
-def issue_token(secret: str, *, sub: str, role: str, lifetime: timedelta = timedelta(hours=8), **claims) -> str:
+def issue_token(
+    secret: str, *, sub: str, role: str, lifetime: timedelta = timedelta(hours=8), **claims
+) -> str:
     """Sign a token; used by the development command and by tests."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     payload = {"sub": sub, "role": role, "iat": now, "exp": now + lifetime}
     payload.update({k: v for k, v in claims.items() if v is not None})
     return jwt.encode(payload, secret, algorithm=ALGORITHM)

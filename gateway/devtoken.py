@@ -7,6 +7,7 @@ It signs with JWT_SECRET (the local default if unset) and prints the token alone
 ``TOKEN=$(python -m gateway.devtoken ...)`` works. It runs only with COMBID_ENV=development
 (``make run`` and ``make test`` set it): anywhere else it refuses, and says why.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,9 @@ def main(argv=None) -> None:
     parser.add_argument("--ufficio", default=None, help="codice ufficio del patronato")
     parser.add_argument("--sede", default=None, help="codice sede (4 cifre)")
     parser.add_argument("--regione", default=None)
-    parser.add_argument("--scope", default=None, choices=[NATIONAL_SCOPE], help="national: direttore centrale")
+    parser.add_argument(
+        "--scope", default=None, choices=[NATIONAL_SCOPE], help="national: direttore centrale"
+    )
     parser.add_argument("--groups", default=None, help="elenco separato da virgole, es. APP_FEA_COMBID")
     parser.add_argument("--hours", type=float, default=8.0)
     args = parser.parse_args(argv)

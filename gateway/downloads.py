@@ -7,6 +7,7 @@ bytes in chunks (cooperatively, on eventlet) with its own headers; the link neve
 the client. Presigned links on a public endpoint were the alternative: they work for
 whoever holds them, outlive the caller's access and need the store on the internet.
 """
+
 from __future__ import annotations
 
 import logging

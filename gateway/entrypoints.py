@@ -1,5 +1,6 @@
 """The gateway's HTTP entrypoint: maps every exception to an RFC 9457 problem document
 in one place, so no handler formats errors itself and nothing leaks a traceback."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,9 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 
-def json_response(payload, status: int = 200, headers: dict | None = None, content_type: str = "application/json") -> Response:
+def json_response(
+    payload, status: int = 200, headers: dict | None = None, content_type: str = "application/json"
+) -> Response:
     return Response(
         json.dumps(payload, ensure_ascii=False, default=str),
         status=status,

@@ -1,4 +1,5 @@
 """OpenAPI 3 document generated from the marshmallow schemas (apispec)."""
+
 from __future__ import annotations
 
 import importlib
@@ -24,11 +25,22 @@ class AttachmentUpload(Schema):
     file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
 
 
-PROBLEM = {"description": "Problema (RFC 9457)", "content": {"application/problem+json": {"schema": "Problem"}}}
+PROBLEM = {
+    "description": "Problema (RFC 9457)",
+    "content": {"application/problem+json": {"schema": "Problem"}},
+}
 SECURED = [{"bearerAuth": []}]
 
 
-def operation(summary, response_schema=None, status="200", body=None, body_type="application/json", params=None, secured=True):
+def operation(
+    summary,
+    response_schema=None,
+    status="200",
+    body=None,
+    body_type="application/json",
+    params=None,
+    secured=True,
+):
     operation = {"summary": summary, "responses": {status: {"description": "OK"}}}
     if response_schema:
         operation["responses"][status]["content"] = {"application/json": {"schema": response_schema}}
@@ -46,7 +58,9 @@ def operation(summary, response_schema=None, status="200", body=None, body_type=
 # Each module of endpoints documents its own paths with ``document(spec)``.
 API_MODULES = ("gateway.api.probes", "gateway.api.requests", "gateway.api.routing", "gateway.api.admin")
 
-ID_PARAM = [{"name": "request_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}]
+ID_PARAM = [
+    {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+]
 
 
 @lru_cache(maxsize=1)

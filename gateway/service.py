@@ -3,6 +3,7 @@
 No database, no storage credentials, no domain rules here. Endpoints are grouped by area
 in ``gateway/api/``; this class puts them together as one nameko service.
 """
+
 from __future__ import annotations
 
 from gateway.api.admin import AdminApi

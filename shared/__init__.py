@@ -2,6 +2,7 @@
 
 No service's domain logic lives here.
 """
+
 import warnings
 
 # nameko 3.0.0rc11 runs on eventlet, which warns on import that it is in bugfix mode.

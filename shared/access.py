@@ -11,10 +11,12 @@ filter (``sql_condition``) are both evaluated from that one value, so they canno
 disagree. A missing or empty scope claim denies; a director sees the whole country only
 when the token says ``scope: "national"``.
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass, fields as dataclass_fields
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 from sqlalchemy import and_, false, or_, true
@@ -53,19 +55,33 @@ class ClaimsSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    sub = fields.String(required=True, validate=[validate.Length(min=1, max=SUB_MAX), validate.Regexp(_PRINTABLE)])
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    name = fields.String(load_default="", validate=[validate.Length(max=NAME_MAX), validate.Regexp(_PRINTABLE)])
-    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
-    codice_fiscale = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Z0-9]{11,16}\Z"))
-    matricole = fields.List(
-        fields.String(validate=validate.Regexp(r"^[0-9]{10}\Z")), load_default=list, validate=validate.Length(max=1000)
+    sub = fields.String(
+        required=True, validate=[validate.Length(min=1, max=SUB_MAX), validate.Regexp(_PRINTABLE)]
     )
-    patronato = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9]{1,20}\Z"))
-    ufficio = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9]{1,20}\Z"))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    name = fields.String(
+        load_default="", validate=[validate.Length(max=NAME_MAX), validate.Regexp(_PRINTABLE)]
+    )
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    codice_fiscale = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Z0-9]{11,16}\Z")
+    )
+    matricole = fields.List(
+        fields.String(validate=validate.Regexp(r"^[0-9]{10}\Z")),
+        load_default=list,
+        validate=validate.Length(max=1000),
+    )
+    patronato = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9]{1,20}\Z")
+    )
+    ufficio = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Za-z0-9]{1,20}\Z")
+    )
     sede = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9]{4}\Z"))
     regione = fields.String(
-        load_default=None, allow_none=True, validate=[validate.Length(min=1, max=60), validate.Regexp(_PRINTABLE)]
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(min=1, max=60), validate.Regexp(_PRINTABLE)],
     )
     scope = fields.String(load_default=None, allow_none=True, validate=validate.OneOf([NATIONAL_SCOPE]))
     groups = fields.List(
@@ -98,7 +114,7 @@ class Caller:
     groups: tuple[str, ...] = ()
 
     @classmethod
-    def from_claims(cls, claims) -> "Caller":
+    def from_claims(cls, claims) -> Caller:
         """The caller these claims describe; ``Unauthorized`` naming the claims at fault."""
         if isinstance(claims, Caller):
             return claims
@@ -109,7 +125,9 @@ class Caller:
         except ValidationError as exc:
             names = ", ".join(sorted(str(name) for name in exc.messages))
             raise Unauthorized(
-                "invalid_claims", f"Il token contiene claim non validi: {names}.", extra={"claims": sorted(exc.messages)}
+                "invalid_claims",
+                f"Il token contiene claim non validi: {names}.",
+                extra={"claims": sorted(exc.messages)},
             ) from None
         values["sub"] = str(values["sub"])
         values["matricole"] = tuple(dict.fromkeys(values["matricole"]))
@@ -171,7 +189,8 @@ class Scope:
         if self.unrestricted:
             return True
         return any(
-            all(getattr(ownership, name) in values for name, values in condition) for condition in self.conditions
+            all(getattr(ownership, name) in values for name, values in condition)
+            for condition in self.conditions
         )
 
 
@@ -345,14 +364,19 @@ def require_decision_history(caller: Caller, assignments: Iterable[Mapping]) -> 
     require_routing_consultation(caller)
     scope = read_scope(caller)
     if not any(scope.matches(assignment_ownership(assignment)) for assignment in assignments):
-        raise NotFound("decision_not_found", "Nessuna decisione di instradamento visibile per questa richiesta.")
+        raise NotFound(
+            "decision_not_found", "Nessuna decisione di instradamento visibile per questa richiesta."
+        )
 
 
 def require_reassignment(caller: Caller, current_assignment: Mapping) -> None:
     """An administrator, or an official of the structure the request is assigned to now."""
     if caller.role != "admin" and not caller.is_official:
         raise Forbidden(
-            "role_not_allowed", "Solo un operatore di sede abilitato o un amministratore può riassegnare una richiesta."
+            "role_not_allowed",
+            "Solo un operatore di sede abilitato o un amministratore può riassegnare una richiesta.",
         )
     if not work_scope(caller).matches(assignment_ownership(current_assignment)):
-        raise Forbidden("not_competent", "La richiesta non è assegnata alla sede dell'operatore: non può riassegnarla.")
+        raise Forbidden(
+            "not_competent", "La richiesta non è assegnata alla sede dell'operatore: non può riassegnarla."
+        )

@@ -4,9 +4,10 @@ Instants are UTC-aware datetimes everywhere; day counts (reminders after 15 days
 thresholds) are taken on the Europe/Rome calendar, because that is the day the people
 involved see on their wall.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from nameko.extensions import DependencyProvider
@@ -16,7 +17,7 @@ ROME = ZoneInfo("Europe/Rome")
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FixedClock:
@@ -45,7 +46,7 @@ def parse_instant(text: str) -> datetime:
     instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if instant.tzinfo is None:
         raise ValueError(f"instant without time zone: {text!r}")
-    return instant.astimezone(timezone.utc)
+    return instant.astimezone(UTC)
 
 
 class Clock(DependencyProvider):

@@ -4,6 +4,7 @@
 module gives the same loading to commands and tests, and one place for the defaults that
 every file shares (so a newcomer can run everything with no environment at all).
 """
+
 from __future__ import annotations
 
 import os

@@ -21,6 +21,7 @@ text, which may quote personal data (a codice fiscale, a request's text).
 
 Idempotency (the inbox) is the handler's job through ``DatabaseAccess.apply_once``.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,7 @@ import logging
 import re
 import traceback
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import eventlet
 from nameko import config
@@ -131,11 +132,14 @@ class EventHandler(Consumer):
             self._dead_letter_later(message, {REASON_HEADER: "unreadable", ERROR_HEADER: type(exc).__name__})
             return
         if event.type != self.event_type:
-            self._dead_letter_later(message, {
-                REASON_HEADER: "unexpected_type",
-                EVENT_ID_HEADER: event.event_id,
-                EVENT_TYPE_HEADER: event.type,
-            })
+            self._dead_letter_later(
+                message,
+                {
+                    REASON_HEADER: "unexpected_type",
+                    EVENT_ID_HEADER: event.event_id,
+                    EVENT_TYPE_HEADER: event.type,
+                },
+            )
             return
         super().handle_message(event, message)
 
@@ -150,7 +154,10 @@ class EventHandler(Consumer):
         headers.update({REASON_HEADER: reason, FIELDS_HEADER: ",".join(fields)})
         log.error(
             "%s: dead-lettering invalid event %s: %s (fields: %s)",
-            self.queue.name, headers.get(EVENT_ID_HEADER, "-"), reason, ",".join(fields) or "-",
+            self.queue.name,
+            headers.get(EVENT_ID_HEADER, "-"),
+            reason,
+            ",".join(fields) or "-",
         )
         self._dead_letter_later(message, headers)
 
@@ -179,7 +186,7 @@ class EventHandler(Consumer):
     def _retry_or_dead_letter(self, message, event, error_class: str):
         headers = dict(message.headers or {})
         attempts = _int(headers.get(ATTEMPTS_HEADER), 1)
-        first_failure = headers.get(FIRST_FAILURE_HEADER) or datetime.now(timezone.utc).isoformat()
+        first_failure = headers.get(FIRST_FAILURE_HEADER) or datetime.now(UTC).isoformat()
         state = {
             ERROR_HEADER: error_class,
             FIRST_FAILURE_HEADER: first_failure,
@@ -190,7 +197,11 @@ class EventHandler(Consumer):
         if delay_ms is not None:
             log.warning(
                 "%s: event %s attempt %s failed (%s), retrying in %s",
-                self.queue.name, event.event_id, attempts, error_class, delay_label(delay_ms),
+                self.queue.name,
+                event.event_id,
+                attempts,
+                error_class,
+                delay_label(delay_ms),
             )
             state.update({ATTEMPTS_HEADER: attempts + 1, RETRY_DELAY_HEADER: delay_label(delay_ms)})
             # Routing key = our main queue: the delay queue dead-letters it back there.
@@ -198,7 +209,10 @@ class EventHandler(Consumer):
         else:
             log.error(
                 "%s: event %s failed %s times (%s), dead-lettered",
-                self.queue.name, event.event_id, attempts, error_class,
+                self.queue.name,
+                event.event_id,
+                attempts,
+                error_class,
             )
             state.update({ATTEMPTS_HEADER: attempts, REASON_HEADER: "handler_failed"})
             self._forward(message, "", self._dead_queue.name, self._dead_queue, state)
@@ -228,7 +242,9 @@ class EventHandler(Consumer):
         except Exception as exc:
             log.warning(
                 "%s: could not forward event %s to %s (%s); the broker will deliver it again",
-                self.queue.name, extra_headers.get(EVENT_ID_HEADER, "-"), destination.name,
+                self.queue.name,
+                extra_headers.get(EVENT_ID_HEADER, "-"),
+                destination.name,
                 type(exc).__name__,
             )
             self._give_back_later(message)

@@ -18,13 +18,14 @@ before publishing and waits for the broker's confirm, so a returned call means a
     python -m shared.contact_center fax --matricola 7012345678 --sender "Studio Rossi" \\
         --subject "Invio DM10" --text "In allegato il DM10 di marzo"
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pika
 
@@ -63,7 +64,7 @@ class ContactCenterPublisher:
             "sender": sender,
             "subject": subject,
             "text": text,
-            "occurred_at": occurred_at or datetime.now(timezone.utc),
+            "occurred_at": occurred_at or datetime.now(UTC),
         }
         envelope = make_event(CONTACT_CENTER_MESSAGE, payload, producer=self.producer).to_message()
         self.channel.basic_publish(
@@ -71,7 +72,10 @@ class ContactCenterPublisher:
             routing_key=CONTACT_CENTER_MESSAGE,
             body=json.dumps(envelope).encode("utf-8"),
             properties=pika.BasicProperties(
-                content_type="application/json", content_encoding="utf-8", delivery_mode=2, message_id=envelope["event_id"]
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                message_id=envelope["event_id"],
             ),
             mandatory=True,  # unroutable (no consumer queue declared) raises instead of vanishing
         )
@@ -88,7 +92,9 @@ class ContactCenterPublisher:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Pubblica un fax in ingresso o un messaggio outbound del Contact Center")
+    parser = argparse.ArgumentParser(
+        description="Pubblica un fax in ingresso o un messaggio outbound del Contact Center"
+    )
     parser.add_argument("kind", choices=["fax", "outbound"])
     parser.add_argument("--amqp-uri", default=os.environ.get("AMQP_URI", DEFAULT_AMQP_URI))
     parser.add_argument("--matricola")
@@ -104,8 +110,13 @@ def main(argv=None) -> None:
     with ContactCenterPublisher(args.amqp_uri) as publisher:
         try:
             envelope = publisher.publish(
-                kind=kind, sender=args.sender, subject=args.subject, text=args.text,
-                matricola=args.matricola, codice_fiscale=args.codice_fiscale, message_id=args.message_id,
+                kind=kind,
+                sender=args.sender,
+                subject=args.subject,
+                text=args.text,
+                matricola=args.matricola,
+                codice_fiscale=args.codice_fiscale,
+                message_id=args.message_id,
             )
         except InvalidEvent as exc:
             parser.error(f"messaggio non valido, nulla è stato pubblicato: {exc.detail}")

@@ -5,6 +5,7 @@ the services load the same shapes at their RPC edge (a service never trusts its 
 Only shapes and formats live here: the rules (which subject needs which identifier, which
 CAP exists, who may do what) live in each service's domain.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,9 +13,8 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from shared.errors import InvalidInput, field_error
-
 from shared.access import OFFICIAL_GROUP, REQUESTER_ROLES, ROLES, SUB_MAX  # noqa: F401 - one definition
+from shared.errors import InvalidInput, field_error
 
 IDENTIFIER_KINDS = ("protocollo", "domus", "pensione")
 # Dates outside these bounds are typing mistakes, and would overflow date arithmetic.
@@ -33,13 +33,20 @@ class StrictSchema(Schema):
 
 def no_control_characters(multiline: bool = False) -> validate.Regexp:
     if multiline:
-        return validate.Regexp(_TEXT_NO_CONTROL, error="Il testo contiene caratteri di controllo non ammessi.")
+        return validate.Regexp(
+            _TEXT_NO_CONTROL, error="Il testo contiene caratteri di controllo non ammessi."
+        )
     return validate.Regexp(_NO_CONTROL, error="Il valore contiene caratteri di controllo non ammessi.")
 
 
-def Line(max_length: int, *, required: bool = False, min_length: int = 0, validators=(), **kwargs) -> fields.String:
+def Line(
+    max_length: int, *, required: bool = False, min_length: int = 0, validators=(), **kwargs
+) -> fields.String:
     """A single-line string: bounded, without control characters."""
-    checks = [validate.Length(min=min_length, max=max_length, error="Da {min} a {max} caratteri."), no_control_characters()]
+    checks = [
+        validate.Length(min=min_length, max=max_length, error="Da {min} a {max} caratteri."),
+        no_control_characters(),
+    ]
     checks += list(validators)
     if required:
         return fields.String(required=True, validate=checks, **kwargs)
@@ -50,7 +57,9 @@ def Line(max_length: int, *, required: bool = False, min_length: int = 0, valida
 def Text(max_length: int, *, required: bool = False, min_length: int = 0, **kwargs) -> fields.String:
     """A free text: bounded, newlines and tabs allowed, other control characters refused."""
     checks = [
-        validate.Length(min=min_length, max=max_length, error="Il testo deve essere tra {min} e {max} caratteri."),
+        validate.Length(
+            min=min_length, max=max_length, error="Il testo deve essere tra {min} e {max} caratteri."
+        ),
         no_control_characters(multiline=True),
     ]
     if required:
@@ -63,33 +72,46 @@ def Day(**kwargs) -> fields.Date:
     """A calendar day AAAA-MM-GG between 1900 and 2100."""
     kwargs.setdefault("load_default", None)
     return fields.Date(
-        validate=validate.Range(min=FIRST_DAY, max=LAST_DAY, error="La data deve essere tra il 1900 e il 2100."),
+        validate=validate.Range(
+            min=FIRST_DAY, max=LAST_DAY, error="La data deve essere tra il 1900 e il 2100."
+        ),
         error_messages={"invalid": "Data non valida (AAAA-MM-GG)."},
         **kwargs,
     )
 
 
-CODICE_FISCALE_SHAPE = validate.Regexp(r"^[A-Za-z0-9]{11,16}\Z", error="Codice fiscale non valido (11 o 16 caratteri).")
-OFFICE_CODE_SHAPE = validate.Regexp(r"^[A-Za-z0-9]{1,20}\Z", error="Codice non valido: da 1 a 20 lettere o cifre.")
+CODICE_FISCALE_SHAPE = validate.Regexp(
+    r"^[A-Za-z0-9]{11,16}\Z", error="Codice fiscale non valido (11 o 16 caratteri)."
+)
+OFFICE_CODE_SHAPE = validate.Regexp(
+    r"^[A-Za-z0-9]{1,20}\Z", error="Codice non valido: da 1 a 20 lettere o cifre."
+)
 
 
 class CaseIdentifierInput(StrictSchema):
     kind = fields.String(
         required=True,
-        validate=validate.OneOf(IDENTIFIER_KINDS, error="Tipo di identificativo non ammesso: usare {choices}."),
+        validate=validate.OneOf(
+            IDENTIFIER_KINDS, error="Tipo di identificativo non ammesso: usare {choices}."
+        ),
         metadata={"description": "protocollo | domus | pensione"},
     )
     value = Line(40, required=True, min_length=1)
 
 
 class CitizenInput(StrictSchema):
-    codice_fiscale = Line(20, required=True, metadata={"description": "Codice fiscale del cittadino (16 caratteri)"})
+    codice_fiscale = Line(
+        20, required=True, metadata={"description": "Codice fiscale del cittadino (16 caratteri)"}
+    )
     cap = Line(10, required=True, metadata={"description": "CAP di residenza"})
 
 
 class ContactsInput(StrictSchema):
     email = fields.Email(
-        load_default=None, allow_none=True, validate=validate.Length(max=254), error_messages={"invalid": "Indirizzo e-mail non valido."}
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=254),
+        error_messages={"invalid": "Indirizzo e-mail non valido."},
     )
     sms = fields.String(
         load_default=None,
@@ -99,7 +121,12 @@ class ContactsInput(StrictSchema):
 
 
 class RequestSubmissionInput(StrictSchema):
-    subject = Line(60, required=True, min_length=1, metadata={"description": "Codice dell'oggetto (vedi GET /api/v1/subjects)"})
+    subject = Line(
+        60,
+        required=True,
+        min_length=1,
+        metadata={"description": "Codice dell'oggetto (vedi GET /api/v1/subjects)"},
+    )
     text = Text(10000, required=True, min_length=1)
     case_identifier = fields.Nested(CaseIdentifierInput, load_default=None, allow_none=True)
     citizen = fields.Nested(CitizenInput, load_default=None, allow_none=True)
@@ -144,7 +171,9 @@ class AttachmentOutput(Schema):
     content_type = fields.String()
     size = fields.Integer()
     download_url = fields.String(
-        metadata={"description": "Percorso di download nel gateway, con la stessa autorizzazione del dettaglio"}
+        metadata={
+            "description": "Percorso di download nel gateway, con la stessa autorizzazione del dettaglio"
+        }
     )
 
 
@@ -184,13 +213,25 @@ class SubjectOutput(Schema):
 class SearchFilters(StrictSchema):
     matricola = Line(20)
     subject = Line(60)
-    state = fields.String(load_default=None, validate=validate.OneOf(["open", "in_progress", "closed"], error="Stato non valido: usare {choices}."))
+    state = fields.String(
+        load_default=None,
+        validate=validate.OneOf(
+            ["open", "in_progress", "closed"], error="Stato non valido: usare {choices}."
+        ),
+    )
     origin = fields.String(
         load_default=None,
-        validate=validate.OneOf(["cassetto", "patronato", "fax", "contact_center", "sede"], error="Provenienza non valida: usare {choices}."),
+        validate=validate.OneOf(
+            ["cassetto", "patronato", "fax", "contact_center", "sede"],
+            error="Provenienza non valida: usare {choices}.",
+        ),
     )
-    codice_fiscale = Line(16, validators=[CODICE_FISCALE_SHAPE], metadata={"description": "codice fiscale del cittadino"})
-    consulente = Line(16, validators=[CODICE_FISCALE_SHAPE], metadata={"description": "codice fiscale dell'intermediario"})
+    codice_fiscale = Line(
+        16, validators=[CODICE_FISCALE_SHAPE], metadata={"description": "codice fiscale del cittadino"}
+    )
+    consulente = Line(
+        16, validators=[CODICE_FISCALE_SHAPE], metadata={"description": "codice fiscale dell'intermediario"}
+    )
     opened_from = Day()
     opened_to = Day()
     updated_from = Day()
@@ -198,7 +239,10 @@ class SearchFilters(StrictSchema):
     page = fields.Integer(
         load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error="La pagina va da {min} a {max}.")
     )
-    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100, error="Da {min} a {max} elementi per pagina."))
+    page_size = fields.Integer(
+        load_default=20,
+        validate=validate.Range(min=1, max=100, error="Da {min} a {max} elementi per pagina."),
+    )
 
 
 class CommentInput(StrictSchema):
@@ -207,14 +251,18 @@ class CommentInput(StrictSchema):
 
 class ReplyInput(CommentInput):
     text = Text(10000, required=True, min_length=1)
-    close = fields.Boolean(load_default=False, metadata={"description": "chiude la richiesta con questo esito"})
+    close = fields.Boolean(
+        load_default=False, metadata={"description": "chiude la richiesta con questo esito"}
+    )
     outcome = Text(4000)
     enable_booking = fields.Boolean(load_default=False)
 
 
 class CloseInput(CommentInput):
     outcome = Text(4000, required=True, min_length=1)
-    enable_booking = fields.Boolean(load_default=False, metadata={"description": "consente al richiedente di prenotare un appuntamento"})
+    enable_booking = fields.Boolean(
+        load_default=False, metadata={"description": "consente al richiedente di prenotare un appuntamento"}
+    )
 
 
 class SubjectChangeInput(CommentInput):
@@ -235,7 +283,12 @@ class PatronatoOfficeInput(StrictSchema):
 
 
 class RecipientInput(StrictSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(["azienda", "intermediario", "patronato"], error="Destinatario non valido: usare {choices}."))
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ["azienda", "intermediario", "patronato"], error="Destinatario non valido: usare {choices}."
+        ),
+    )
     matricola = Line(20)
     codice_fiscale = Line(16, validators=[CODICE_FISCALE_SHAPE])
     patronato = fields.Nested(PatronatoOfficeInput, load_default=None, allow_none=True)
@@ -246,14 +299,19 @@ class OutboundInput(StrictSchema):
     recipient = fields.Nested(RecipientInput, required=True)
     subject = Line(300, required=True, min_length=1)
     text = Text(10000, required=True, min_length=1)
-    request_id = fields.UUID(load_default=None, allow_none=True, metadata={"description": "la richiesta a cui si risponde"})
+    request_id = fields.UUID(
+        load_default=None, allow_none=True, metadata={"description": "la richiesta a cui si risponde"}
+    )
 
 
 class ReferenteProfileInput(StrictSchema):
-    referente_regionale = fields.Boolean(required=True, metadata={"description": "true concede, false revoca il profilo"})
+    referente_regionale = fields.Boolean(
+        required=True, metadata={"description": "true concede, false revoca il profilo"}
+    )
 
 
 # ---- loading input at an edge ---------------------------------------------------------
+
 
 def load(schema_cls, data: dict, prefix: str = "") -> dict:
     """Load input with a contract schema; shape errors become InvalidInput naming each field."""
@@ -305,6 +363,12 @@ def check_operator_id(operator_id: str) -> str:
     """The ``sub`` of a patronato operator named in a path: the same bounds as a token's."""
     if not operator_id or len(operator_id) > SUB_MAX or not _NO_CONTROL.match(operator_id):
         raise InvalidInput.from_errors(
-            [field_error("operator_id", "invalid_operator_id", f"Identificativo dell'operatore non valido (1-{SUB_MAX} caratteri).")]
+            [
+                field_error(
+                    "operator_id",
+                    "invalid_operator_id",
+                    f"Identificativo dell'operatore non valido (1-{SUB_MAX} caratteri).",
+                )
+            ]
         )
     return operator_id

@@ -5,10 +5,11 @@
 rolls back if it raises; ``apply_once(event, fn)`` runs an event handler and records the
 event id in the same transaction (the inbox), so a redelivered event changes nothing.
 """
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from nameko import config
 from nameko.extensions import DependencyProvider
@@ -53,7 +54,7 @@ def first_delivery(session, consumer: str, event_id: str) -> bool:
     """
     statement = (
         insert(ProcessedEvent)
-        .values(consumer=consumer, event_id=uuid.UUID(str(event_id)), processed_at=datetime.now(timezone.utc))
+        .values(consumer=consumer, event_id=uuid.UUID(str(event_id)), processed_at=datetime.now(UTC))
         .on_conflict_do_nothing()
         .returning(ProcessedEvent.event_id)
     )

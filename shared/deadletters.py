@@ -16,6 +16,7 @@ queue, 3 broker unreachable or broker error, 4 no message with that event id.
 
 ``dead_letter_counts(amqp_uri, service)`` gives a service's counts (for a status page).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,9 +43,17 @@ from shared.queue_tools import connect, move_messages, queue_state
 
 # What a replay clears: the message starts again as if just published.
 RETRY_STATE_HEADERS = (
-    ATTEMPTS_HEADER, REASON_HEADER, ERROR_HEADER, FIELDS_HEADER, FIRST_FAILURE_HEADER,
-    RETRY_DELAY_HEADER, LEGACY_DETAIL_HEADER, "x-death", "x-first-death-exchange",
-    "x-first-death-queue", "x-first-death-reason",
+    ATTEMPTS_HEADER,
+    REASON_HEADER,
+    ERROR_HEADER,
+    FIELDS_HEADER,
+    FIRST_FAILURE_HEADER,
+    RETRY_DELAY_HEADER,
+    LEGACY_DETAIL_HEADER,
+    "x-death",
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
 )
 
 
@@ -55,8 +64,11 @@ class UnknownQueue(LookupError):
 def resolve(name: str) -> tuple[str, str]:
     """(service, event type) of a dead-letter queue, its main queue or "service.event"."""
     for service, event_type in subscriptions():
-        if name in (dead_letter_queue_name(service, event_type), queue_name(service, event_type),
-                    f"{service}.{event_type}"):
+        if name in (
+            dead_letter_queue_name(service, event_type),
+            queue_name(service, event_type),
+            f"{service}.{event_type}",
+        ):
             return service, event_type
     raise UnknownQueue(name)
 
@@ -140,8 +152,14 @@ def replay(connection, service: str, event_type: str, event_id: str | None = Non
 
     if not _waiting(connection, dead):
         return 0
-    return move_messages(connection, dead, queue_name(service, event_type), select=_matching(event_id),
-                         transform=reset, examine=_waiting(connection, dead))
+    return move_messages(
+        connection,
+        dead,
+        queue_name(service, event_type),
+        select=_matching(event_id),
+        transform=reset,
+        examine=_waiting(connection, dead),
+    )
 
 
 def drop(connection, service: str, event_type: str, event_id: str | None = None) -> int:
@@ -185,18 +203,22 @@ def _print_show(rows, with_payload: bool) -> None:
 def main(argv: list[str] | None = None) -> int:  # pragma: no cover - thin command
     from shared.config import LOCAL_DEFAULTS
 
-    parser = argparse.ArgumentParser(prog="python -m shared.deadletters",
-                                     description="Messaggi non consegnati")
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.deadletters", description="Messaggi non consegnati"
+    )
     parser.add_argument("--amqp-uri", default=os.environ.get("AMQP_URI", LOCAL_DEFAULTS["AMQP_URI"]))
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="code con messaggi non consegnati e quanti")
     show_parser = commands.add_parser("show", help="i messaggi di una coda (senza toglierli)")
     show_parser.add_argument("queue")
     show_parser.add_argument("--limit", type=int, default=20)
-    show_parser.add_argument("--payload", action="store_true",
-                             help="mostra anche il contenuto (dati personali)")
-    for name, text in (("replay", "rimette i messaggi nella coda principale"),
-                       ("drop", "elimina i messaggi")):
+    show_parser.add_argument(
+        "--payload", action="store_true", help="mostra anche il contenuto (dati personali)"
+    )
+    for name, text in (
+        ("replay", "rimette i messaggi nella coda principale"),
+        ("drop", "elimina i messaggi"),
+    ):
         command = commands.add_parser(name, help=text)
         command.add_argument("queue")
         command.add_argument("--event-id", help="solo il messaggio di questo evento")

@@ -5,6 +5,7 @@ people and, for invalid input, the list of fields at fault. They are registered 
 nameko so that a service raising one makes the gateway receive the same type (not a
 bare ``RemoteError``) and render it as an RFC 9457 problem document.
 """
+
 from __future__ import annotations
 
 from nameko.exceptions import deserialize_to_instance
@@ -14,7 +15,9 @@ class ProblemError(Exception):
     status = 400
     default_code = "bad_request"
 
-    def __init__(self, code: str | None = None, detail: str = "", errors: list | None = None, extra: dict | None = None):
+    def __init__(
+        self, code: str | None = None, detail: str = "", errors: list | None = None, extra: dict | None = None
+    ):
         self.code = code or self.default_code
         self.detail = detail
         self.errors = list(errors or [])
@@ -55,7 +58,7 @@ class InvalidInput(ProblemError):
     title = "Dati non validi"
 
     @classmethod
-    def from_errors(cls, errors: list[dict]) -> "InvalidInput":
+    def from_errors(cls, errors: list[dict]) -> InvalidInput:
         if len(errors) == 1:
             detail = errors[0]["detail"]
         else:

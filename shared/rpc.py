@@ -12,6 +12,7 @@
 
 Usage: ``@rpc`` or ``@rpc(expected_exceptions=...)`` (ProblemError is always expected).
 """
+
 from __future__ import annotations
 
 import functools
@@ -65,7 +66,9 @@ class Rpc(NamekoRpc):
         except Exception as exc:
             log.error(
                 "rpc %s.%s: reply not sent, dropped (the caller will time out): %s",
-                self.container.service_name, self.method_name, describe(exc),
+                self.container.service_name,
+                self.method_name,
+                describe(exc),
                 exc_info=outage_code(exc) is None and not isinstance(exc, OSError),
             )
             self._ack_quietly(message)

@@ -4,6 +4,7 @@ Attachments live here, never in the database or on the broker. The provider buil
 client once from config; each worker gets an ``ObjectStoreAccess`` with the few methods
 services need. The bucket is created on first use if it is missing.
 """
+
 from __future__ import annotations
 
 import io
@@ -18,7 +19,6 @@ from minio.error import S3Error
 from nameko import config
 from nameko.extensions import DependencyProvider
 
-
 PING_TIMEOUT_SECONDS = 1.5
 
 
@@ -31,7 +31,10 @@ def make_client(endpoint: str, access_key: str, secret_key: str, secure: bool = 
 
 
 def make_ping_client(
-    endpoint: str, access_key: str, secret_key: str, secure: bool = False,
+    endpoint: str,
+    access_key: str,
+    secret_key: str,
+    secure: bool = False,
     timeout: float = PING_TIMEOUT_SECONDS,
 ) -> Minio:
     """A client for health checks: the default one waits up to 5 minutes per request and

@@ -1,4 +1,5 @@
 """testcontainers path, for machines with a Docker engine and no service addresses."""
+
 from __future__ import annotations
 
 

@@ -1,5 +1,6 @@
 """Where the test session's broker, databases and object store come from, and the config
 each service gets under test."""
+
 from __future__ import annotations
 
 import os
@@ -123,7 +124,16 @@ class Infrastructure:
         self.maildir = Path(tempfile.mkdtemp(prefix="combid-mail-"))
         self.smtp_port = free_port()
         process = subprocess.Popen(
-            [sys.executable, "-m", "deploy.local.smtp_sink", "serve", "--port", str(self.smtp_port), "--maildir", str(self.maildir)],
+            [
+                sys.executable,
+                "-m",
+                "deploy.local.smtp_sink",
+                "serve",
+                "--port",
+                str(self.smtp_port),
+                "--maildir",
+                str(self.maildir),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -143,18 +153,27 @@ class Infrastructure:
         user = parsed.username or "guest"
         try:
             subprocess.run([rabbitmqctl, "add_vhost", vhost], check=True, capture_output=True, timeout=60)
-            subprocess.run([rabbitmqctl, "set_permissions", "-p", vhost, user, ".*", ".*", ".*"], check=True, capture_output=True, timeout=60)
+            subprocess.run(
+                [rabbitmqctl, "set_permissions", "-p", vhost, user, ".*", ".*", ".*"],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
         except (subprocess.SubprocessError, OSError):
             return  # not allowed here: share the given vhost
         self.vhost = vhost
         self._base_amqp_uri = self.amqp_uri
         self.amqp_uri = urlunparse(parsed._replace(path=f"/{vhost}"))
-        self._cleanups.append(lambda: subprocess.run([rabbitmqctl, "delete_vhost", vhost], capture_output=True, timeout=60))
+        self._cleanups.append(
+            lambda: subprocess.run([rabbitmqctl, "delete_vhost", vhost], capture_output=True, timeout=60)
+        )
 
-    def isolated_copy(self) -> "Infrastructure":
+    def isolated_copy(self) -> Infrastructure:
         """Same servers, own vhost, databases, bucket and SMTP sink: for processes that run
         for a whole session (the end-to-end stack) beside the integration tests' containers."""
-        copy = Infrastructure(self.base_amqp_uri, self.postgres_url, self.s3_endpoint, self.s3_access_key, self.s3_secret_key)
+        copy = Infrastructure(
+            self.base_amqp_uri, self.postgres_url, self.s3_endpoint, self.s3_access_key, self.s3_secret_key
+        )
         copy.prepare()
         return copy
 
@@ -176,7 +195,11 @@ _SESSION_NAME = re.compile(r"^combid[-_]test[-_](?:[a-z]+_)?(?P<pid>[0-9]+)x[0-9
 def local_rabbitmqctl(amqp_uri: str) -> str | None:
     if urlparse(amqp_uri).hostname not in ("127.0.0.1", "localhost"):
         return None
-    return shutil.which("rabbitmqctl") or (os.path.exists("/usr/sbin/rabbitmqctl") and "/usr/sbin/rabbitmqctl") or None
+    return (
+        shutil.which("rabbitmqctl")
+        or (os.path.exists("/usr/sbin/rabbitmqctl") and "/usr/sbin/rabbitmqctl")
+        or None
+    )
 
 
 def _dead_session(name: str) -> bool:
@@ -198,7 +221,9 @@ def remove_leftovers_of_dead_sessions(postgres_url: str) -> None:
     rabbitmqctl = local_rabbitmqctl(os.environ.get("AMQP_URI", "amqp://127.0.0.1"))
     if rabbitmqctl:
         try:
-            listed = subprocess.run([rabbitmqctl, "list_vhosts", "-q", "name"], capture_output=True, text=True, timeout=60)
+            listed = subprocess.run(
+                [rabbitmqctl, "list_vhosts", "-q", "name"], capture_output=True, text=True, timeout=60
+            )
             for vhost in [line.strip() for line in listed.stdout.splitlines() if _dead_session(line.strip())]:
                 print(f"rimuovo il vhost di una sessione di test terminata: {vhost}")
                 subprocess.run([rabbitmqctl, "delete_vhost", vhost], capture_output=True, timeout=120)
@@ -209,7 +234,9 @@ def remove_leftovers_of_dead_sessions(postgres_url: str) -> None:
 
         engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
         with engine.connect() as connection:
-            names = connection.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE 'combid_test_%'")).scalars()
+            names = connection.execute(
+                sa.text("SELECT datname FROM pg_database WHERE datname LIKE 'combid_test_%'")
+            ).scalars()
             leftovers = [name for name in names if _dead_session(name)]
         engine.dispose()
         for name in leftovers:
@@ -227,7 +254,15 @@ def resolve_infrastructure() -> Infrastructure:
     s3_secret_key = env.get("S3_SECRET_KEY", LOCAL_DEFAULTS["S3_SECRET_KEY"])
     containers = []
 
-    missing = [name for name, value in (("AMQP_URI", amqp_uri), ("POSTGRES_URL", postgres_url), ("S3_ENDPOINT", s3_endpoint)) if not value]
+    missing = [
+        name
+        for name, value in (
+            ("AMQP_URI", amqp_uri),
+            ("POSTGRES_URL", postgres_url),
+            ("S3_ENDPOINT", s3_endpoint),
+        )
+        if not value
+    ]
     if missing and docker_available():
         from tests.containers import start_missing
 

@@ -4,6 +4,7 @@ notify service sends can be read back (by people with ``list``, by tests from th
     python -m deploy.local.smtp_sink serve --port 8025 --maildir var/mail
     python -m deploy.local.smtp_sink list --maildir var/mail
 """
+
 from __future__ import annotations
 
 import argparse

@@ -27,9 +27,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 from urllib.parse import urlparse, urlunparse
 
 import requests
@@ -61,7 +61,7 @@ class Ports:
     smtp: int = 8025
 
     @classmethod
-    def offset(cls, delta: int) -> "Ports":
+    def offset(cls, delta: int) -> Ports:
         base = cls()
         return cls(**{name: getattr(base, name) + delta for name in base.__dataclass_fields__})
 
@@ -71,7 +71,7 @@ class Ports:
         return ports + [port + 10000 for port in ports if port != self.smtp and port != self.gateway]
 
     @classmethod
-    def free_offset(cls, first: int = 1000, step: int = 1000) -> "Ports":
+    def free_offset(cls, first: int = 1000, step: int = 1000) -> Ports:
         """The first offset whose every port is free (tests beside a `make run`, or two runs),
         never one of `make run`'s own ports, even when it is not running now."""
         reserved = set(cls().all())
@@ -377,9 +377,7 @@ def local_env(ports: Ports) -> dict:
 
 def prepare_data(env: dict) -> None:
     """Databases + migrations, broker topology, routing reference data."""
-    subprocess.run(
-        [sys.executable, "-m", "shared.migrations", "upgrade"], env=env, cwd=REPO_ROOT, check=True
-    )
+    subprocess.run([sys.executable, "-m", "shared.migrations", "upgrade"], env=env, cwd=REPO_ROOT, check=True)
     subprocess.run([sys.executable, "-m", "shared.messaging"], env=env, cwd=REPO_ROOT, check=True)
     subprocess.run(
         [sys.executable, "-m", "services.routing.reference", "load"], env=env, cwd=REPO_ROOT, check=True
@@ -429,9 +427,7 @@ class LocalStack:
                 )
             )
         if maildir is not None:
-            programs.append(
-                Program("smtp-sink", smtp_sink_argv(self.ports.smtp, Path(maildir)), priority=10)
-            )
+            programs.append(Program("smtp-sink", smtp_sink_argv(self.ports.smtp, Path(maildir)), priority=10))
         # the gateway starts last and stops first: nothing reaches services being stopped
         programs += [
             Program(s, service_argv(s), priority=200 if s == "gateway" else 100) for s in self.services

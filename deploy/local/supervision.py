@@ -23,9 +23,9 @@ import subprocess
 import sys
 import time
 import xmlrpc.client
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from supervisor.xmlrpc import SupervisorTransport
 

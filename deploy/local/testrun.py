@@ -6,6 +6,7 @@
 - Where none of this is available and a Docker engine runs, the test harness falls back to
   testcontainers (see tests/harness.py).
 """
+
 from __future__ import annotations
 
 import os
@@ -34,7 +35,9 @@ def main(argv: list[str]) -> int:
         print(f"avvio SeaweedFS per i test (S3 su 127.0.0.1:{test_ports.s3})...", flush=True)
         env.setdefault("S3_ACCESS_KEY", LOCAL_DEFAULTS["S3_ACCESS_KEY"])
         env.setdefault("S3_SECRET_KEY", LOCAL_DEFAULTS["S3_SECRET_KEY"])
-        seaweed = start_seaweedfs(test_ports, work / "s3", work / "run", work / "log", env["S3_ACCESS_KEY"], env["S3_SECRET_KEY"])
+        seaweed = start_seaweedfs(
+            test_ports, work / "s3", work / "run", work / "log", env["S3_ACCESS_KEY"], env["S3_SECRET_KEY"]
+        )
         env["S3_ENDPOINT"] = f"127.0.0.1:{test_ports.s3}"
     try:
         return subprocess.call([sys.executable, "-m", "pytest", *argv], env=env, cwd=REPO_ROOT)

@@ -5,6 +5,7 @@ one deadline: parked outbox rows and the unpublished backlog, dead letters per q
 intake's unrouted requests, notify's failed deliveries. A service that does not answer
 in time, or answers with an error, is reported as such; the others are still shown.
 """
+
 from __future__ import annotations
 
 import time
@@ -105,8 +106,10 @@ class AdminStatusOutput(Schema):
     )
     attention = fields.List(
         fields.String(),
-        metadata={"description": "Codici da guardare: outbox_parked, dead_letters, unrouted_requests, "
-                  "failed_deliveries, service_<stato>"},
+        metadata={
+            "description": "Codici da guardare: outbox_parked, dead_letters, unrouted_requests, "
+            "failed_deliveries, service_<stato>"
+        },
     )
     totals = fields.Dict(metadata={"description": "Somme su tutti i servizi"})
     services = fields.Dict(

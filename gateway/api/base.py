@@ -1,5 +1,6 @@
 """What every group of endpoints shares: the RPC client, the caller, JSON bodies, the
 correlation id. Every input is bounded here before it goes anywhere."""
+
 from __future__ import annotations
 
 import json
@@ -43,13 +44,17 @@ class GatewayBase:
             with eventlet.Timeout(timeout):
                 return getattr(getattr(self.rpc, service), method)(*args)
         except eventlet.Timeout:
-            raise Unavailable("service_timeout", f"Il servizio {service} non ha risposto in tempo. Riprovare più tardi.") from None
+            raise Unavailable(
+                "service_timeout", f"Il servizio {service} non ha risposto in tempo. Riprovare più tardi."
+            ) from None
         except ProblemError:
             raise
         except Exception as exc:
             if outage_code(exc) is None:
                 raise
-            raise Unavailable("broker_unavailable", "Il sistema di messaggistica non è raggiungibile. Riprovare più tardi.") from None
+            raise Unavailable(
+                "broker_unavailable", "Il sistema di messaggistica non è raggiungibile. Riprovare più tardi."
+            ) from None
 
     @staticmethod
     def _json_body(request, allow_empty: bool = False) -> dict:
@@ -57,7 +62,10 @@ class GatewayBase:
         if allow_empty and not data:
             return {}
         if not (request.mimetype or "").endswith("json"):
-            raise ProblemError("unsupported_media_type", "Il corpo della richiesta deve essere JSON (Content-Type: application/json).")
+            raise ProblemError(
+                "unsupported_media_type",
+                "Il corpo della richiesta deve essere JSON (Content-Type: application/json).",
+            )
         try:
             body = json.loads(data.decode("utf-8") or "null")
         except (ValueError, UnicodeDecodeError, RecursionError):

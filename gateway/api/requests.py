@@ -1,6 +1,7 @@
 """Requests: subjects catalog, attachments, submission, history and queues, detail, and
 every step of the conversation (take in charge, answer, close, change subject, follow up,
 remind, proactive outbound, referente grants)."""
+
 from __future__ import annotations
 
 import base64
@@ -38,11 +39,23 @@ class RequestsApi(GatewayBase):
         except RequestEntityTooLarge:
             raise too_large from None
         if upload is None:
-            raise InvalidInput.from_errors([field_error("file", "file_required", "Allegare un file nel campo 'file' (multipart/form-data).")])
+            raise InvalidInput.from_errors(
+                [
+                    field_error(
+                        "file", "file_required", "Allegare un file nel campo 'file' (multipart/form-data)."
+                    )
+                ]
+            )
         data = upload.stream.read(UPLOAD_MAX_BYTES + 1)
         if len(data) > UPLOAD_MAX_BYTES:
             raise too_large
-        result = self._call("intake", "upload_attachment", caller, upload.filename or "allegato", base64.b64encode(data).decode("ascii"))
+        result = self._call(
+            "intake",
+            "upload_attachment",
+            caller,
+            upload.filename or "allegato",
+            base64.b64encode(data).decode("ascii"),
+        )
         return json_response(result, status=201)
 
     @http("POST", "/api/v1/requests")
@@ -80,9 +93,17 @@ class RequestsApi(GatewayBase):
         try:
             eligibility = self._call("agenda", "eligibility", request_id, timeout=3)
         except NotFound:
-            return {"allowed": False, "reason_code": "not_yet_known", "reason": "Informazione sulla prenotazione non ancora disponibile."}
+            return {
+                "allowed": False,
+                "reason_code": "not_yet_known",
+                "reason": "Informazione sulla prenotazione non ancora disponibile.",
+            }
         except ProblemError:
-            return {"allowed": None, "reason_code": "agenda_unavailable", "reason": "Servizio appuntamenti momentaneamente non disponibile."}
+            return {
+                "allowed": None,
+                "reason_code": "agenda_unavailable",
+                "reason": "Servizio appuntamenti momentaneamente non disponibile.",
+            }
         return {key: eligibility.get(key) for key in ("allowed", "reason_code", "reason")}
 
     # -- the conversation ---------------------------------------------------------------
@@ -98,7 +119,9 @@ class RequestsApi(GatewayBase):
 
     @http("POST", "/api/v1/requests/<string:request_id>/take")
     def take_in_charge(self, request, request_id):
-        return self._step(request, request_id, "take_in_charge", contracts.CommentInput, access.require_official)
+        return self._step(
+            request, request_id, "take_in_charge", contracts.CommentInput, access.require_official
+        )
 
     @http("POST", "/api/v1/requests/<string:request_id>/replies")
     def reply(self, request, request_id):
@@ -110,15 +133,21 @@ class RequestsApi(GatewayBase):
 
     @http("POST", "/api/v1/requests/<string:request_id>/subject")
     def change_subject(self, request, request_id):
-        return self._step(request, request_id, "change_subject", contracts.SubjectChangeInput, access.require_official)
+        return self._step(
+            request, request_id, "change_subject", contracts.SubjectChangeInput, access.require_official
+        )
 
     @http("POST", "/api/v1/requests/<string:request_id>/followups")
     def add_followup(self, request, request_id):
-        return self._step(request, request_id, "add_followup", contracts.FollowupInput, access.require_requester)
+        return self._step(
+            request, request_id, "add_followup", contracts.FollowupInput, access.require_requester
+        )
 
     @http("POST", "/api/v1/requests/<string:request_id>/reminders")
     def add_reminder(self, request, request_id):
-        return self._step(request, request_id, "add_reminder", contracts.ReminderInput, access.require_requester)
+        return self._step(
+            request, request_id, "add_reminder", contracts.ReminderInput, access.require_requester
+        )
 
     @http("POST", "/api/v1/outbound")
     def send_outbound(self, request):
@@ -126,7 +155,9 @@ class RequestsApi(GatewayBase):
         access.require_official(caller)
         body = self._json_body(request)
         contracts.load(contracts.OutboundInput, body)
-        return json_response(self._call("intake", "send_outbound", caller, body, correlation_id(request)), status=201)
+        return json_response(
+            self._call("intake", "send_outbound", caller, body, correlation_id(request)), status=201
+        )
 
     @http("PUT", "/api/v1/patronato/operators/<string:operator_id>/profile")
     def set_referente_profile(self, request, operator_id):
@@ -140,41 +171,90 @@ class RequestsApi(GatewayBase):
 
 def document(spec) -> None:
     for name, schema in (
-        ("SearchFilters", contracts.SearchFilters), ("CommentInput", contracts.CommentInput), ("ReplyInput", contracts.ReplyInput),
-        ("CloseInput", contracts.CloseInput), ("SubjectChangeInput", contracts.SubjectChangeInput), ("FollowupInput", contracts.FollowupInput),
-        ("ReminderInput", contracts.ReminderInput), ("OutboundInput", contracts.OutboundInput), ("ReferenteProfileInput", contracts.ReferenteProfileInput),
+        ("SearchFilters", contracts.SearchFilters),
+        ("CommentInput", contracts.CommentInput),
+        ("ReplyInput", contracts.ReplyInput),
+        ("CloseInput", contracts.CloseInput),
+        ("SubjectChangeInput", contracts.SubjectChangeInput),
+        ("FollowupInput", contracts.FollowupInput),
+        ("ReminderInput", contracts.ReminderInput),
+        ("OutboundInput", contracts.OutboundInput),
+        ("ReferenteProfileInput", contracts.ReferenteProfileInput),
     ):
         spec.components.schema(name, schema=schema)
-    spec.path("/api/v1/subjects", operations={"get": operation("Catalogo degli oggetti per il profilo del chiamante", {"type": "array", "items": "Subject"})})
+    spec.path(
+        "/api/v1/subjects",
+        operations={
+            "get": operation(
+                "Catalogo degli oggetti per il profilo del chiamante", {"type": "array", "items": "Subject"}
+            )
+        },
+    )
     spec.path(
         "/api/v1/attachments",
-        operations={"post": operation("Carica un allegato", "AttachmentResult", "201", body="AttachmentUpload", body_type="multipart/form-data")},
+        operations={
+            "post": operation(
+                "Carica un allegato",
+                "AttachmentResult",
+                "201",
+                body="AttachmentUpload",
+                body_type="multipart/form-data",
+            )
+        },
     )
     search = operation("Storico (richiedenti) e coda di lavoro (operatori), con filtri e paginazione")
     search["parameters"] = [{"in": "query", "schema": "SearchFilters"}]
     spec.path(
         "/api/v1/requests",
-        operations={"post": operation("Invia una richiesta", "SubmissionResult", "201", body="RequestSubmission"), "get": search},
+        operations={
+            "post": operation("Invia una richiesta", "SubmissionResult", "201", body="RequestSubmission"),
+            "get": search,
+        },
     )
-    spec.path("/api/v1/requests/{request_id}", operations={"get": operation("Dettaglio di una richiesta, con il filo della conversazione", "RequestDetail", params=ID_PARAM)})
+    spec.path(
+        "/api/v1/requests/{request_id}",
+        operations={
+            "get": operation(
+                "Dettaglio di una richiesta, con il filo della conversazione",
+                "RequestDetail",
+                params=ID_PARAM,
+            )
+        },
+    )
     spec.path("/api/v1/requests/{request_id}/attachments/{attachment_id}", operations={"get": _download()})
     steps = {
         "take": ("Presa in carico (operatore di sede)", "CommentInput"),
         "replies": ("Risposta della sede, eventualmente con chiusura ed esito", "ReplyInput"),
         "close": ("Chiusura con esito", "CloseInput"),
         "subject": ("Cambio oggetto per lavorazione", "SubjectChangeInput"),
-        "followups": ("Ulteriore interazione del richiedente (al massimo 2 dopo la prima risposta)", "FollowupInput"),
+        "followups": (
+            "Ulteriore interazione del richiedente (al massimo 2 dopo la prima risposta)",
+            "FollowupInput",
+        ),
         "reminders": ("Sollecito (dopo 15 giorni senza risposta)", "ReminderInput"),
     }
     for path, (summary, body) in steps.items():
-        spec.path(f"/api/v1/requests/{{request_id}}/{path}", operations={"post": operation(summary, body=body, params=ID_PARAM)})
-    spec.path("/api/v1/outbound", operations={"post": operation("Comunicazione proattiva della sede", status="201", body="OutboundInput")})
+        spec.path(
+            f"/api/v1/requests/{{request_id}}/{path}",
+            operations={"post": operation(summary, body=body, params=ID_PARAM)},
+        )
+    spec.path(
+        "/api/v1/outbound",
+        operations={
+            "post": operation("Comunicazione proattiva della sede", status="201", body="OutboundInput")
+        },
+    )
     spec.path(
         "/api/v1/patronato/operators/{operator_id}/profile",
-        operations={"put": operation(
-            "Concede o revoca il profilo di referente regionale (amministratore del patronato)", body="ReferenteProfileInput",
-            params=[{"name": "operator_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-        )},
+        operations={
+            "put": operation(
+                "Concede o revoca il profilo di referente regionale (amministratore del patronato)",
+                body="ReferenteProfileInput",
+                params=[
+                    {"name": "operator_id", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+            )
+        },
     )
 
 

@@ -5,6 +5,7 @@ Who may do what is decided by the routing service (it holds the current assignme
 reference data are loaded by a command (``python -m services.routing.reference load``),
 never uploaded over HTTP.
 """
+
 from __future__ import annotations
 
 from marshmallow import Schema, fields
@@ -46,7 +47,11 @@ class RoutingApi(GatewayBase):
 
 
 class RuleCheckOutput(Schema):
-    rule = fields.String(metadata={"description": "referente_regionale_cric | polo | operatore_generico_cap | cassetto_matricola | triage"})
+    rule = fields.String(
+        metadata={
+            "description": "referente_regionale_cric | polo | operatore_generico_cap | cassetto_matricola | triage"
+        }
+    )
     outcome = fields.String(metadata={"description": "matched | not_applicable | not_resolved"})
     code = fields.String()
     detail = fields.String()
@@ -70,7 +75,9 @@ class RecordedDecisionOutput(RoutingDecisionOutput):
     decided_at = fields.String()
     previous = fields.Dict(allow_none=True)
     emitted = fields.Boolean(metadata={"description": "se è stato emesso request_routed"})
-    replay = fields.Dict(allow_none=True, metadata={"description": "la stessa decisione ricalcolata sulla versione registrata"})
+    replay = fields.Dict(
+        allow_none=True, metadata={"description": "la stessa decisione ricalcolata sulla versione registrata"}
+    )
 
 
 class DecisionHistoryOutput(Schema):
@@ -80,12 +87,20 @@ class DecisionHistoryOutput(Schema):
 
 
 class ReassignmentBody(Schema):
-    sede = fields.String(required=True, metadata={"description": "codice (4 cifre) della sede o del CRIC di destinazione"})
+    sede = fields.String(
+        required=True, metadata={"description": "codice (4 cifre) della sede o del CRIC di destinazione"}
+    )
     reason = fields.String(required=True, metadata={"description": "motivazione (3–1000 caratteri)"})
 
 
 def _query(name, description, required=False):
-    return {"name": name, "in": "query", "required": required, "schema": {"type": "string"}, "description": description}
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "schema": {"type": "string"},
+        "description": description,
+    }
 
 
 EXPLAIN_PARAMS = [
@@ -99,7 +114,11 @@ EXPLAIN_PARAMS = [
     _query("ufficio", "codice ufficio del patronato"),
     _query("on", "giorno della decisione AAAA-MM-GG (predefinito oggi)"),
 ]
-SEDI_PARAMS = [_query("on", "giorno AAAA-MM-GG (predefinito oggi)"), _query("region", "regione"), _query("type", "tipo di sede")]
+SEDI_PARAMS = [
+    _query("on", "giorno AAAA-MM-GG (predefinito oggi)"),
+    _query("region", "regione"),
+    _query("type", "tipo di sede"),
+]
 
 
 def document(spec) -> None:
@@ -108,15 +127,39 @@ def document(spec) -> None:
     spec.components.schema("Reassignment", schema=ReassignmentBody)
     spec.path(
         "/api/v1/routing/explain",
-        operations={"get": operation("Simula l'instradamento: decisione e catena delle regole (operatori, direttori, amministratori)", "RoutingDecision", params=EXPLAIN_PARAMS)},
+        operations={
+            "get": operation(
+                "Simula l'instradamento: decisione e catena delle regole (operatori, direttori, amministratori)",
+                "RoutingDecision",
+                params=EXPLAIN_PARAMS,
+            )
+        },
     )
     spec.path(
         "/api/v1/routing/decisions/{request_id}",
-        operations={"get": operation("Decisioni registrate per una richiesta, ricalcolate sulla versione usata", "RoutingDecisionHistory", params=ID_PARAM)},
+        operations={
+            "get": operation(
+                "Decisioni registrate per una richiesta, ricalcolate sulla versione usata",
+                "RoutingDecisionHistory",
+                params=ID_PARAM,
+            )
+        },
     )
-    spec.path("/api/v1/routing/sedi", operations={"get": operation("Sedi e CRIC in vigore, con i comuni coperti", params=SEDI_PARAMS)})
-    spec.path("/api/v1/routing/versions", operations={"get": operation("Versioni dei dati di riferimento caricate")})
+    spec.path(
+        "/api/v1/routing/sedi",
+        operations={"get": operation("Sedi e CRIC in vigore, con i comuni coperti", params=SEDI_PARAMS)},
+    )
+    spec.path(
+        "/api/v1/routing/versions", operations={"get": operation("Versioni dei dati di riferimento caricate")}
+    )
     spec.path(
         "/api/v1/requests/{request_id}/assignment",
-        operations={"post": operation("Riassegna la richiesta a un'altra sede (operatore della sede attuale o amministratore)", "RoutingDecision", body="Reassignment", params=ID_PARAM)},
+        operations={
+            "post": operation(
+                "Riassegna la richiesta a un'altra sede (operatore della sede attuale o amministratore)",
+                "RoutingDecision",
+                body="Reassignment",
+                params=ID_PARAM,
+            )
+        },
     )

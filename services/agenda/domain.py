@@ -9,6 +9,7 @@ Booking from a request is allowed when
 A request closed without enabling booking has had its outcome (esito): closing is the
 office's reply, so the 15-day rule no longer applies to it.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

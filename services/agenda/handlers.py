@@ -4,6 +4,7 @@ Events may arrive in any order (different queues, retries), so every projection 
 upsert keyed by request id whose columns merge independently of arrival order: earliest
 answer and closing time, highest count of interactions, booking once enabled stays enabled.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -22,7 +23,9 @@ ROWS = BookingEligibility.__table__
 def _upsert(session, request_id, values: dict, merge) -> None:
     """Insert ``values`` as a new row, or set ``merge(incoming)`` on the existing one."""
     statement = insert(BookingEligibility).values(request_id=request_id, **values)
-    statement = statement.on_conflict_do_update(index_elements=[ROWS.c.request_id], set_=merge(statement.excluded))
+    statement = statement.on_conflict_do_update(
+        index_elements=[ROWS.c.request_id], set_=merge(statement.excluded)
+    )
     session.execute(statement)
 
 
@@ -34,7 +37,12 @@ def record_submitted(session, event) -> None:
     """``request_submitted``: a request the requester may later book an appointment from."""
     payload = event.payload
     submission = {name: payload[name] for name in ("requester", "origin", "submitted_at")}
-    _upsert(session, payload["request_id"], submission, lambda incoming: {name: incoming[name] for name in submission})
+    _upsert(
+        session,
+        payload["request_id"],
+        submission,
+        lambda incoming: {name: incoming[name] for name in submission},
+    )
 
 
 def record_answered(session, event) -> None:

@@ -1,4 +1,5 @@
 """Agenda's tables: what it knows of each request to decide whether booking is allowed."""
+
 from __future__ import annotations
 
 import uuid

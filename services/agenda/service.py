@@ -1,4 +1,5 @@
 """Agenda service: entrypoints only. Knows, from events, when a request allows booking."""
+
 from __future__ import annotations
 
 from services.agenda import handlers

@@ -3,6 +3,7 @@
 A version is ``active`` (accepts new requests) or ``closed`` (kept so that requests filed
 under it still display and report with their label and SLA).
 """
+
 from __future__ import annotations
 
 import json
@@ -48,7 +49,9 @@ class Catalog:
             for item in version["subjects"]:
                 allowed = (5, 10, 15, 25) if measured else (None,)
                 if item["sla_days"] not in allowed:
-                    raise ValueError(f"{version['version']}/{item['code']}: sla_days must be one of {allowed}")
+                    raise ValueError(
+                        f"{version['version']}/{item['code']}: sla_days must be one of {allowed}"
+                    )
                 self.subjects.append(
                     Subject(
                         code=item["code"],
@@ -65,20 +68,26 @@ class Catalog:
                 )
 
     @classmethod
-    def from_file(cls, path: Path = CATALOG_PATH) -> "Catalog":
+    def from_file(cls, path: Path = CATALOG_PATH) -> Catalog:
         with open(path, encoding="utf-8") as handle:
             return cls(json.load(handle)["versions"])
 
     def offered(self, channel: str, profiles: tuple[str, ...]) -> list[Subject]:
         """Active subjects a caller of this channel and these profiles may choose."""
         return [
-            s for s in self.subjects
+            s
+            for s in self.subjects
             if s.active and s.channel == channel and any(p in s.profiles for p in profiles)
         ]
 
     def find_active(self, channel: str, profile: str, code: str) -> Subject | None:
         for subject in self.subjects:
-            if subject.active and subject.channel == channel and subject.code == code and profile in subject.profiles:
+            if (
+                subject.active
+                and subject.channel == channel
+                and subject.code == code
+                and profile in subject.profiles
+            ):
                 return subject
         return None
 

@@ -3,6 +3,7 @@ valid submission is, what an attachment may be, who may read a request.
 
 No nameko, no SQLAlchemy session here: everything is testable with plain data.
 """
+
 from __future__ import annotations
 
 import io
@@ -39,7 +40,9 @@ class Channel:
 
 def is_referente(caller: Caller, referente_granted: bool = False) -> bool:
     """Referente regionale by token role, or by a grant of the patronato's amministratore."""
-    return caller.role == "patronato_referente" or (caller.role == "patronato_operatore" and referente_granted)
+    return caller.role == "patronato_referente" or (
+        caller.role == "patronato_operatore" and referente_granted
+    )
 
 
 def channel_for(caller: Caller, submission: dict, referente_granted: bool = False) -> Channel:
@@ -92,7 +95,9 @@ def _identifier_errors(path: str, check, value):
         return None, [field_error(path, exc.code, exc.detail)]
 
 
-def validate_submission(caller: Caller, submission: dict, catalog: Catalog, referente_granted: bool = False) -> ValidSubmission:
+def validate_submission(
+    caller: Caller, submission: dict, catalog: Catalog, referente_granted: bool = False
+) -> ValidSubmission:
     """Apply every rule of DESIGN.md §2 "Requests" that needs no stored data.
 
     Raises ``InvalidInput`` listing every field at fault, ``Forbidden`` for a caller who
@@ -115,9 +120,15 @@ def validate_submission(caller: Caller, submission: dict, catalog: Catalog, refe
     if channel.profile == "operatore_generico":
         raw = submission.get("citizen")
         if not raw:
-            errors.append(field_error("citizen", "citizen_required", "Indicare codice fiscale e CAP di residenza del cittadino."))
+            errors.append(
+                field_error(
+                    "citizen", "citizen_required", "Indicare codice fiscale e CAP di residenza del cittadino."
+                )
+            )
         else:
-            cf, cf_errors = _identifier_errors("citizen.codice_fiscale", check_codice_fiscale_persona, raw["codice_fiscale"])
+            cf, cf_errors = _identifier_errors(
+                "citizen.codice_fiscale", check_codice_fiscale_persona, raw["codice_fiscale"]
+            )
             cap, cap_errors = _identifier_errors("citizen.cap", check_cap, raw["cap"])
             errors += cf_errors + cap_errors
             citizen = {"codice_fiscale": cf, "cap": cap}
@@ -133,10 +144,18 @@ def validate_submission(caller: Caller, submission: dict, catalog: Catalog, refe
 
     matricola = None
     if channel.name == "cassetto":
-        matricola, matricola_errors = _identifier_errors("matricola", check_matricola, submission.get("matricola") or "")
+        matricola, matricola_errors = _identifier_errors(
+            "matricola", check_matricola, submission.get("matricola") or ""
+        )
         errors += matricola_errors
         if matricola and matricola not in (caller.matricole or []):
-            errors.append(field_error("matricola", "matricola_not_delegated", "La matricola non è tra quelle per cui l'utente è abilitato."))
+            errors.append(
+                field_error(
+                    "matricola",
+                    "matricola_not_delegated",
+                    "La matricola non è tra quelle per cui l'utente è abilitato.",
+                )
+            )
 
     case_identifier = None
     raw_identifier = submission.get("case_identifier")
@@ -206,8 +225,14 @@ ALLOWED_CONTENT_TYPES.update(
 
 # Windows PE, ELF, Mach-O (both byte orders, 32/64 bit, universal), scripts with a shebang.
 _EXECUTABLE_SIGNATURES = (
-    b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf",
-    b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe", b"#!",
+    b"MZ",
+    b"\x7fELF",
+    b"\xca\xfe\xba\xbe",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"#!",
 )
 
 
@@ -248,7 +273,13 @@ def check_attachment(filename: str, data: bytes) -> tuple[str, str]:
     content_type = sniff_content_type(data)
     if content_type is None:
         raise InvalidInput.from_errors(
-            [field_error("file", "file_type_not_allowed", "Tipo di file non ammesso: sono accettati PDF, immagini (PNG, JPEG, TIFF), testo, ZIP e documenti Office/OpenDocument.")]
+            [
+                field_error(
+                    "file",
+                    "file_type_not_allowed",
+                    "Tipo di file non ammesso: sono accettati PDF, immagini (PNG, JPEG, TIFF), testo, ZIP e documenti Office/OpenDocument.",
+                )
+            ]
         )
     check_archive(data)
     return content_type, sanitise_filename(filename, content_type)
@@ -360,12 +391,24 @@ def runs_when_opened(path: str) -> bool:
 def check_attachment_count(channel: Channel, count: int) -> None:
     if channel.name == "cassetto" and count > CASSETTO_MAX_ATTACHMENTS:
         raise InvalidInput.from_errors(
-            [field_error("attachments", "too_many_attachments", f"Si possono allegare al massimo {CASSETTO_MAX_ATTACHMENTS} file.")]
+            [
+                field_error(
+                    "attachments",
+                    "too_many_attachments",
+                    f"Si possono allegare al massimo {CASSETTO_MAX_ATTACHMENTS} file.",
+                )
+            ]
         )
 
 
 def check_attachments_total(channel: Channel, sizes: list[int]) -> None:
     if channel.origin == "patronato" and sum(sizes) > PATRONATO_ATTACHMENTS_MAX_TOTAL:
         raise InvalidInput.from_errors(
-            [field_error("attachments", "attachments_too_large", "Gli allegati superano il limite di 6 MB complessivi.")]
+            [
+                field_error(
+                    "attachments",
+                    "attachments_too_large",
+                    "Gli allegati superano il limite di 6 MB complessivi.",
+                )
+            ]
         )

@@ -4,6 +4,7 @@ Each takes its ports (session, object store, clock) as arguments; the nameko ser
 it inside one unit of work, so events go to the outbox in the same transaction as the
 state change they describe.
 """
+
 from __future__ import annotations
 
 import io
@@ -20,8 +21,8 @@ from services.intake.lifecycle import STATE_OPEN
 from services.intake.models import Attachment, ReferenteGrant, Request, StateChange, protocol_sequence
 from shared import access
 from shared.access import Caller
-from shared.errors import Forbidden, InvalidInput, field_error
 from shared.contracts import check_operator_id
+from shared.errors import Forbidden, InvalidInput, field_error
 from shared.events import REQUEST_SUBMITTED, make_event
 from shared.outbox import add_event
 
@@ -35,7 +36,12 @@ log = logging.getLogger(__name__)
 
 
 def emit(session, event_type: str, payload: dict, correlation_id: str | None, clock) -> None:
-    add_event(session, make_event(event_type, payload, producer=PRODUCER, correlation_id=correlation_id, occurred_at=clock.now()))
+    add_event(
+        session,
+        make_event(
+            event_type, payload, producer=PRODUCER, correlation_id=correlation_id, occurred_at=clock.now()
+        ),
+    )
 
 
 # ---- attachments ---------------------------------------------------------------------
@@ -74,7 +80,13 @@ def _claim_attachments(session, caller: Caller, valid: domain.ValidSubmission) -
     missing = [str(a) for a in wanted if a not in usable]
     if missing:
         raise InvalidInput.from_errors(
-            [field_error("attachments", "unknown_attachment", f"Allegato non trovato o già utilizzato: {', '.join(missing)}.")]
+            [
+                field_error(
+                    "attachments",
+                    "unknown_attachment",
+                    f"Allegato non trovato o già utilizzato: {', '.join(missing)}.",
+                )
+            ]
         )
     domain.check_attachments_total(valid.channel, [a.size for a in usable.values()])
     return [usable[a] for a in wanted]
@@ -98,8 +110,14 @@ def _bundle_cassetto_attachments(session, store, clock, request: Request, files:
     store.put(key, data, "application/zip")
     session.add(
         Attachment(
-            id=archive_id, request_id=request.id, owner_sub=request.requester_sub, filename=filename,
-            content_type="application/zip", size=len(data), object_key=key, created_at=clock.now(),
+            id=archive_id,
+            request_id=request.id,
+            owner_sub=request.requester_sub,
+            filename=filename,
+            content_type="application/zip",
+            size=len(data),
+            object_key=key,
+            created_at=clock.now(),
         )
     )
     for attachment in files:
@@ -183,7 +201,13 @@ def _check_parent(session, caller: Caller, parent_id: str | None) -> None:
     parent = session.get(Request, uuid.UUID(parent_id))
     if parent is None or not access.can_read(caller, ownership(parent)):
         raise InvalidInput.from_errors(
-            [field_error("parent_id", "unknown_parent", "La richiesta a cui si risponde non esiste o non è accessibile.")]
+            [
+                field_error(
+                    "parent_id",
+                    "unknown_parent",
+                    "La richiesta a cui si risponde non esiste o non è accessibile.",
+                )
+            ]
         )
 
 
@@ -192,7 +216,15 @@ def next_protocol(session, clock) -> str:
     return f"COMBID.{clock.now().year}.{number:08d}"
 
 
-def submit_request(session, store, clock, catalog: Catalog, caller: Caller, submission: dict, correlation_id: str | None = None) -> dict:
+def submit_request(
+    session,
+    store,
+    clock,
+    catalog: Catalog,
+    caller: Caller,
+    submission: dict,
+    correlation_id: str | None = None,
+) -> dict:
     valid = domain.validate_submission(caller, submission, catalog, referente_granted(session, caller))
     attachments = _claim_attachments(session, caller, valid)
     _check_parent(session, caller, valid.parent_id)
@@ -231,7 +263,16 @@ def submit_request(session, store, clock, catalog: Catalog, caller: Caller, subm
         attachment.request_id = request.id
     if attachments and valid.channel.name == "cassetto":
         _bundle_cassetto_attachments(session, store, clock, request, attachments)
-    session.add(StateChange(request_id=request.id, from_state=None, to_state=STATE_OPEN, comment=None, actor=caller.sub, at=now))
+    session.add(
+        StateChange(
+            request_id=request.id,
+            from_state=None,
+            to_state=STATE_OPEN,
+            comment=None,
+            actor=caller.sub,
+            at=now,
+        )
+    )
     emit(session, REQUEST_SUBMITTED, submitted_payload(request), correlation_id, clock)
     return {"id": str(request.id), "protocol": request.protocol, "state": request.state}
 
@@ -247,9 +288,13 @@ def submitted_payload(request: Request) -> dict:
         "catalog_version": request.catalog_version,
         "area": request.area,
         "sla_days": request.sla_days,
-        "citizen": {"codice_fiscale": request.citizen_codice_fiscale, "cap": request.citizen_cap} if request.citizen_codice_fiscale else None,
+        "citizen": {"codice_fiscale": request.citizen_codice_fiscale, "cap": request.citizen_cap}
+        if request.citizen_codice_fiscale
+        else None,
         "matricola": request.matricola,
-        "patronato": {"ente": request.patronato_ente, "ufficio": request.patronato_ufficio} if request.patronato_ente else None,
+        "patronato": {"ente": request.patronato_ente, "ufficio": request.patronato_ufficio}
+        if request.patronato_ente
+        else None,
         "case_identifier": request.case_identifier,
         "contacts": {"email": request.contacts.get("email"), "sms": request.contacts.get("sms")},
         "parent_id": request.parent_id,
@@ -271,7 +316,9 @@ def record_assignment(session, event) -> None:
     if request.routed_at is not None and request.routed_at > payload["decided_at"]:
         return  # an older decision arriving late does not overwrite a newer one
     request.assignment = dict(payload["assignment"])
-    request.assigned_sede = payload["assignment"]["code"] if payload["assignment"]["kind"] != "triage" else None
+    request.assigned_sede = (
+        payload["assignment"]["code"] if payload["assignment"]["kind"] != "triage" else None
+    )
     request.assigned_region = payload["assignment"].get("region")
     request.routed_at = payload["decided_at"]
     request.updated_at = max(request.updated_at, payload["decided_at"])
@@ -294,7 +341,9 @@ OWNERSHIP_COLUMNS = {
 
 def ownership(request: Request) -> access.Ownership:
     """The facts of a request the access policy looks at."""
-    return access.Ownership(**{fact: getattr(request, column.key) for fact, column in OWNERSHIP_COLUMNS.items()})
+    return access.Ownership(
+        **{fact: getattr(request, column.key) for fact, column in OWNERSHIP_COLUMNS.items()}
+    )
 
 
 # ---- patronato profiles ---------------------------------------------------------------

@@ -6,6 +6,7 @@ and remind (only without an answer, from the 15th day after submission, Europe/R
 Each function either returns what changes or raises a typed error with a stable code and
 an Italian message.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,7 +44,9 @@ def _not_closed(facts: RequestFacts) -> None:
     if facts.state == STATE_CLOSED:
         raise Conflict("request_closed", "La richiesta è chiusa: non sono possibili altre operazioni.")
     if facts.origin in OUTBOUND_ORIGINS:
-        raise Conflict("outbound_message", "Si tratta di una comunicazione in uscita, non di una richiesta da lavorare.")
+        raise Conflict(
+            "outbound_message", "Si tratta di una comunicazione in uscita, non di una richiesta da lavorare."
+        )
 
 
 def take_in_charge(facts: RequestFacts) -> str:
@@ -62,14 +65,18 @@ def answer(facts: RequestFacts) -> str:
 def close(facts: RequestFacts, outcome: str | None) -> str:
     _not_closed(facts)
     if not outcome or not outcome.strip():
-        raise InvalidInput.from_errors([field_error("outcome", "outcome_required", "Indicare l'esito della richiesta.")])
+        raise InvalidInput.from_errors(
+            [field_error("outcome", "outcome_required", "Indicare l'esito della richiesta.")]
+        )
     return STATE_CLOSED
 
 
 def change_subject(facts: RequestFacts, current_subject: str, new_subject: str) -> None:
     _not_closed(facts)
     if new_subject == current_subject:
-        raise InvalidInput.from_errors([field_error("subject", "same_subject", "L'oggetto indicato è già quello della richiesta.")])
+        raise InvalidInput.from_errors(
+            [field_error("subject", "same_subject", "L'oggetto indicato è già quello della richiesta.")]
+        )
 
 
 # ---- what the requester does ----------------------------------------------------------
@@ -127,7 +134,11 @@ def next_actions(facts: RequestFacts, now: datetime) -> dict:
     allowed_from = reminder_allowed_from(facts)
     return {
         "followups_left": followups_left(facts),
-        "can_follow_up": open_request and facts.first_answer_at is not None and facts.followups_count < MAX_FOLLOWUPS,
+        "can_follow_up": open_request
+        and facts.first_answer_at is not None
+        and facts.followups_count < MAX_FOLLOWUPS,
         "can_remind": open_request and facts.first_answer_at is None and rome_date(now) >= allowed_from,
-        "reminder_allowed_from": allowed_from.isoformat() if open_request and facts.first_answer_at is None else None,
+        "reminder_allowed_from": allowed_from.isoformat()
+        if open_request and facts.first_answer_at is None
+        else None,
     }

@@ -1,4 +1,5 @@
 """Intake's tables: requests, their attachments and their state history."""
+
 from __future__ import annotations
 
 import uuid
@@ -36,7 +37,9 @@ class Request(Base):
     patronato_ente: Mapped[str | None] = mapped_column(String(20), nullable=True)
     patronato_ufficio: Mapped[str | None] = mapped_column(String(20), nullable=True)
     contacts: Mapped[dict] = mapped_column(JSONB, default=dict)
-    parent_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("requests.id"), nullable=True)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("requests.id"), nullable=True
+    )
     requester_sub: Mapped[str] = mapped_column(String(100), index=True)
     requester_name: Mapped[str] = mapped_column(String(200), default="")
     requester_role: Mapped[str] = mapped_column(String(30), default="")
@@ -61,16 +64,20 @@ class Request(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
-    attachments: Mapped[list["Attachment"]] = relationship(back_populates="request", order_by="Attachment.created_at")
-    state_changes: Mapped[list["StateChange"]] = relationship(order_by="StateChange.id")
-    messages: Mapped[list["Message"]] = relationship(order_by="Message.at")
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="request", order_by="Attachment.created_at"
+    )
+    state_changes: Mapped[list[StateChange]] = relationship(order_by="StateChange.id")
+    messages: Mapped[list[Message]] = relationship(order_by="Message.at")
 
 
 class Attachment(Base):
     __tablename__ = "attachments"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    request_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("requests.id"), nullable=True, index=True)
+    request_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("requests.id"), nullable=True, index=True
+    )
     owner_sub: Mapped[str] = mapped_column(String(100), index=True)
     filename: Mapped[str] = mapped_column(String(200))
     content_type: Mapped[str] = mapped_column(String(120))

@@ -1,5 +1,6 @@
 """Reading requests: the detail with its whole thread, and the history/queue search,
 always within the caller's scope."""
+
 from __future__ import annotations
 
 import uuid
@@ -39,23 +40,43 @@ def get_request(session, clock, catalog: Catalog, caller: Caller, request_id: st
         {
             "text": request.text,
             "case_identifier": request.case_identifier,
-            "citizen": {"codice_fiscale": request.citizen_codice_fiscale, "cap": request.citizen_cap} if request.citizen_codice_fiscale else None,
-            "patronato": {"ente": request.patronato_ente, "ufficio": request.patronato_ufficio} if request.patronato_ente else None,
+            "citizen": {"codice_fiscale": request.citizen_codice_fiscale, "cap": request.citizen_cap}
+            if request.citizen_codice_fiscale
+            else None,
+            "patronato": {"ente": request.patronato_ente, "ufficio": request.patronato_ufficio}
+            if request.patronato_ente
+            else None,
             "parent_id": str(request.parent_id) if request.parent_id else None,
             "assignment": _assignment_for(request.assignment, is_official),
             "outcome": request.outcome,
             "booking_enabled": request.booking_enabled,
             "thread": [
-                {"id": str(m.id), "kind": m.kind, "author": m.author, "author_role": m.author_role, "text": m.text, "at": m.at.isoformat()}
+                {
+                    "id": str(m.id),
+                    "kind": m.kind,
+                    "author": m.author,
+                    "author_role": m.author_role,
+                    "text": m.text,
+                    "at": m.at.isoformat(),
+                }
                 for m in request.messages
             ],
             "state_history": [
-                {"from_state": c.from_state, "to_state": c.to_state, "comment": c.comment, "actor": c.actor, "at": c.at.isoformat()}
+                {
+                    "from_state": c.from_state,
+                    "to_state": c.to_state,
+                    "comment": c.comment,
+                    "actor": c.actor,
+                    "at": c.at.isoformat(),
+                }
                 for c in request.state_changes
             ],
             "attachments": [
                 {
-                    "id": str(a.id), "filename": a.filename, "content_type": a.content_type, "size": a.size,
+                    "id": str(a.id),
+                    "filename": a.filename,
+                    "content_type": a.content_type,
+                    "size": a.size,
                     "download_url": DOWNLOAD_PATH.format(request_id=request.id, attachment_id=a.id),
                 }
                 for a in _shown_attachments(request)
@@ -162,5 +183,7 @@ def search(session, catalog: Catalog, caller: Caller, filters: dict) -> dict:
             query = query.where(column < _day_start(filters[f"{name}_to"] + timedelta(days=1)))
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     page, size = filters.get("page", 1), min(filters.get("page_size", 20), MAX_PAGE_SIZE)
-    rows = session.scalars(query.order_by(Request.updated_at.desc(), Request.id).offset((page - 1) * size).limit(size)).all()
+    rows = session.scalars(
+        query.order_by(Request.updated_at.desc(), Request.id).offset((page - 1) * size).limit(size)
+    ).all()
     return {"items": [summary(r, catalog) for r in rows], "page": page, "page_size": size, "total": total}

@@ -1,4 +1,5 @@
 """Intake service: entrypoints only (load input, call a use case, return output)."""
+
 from __future__ import annotations
 
 import base64
@@ -12,9 +13,9 @@ from services.intake import handlers, queries, sweep, workflow
 from services.intake.catalog import default_catalog
 from services.intake.domain import subject_profiles_for
 from shared import contracts
+from shared.access import Caller
 from shared.clock import Clock
 from shared.consumer import event_handler
-from shared.access import Caller
 from shared.contracts import load
 from shared.db import Database
 from shared.ops import service_status
@@ -57,7 +58,9 @@ class IntakeService:
     def submit_request(self, caller, submission, correlation_id=None):
         caller, submission = Caller.from_claims(caller), load(contracts.RequestSubmissionInput, submission)
         with self.db.begin() as session:
-            return handlers.submit_request(session, self.store, self.clock, default_catalog(), caller, submission, correlation_id)
+            return handlers.submit_request(
+                session, self.store, self.clock, default_catalog(), caller, submission, correlation_id
+            )
 
     @expected
     def get_request(self, caller, request_id):
@@ -84,39 +87,55 @@ class IntakeService:
 
     @expected
     def take_in_charge(self, caller, request_id, command, correlation_id=None):
-        return self._command(workflow.take_in_charge, contracts.CommentInput, caller, request_id, command, correlation_id)
+        return self._command(
+            workflow.take_in_charge, contracts.CommentInput, caller, request_id, command, correlation_id
+        )
 
     @expected
     def reply(self, caller, request_id, command, correlation_id=None):
-        return self._command(workflow.reply, contracts.ReplyInput, caller, request_id, command, correlation_id)
+        return self._command(
+            workflow.reply, contracts.ReplyInput, caller, request_id, command, correlation_id
+        )
 
     @expected
     def close(self, caller, request_id, command, correlation_id=None):
-        return self._command(workflow.close, contracts.CloseInput, caller, request_id, command, correlation_id)
+        return self._command(
+            workflow.close, contracts.CloseInput, caller, request_id, command, correlation_id
+        )
 
     @expected
     def change_subject(self, caller, request_id, command, correlation_id=None):
-        return self._command(workflow.change_subject, contracts.SubjectChangeInput, caller, request_id, command, correlation_id)
+        return self._command(
+            workflow.change_subject, contracts.SubjectChangeInput, caller, request_id, command, correlation_id
+        )
 
     @expected
     def add_followup(self, caller, request_id, command, correlation_id=None):
-        return self._command(workflow.add_followup, contracts.FollowupInput, caller, request_id, command, correlation_id)
+        return self._command(
+            workflow.add_followup, contracts.FollowupInput, caller, request_id, command, correlation_id
+        )
 
     @expected
     def add_reminder(self, caller, request_id, command, correlation_id=None):
-        return self._command(workflow.add_reminder, contracts.ReminderInput, caller, request_id, command, correlation_id)
+        return self._command(
+            workflow.add_reminder, contracts.ReminderInput, caller, request_id, command, correlation_id
+        )
 
     @expected
     def send_outbound(self, caller, command, correlation_id=None):
         caller, command = Caller.from_claims(caller), load(contracts.OutboundInput, command)
         with self.db.begin() as session:
-            return workflow.send_outbound(session, self.clock, default_catalog(), caller, command, correlation_id)
+            return workflow.send_outbound(
+                session, self.clock, default_catalog(), caller, command, correlation_id
+            )
 
     @expected
     def set_referente_profile(self, caller, operator_id, command):
         caller, command = Caller.from_claims(caller), load(contracts.ReferenteProfileInput, command)
         with self.db.begin() as session:
-            return handlers.set_referente_profile(session, self.clock, caller, operator_id, command["referente_regionale"])
+            return handlers.set_referente_profile(
+                session, self.clock, caller, operator_id, command["referente_regionale"]
+            )
 
     @event_handler("request_routed")
     def on_request_routed(self, event):
@@ -124,7 +143,10 @@ class IntakeService:
 
     @event_handler("contact_center_message")
     def on_contact_center_message(self, event):
-        self.db.apply_once(event, partial(workflow.record_contact_center_message, clock=self.clock, catalog=default_catalog()))
+        self.db.apply_once(
+            event,
+            partial(workflow.record_contact_center_message, clock=self.clock, catalog=default_catalog()),
+        )
 
     @timer(interval=0.2)
     def relay_outbox(self):
@@ -140,7 +162,9 @@ class IntakeService:
             handlers.forget_purged(session, self.clock, removed)
 
     def _resubmit_after(self) -> timedelta:
-        return timedelta(seconds=float(config.get("UNROUTED_RESUBMIT_AFTER_SECONDS", sweep.DEFAULT_RESUBMIT_AFTER_SECONDS)))
+        return timedelta(
+            seconds=float(config.get("UNROUTED_RESUBMIT_AFTER_SECONDS", sweep.DEFAULT_RESUBMIT_AFTER_SECONDS))
+        )
 
     @timer(interval=sweep.SWEEP_INTERVAL_SECONDS)
     def sweep_unrouted(self):

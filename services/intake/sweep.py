@@ -9,6 +9,7 @@ reporting and agenda upsert). A request is re-sent at most once per sweep interv
 not while an earlier ``request_submitted`` of it still waits in the outbox (pending or
 parked: the relay keeps a request's events in order, so another copy would only queue up).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -34,7 +35,10 @@ def _unrouted(now: datetime, after: timedelta):
 
 
 def resubmit_unrouted(
-    session, clock, after: timedelta, every: timedelta = timedelta(seconds=SWEEP_INTERVAL_SECONDS),
+    session,
+    clock,
+    after: timedelta,
+    every: timedelta = timedelta(seconds=SWEEP_INTERVAL_SECONDS),
     limit: int = SWEEP_BATCH,
 ) -> list[str]:
     """Re-send ``request_submitted`` (through the outbox) for requests unrouted ``after``

@@ -5,6 +5,7 @@ rows and the SMTP send share one unit of work. If the send raises, everything ro
 and the consumer retries the event later; a redelivered event that was already applied
 changes nothing (and sends nothing).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -82,7 +83,12 @@ def notify_request_closed(session, event, *, mailer, clock) -> None:
     payload = event.payload
     contact = known_contact(session, event)
     message = render_request_closed(
-        contact.protocol, contact.subject, payload["outcome"], payload["comment"], payload["booking_enabled"], payload["at"]
+        contact.protocol,
+        contact.subject,
+        payload["outcome"],
+        payload["comment"],
+        payload["booking_enabled"],
+        payload["at"],
     )
     deliver(session, mailer, clock, event, contact, message)
 
@@ -122,7 +128,9 @@ def remember_contacts(session, payload: dict) -> RequestContact:
 # ---- channels ----------------------------------------------------------------------------
 
 
-def deliver(session, mailer, clock, event, recipient: Recipient | RequestContact, message: OutgoingMessage) -> None:
+def deliver(
+    session, mailer, clock, event, recipient: Recipient | RequestContact, message: OutgoingMessage
+) -> None:
     send_email(session, mailer, clock, event, recipient, message)
     if recipient.sms:
         record_sms_skipped(session, clock, event, recipient, message)
@@ -153,7 +161,9 @@ def record_sms_skipped(session, clock, event, recipient, message: OutgoingMessag
     return delivery
 
 
-def _new_delivery(clock, event, recipient, message: OutgoingMessage, channel: str, address: str | None) -> Delivery:
+def _new_delivery(
+    clock, event, recipient, message: OutgoingMessage, channel: str, address: str | None
+) -> Delivery:
     return Delivery(
         id=uuid.uuid4(),
         request_id=recipient.request_id,

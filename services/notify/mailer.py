@@ -8,11 +8,12 @@ that has the same method.
 (5xx): retrying cannot fix a wrong address. Any other failure (server down, timeout, 4xx)
 propagates as is, so the event is retried.
 """
+
 from __future__ import annotations
 
 import smtplib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
@@ -35,7 +36,7 @@ class SmtpSettings:
     timeout: float = DEFAULT_TIMEOUT_SECONDS
 
     @classmethod
-    def from_config(cls, values) -> "SmtpSettings":
+    def from_config(cls, values) -> SmtpSettings:
         return cls(
             host=str(values.get("SMTP_HOST", "127.0.0.1")),
             port=int(values.get("SMTP_PORT", 8025)),
@@ -50,7 +51,7 @@ def build_message(sender: str, to: str, subject: str, body: str, now: datetime |
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
-    message["Date"] = format_datetime(now or datetime.now(timezone.utc))
+    message["Date"] = format_datetime(now or datetime.now(UTC))
     # An explicit domain: without it make_msgid asks DNS for this host's name.
     message["Message-ID"] = make_msgid(domain=_domain_of(sender))
     message.set_content(body, charset="utf-8")
@@ -78,7 +79,9 @@ class SmtpMailer:
                 smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             if _refused_for_good(exc):
-                raise PermanentDeliveryError(f"destinatario rifiutato dal server di posta: {exc.recipients}") from exc
+                raise PermanentDeliveryError(
+                    f"destinatario rifiutato dal server di posta: {exc.recipients}"
+                ) from exc
             raise
         return message["Message-ID"]
 

@@ -3,6 +3,7 @@
 One template per message in ``templates/``; ``render_*`` return an ``OutgoingMessage`` that
 names its template, so each delivery records which text was sent.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Notify's tables: the contacts projected from ``request_submitted`` and every delivery."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,6 +1,7 @@
 """Notify service: entrypoints only. Tells requesters by e-mail (and, when a provider
 exists, SMS) that their request was registered, routed and closed, and tells companies,
 intermediaries and patronati that a sede sent them a message."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -40,16 +41,24 @@ class NotifyService:
 
     @event_handler("request_submitted")
     def on_request_submitted(self, event):
-        self.db.apply_once(event, partial(handlers.notify_protocol_registered, mailer=self.mailer, clock=self.clock))
+        self.db.apply_once(
+            event, partial(handlers.notify_protocol_registered, mailer=self.mailer, clock=self.clock)
+        )
 
     @event_handler("request_routed")
     def on_request_routed(self, event):
-        self.db.apply_once(event, partial(handlers.notify_request_routed, mailer=self.mailer, clock=self.clock))
+        self.db.apply_once(
+            event, partial(handlers.notify_request_routed, mailer=self.mailer, clock=self.clock)
+        )
 
     @event_handler("request_closed")
     def on_request_closed(self, event):
-        self.db.apply_once(event, partial(handlers.notify_request_closed, mailer=self.mailer, clock=self.clock))
+        self.db.apply_once(
+            event, partial(handlers.notify_request_closed, mailer=self.mailer, clock=self.clock)
+        )
 
     @event_handler("outbound_message_sent")
     def on_outbound_message_sent(self, event):
-        self.db.apply_once(event, partial(handlers.notify_outbound_message, mailer=self.mailer, clock=self.clock))
+        self.db.apply_once(
+            event, partial(handlers.notify_outbound_message, mailer=self.mailer, clock=self.clock)
+        )

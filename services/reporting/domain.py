@@ -14,6 +14,7 @@ calendar. A ratio whose denominator is 0 is ``None``: no figure, rather than a m
 A row is anything with ``subject``, ``sla_days``, ``state``, ``submitted_at`` and
 ``closed_at`` (a database row, or a ``RequestTiming`` in tests).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict

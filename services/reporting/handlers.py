@@ -6,6 +6,7 @@ in their own columns and leave the rest alone. Each column merges in a way that 
 depend on arrival order: earliest instant, latest instant, highest counter, a state that
 never moves backwards.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import case, func, literal, or_
@@ -202,7 +203,11 @@ def record_closed(session, event) -> None:
     """``request_closed``: closed for good, with outcome and booking; a request closes once,
     so a second closing (which intake does not allow) changes nothing."""
     payload = event.payload
-    closing = {"closed_at": payload["at"], "outcome": payload["outcome"], "booking_enabled": payload["booking_enabled"]}
+    closing = {
+        "closed_at": payload["at"],
+        "outcome": payload["outcome"],
+        "booking_enabled": payload["booking_enabled"],
+    }
     _upsert_fact(
         session,
         payload["request_id"],

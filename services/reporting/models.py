@@ -1,5 +1,6 @@
 """Reporting's read model, built only from events: one row of facts per request, and one
 row per outbound or contact-center message."""
+
 from __future__ import annotations
 
 import uuid

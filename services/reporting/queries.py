@@ -1,4 +1,5 @@
 """Reporting queries over the read model, as plain functions of a session."""
+
 from __future__ import annotations
 
 import uuid
@@ -39,7 +40,11 @@ def sla_snapshot(session, now: datetime, sede: str | None = None, origin: str | 
     """Threshold indicator, backlog index and average closing time per subject, at ``now``,
     for one sede (else all) and one origin (else all)."""
     query = select(
-        RequestFact.subject, RequestFact.sla_days, RequestFact.state, RequestFact.submitted_at, RequestFact.closed_at
+        RequestFact.subject,
+        RequestFact.sla_days,
+        RequestFact.state,
+        RequestFact.submitted_at,
+        RequestFact.closed_at,
     ).where(RequestFact.submitted_at.is_not(None))
     if sede is not None:
         query = query.where(RequestFact.sede_code == sede)
@@ -96,7 +101,13 @@ def fact_view(fact: RequestFact) -> dict:
 def _known_origin(origin: str) -> str:
     if origin not in ORIGINS:
         raise InvalidInput.from_errors(
-            [field_error("origin", "unknown_origin", f"Provenienza sconosciuta: usare una tra {', '.join(ORIGINS)}.")]
+            [
+                field_error(
+                    "origin",
+                    "unknown_origin",
+                    f"Provenienza sconosciuta: usare una tra {', '.join(ORIGINS)}.",
+                )
+            ]
         )
     return origin
 

@@ -1,5 +1,6 @@
 """Reporting service: entrypoints only. Keeps a read model of requests built from events
 and computes the dashboard's figures from it."""
+
 from __future__ import annotations
 
 from services.reporting import handlers, queries

@@ -12,12 +12,13 @@ Two kinds:
 
 ``check_reference`` returns the problems found ([] when the dataset may become active).
 """
+
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Callable, Iterable
 
 from services.routing.dataset import Problem
 from services.routing.sedi import CODE_PATTERN, check_sede_rows
@@ -39,7 +40,9 @@ MAX_EXAMPLES = 3
 Comuni = dict[str, tuple[Comune, tuple[str, ...]]]  # codice catastale -> (comune, its CAPs)
 
 
-def check_reference(data: ReferenceData, provinces: dict[str, Province], comuni: Comuni, today: date) -> list[Problem]:
+def check_reference(
+    data: ReferenceData, provinces: dict[str, Province], comuni: Comuni, today: date
+) -> list[Problem]:
     return check_rows(data, provinces, comuni) + check_coverage(data, provinces, comuni, today)
 
 
@@ -74,11 +77,15 @@ def _check_sede_comuni(data, sedi, comuni) -> list[Problem]:
             detail = f"{label}: solo agenzie e filiali coprono comuni elencati (la sede è {sede.type})."
             problems.append(Problem("coverage_not_local", detail))
         if known is None:
-            problems.append(Problem("unknown_comune", f"{label}: codice catastale sconosciuto nei dati ISTAT."))
+            problems.append(
+                Problem("unknown_comune", f"{label}: codice catastale sconosciuto nei dati ISTAT.")
+            )
         elif sede is not None and sede.province and known[0].province != sede.province:
             detail = f"{label}: il comune è in provincia {known[0].province}, la sede in {sede.province}."
             problems.append(Problem("coverage_outside_province", detail))
-    problems += _overlapping(data.sede_comuni, lambda r: r.codice_catastale, "sede_comuni.csv: comune {} coperto da due sedi")
+    problems += _overlapping(
+        data.sede_comuni, lambda r: r.codice_catastale, "sede_comuni.csv: comune {} coperto da due sedi"
+    )
     return problems
 
 
@@ -99,7 +106,9 @@ def _check_cric(data, sedi, regions) -> list[Problem]:
             detail = f"{label}: parent_code deve essere la direzione regionale della stessa regione."
             problems.append(Problem("unknown_parent", detail))
     problems += _duplicates(data.cric, lambda c: c.code, "cric.csv: il codice CRIC {} compare più volte")
-    problems += _overlapping(data.cric, lambda c: c.region, "cric.csv: la regione {} ha due CRIC in vigore insieme")
+    problems += _overlapping(
+        data.cric, lambda c: c.region, "cric.csv: la regione {} ha due CRIC in vigore insieme"
+    )
     return problems
 
 
@@ -116,7 +125,9 @@ def _check_subjects(data) -> list[Problem]:
         elif subject.cric_section not in CRIC_SECTIONS:
             detail = f"{label}: sezione CRIC «{subject.cric_section}» sconosciuta (ammesse: {', '.join(CRIC_SECTIONS)})."
             problems.append(Problem("unknown_section", detail))
-    problems += _overlapping(data.subjects, lambda s: s.code, "subjects.csv: l'oggetto {} compare due volte nello stesso periodo")
+    problems += _overlapping(
+        data.subjects, lambda s: s.code, "subjects.csv: l'oggetto {} compare due volte nello stesso periodo"
+    )
     return problems
 
 
@@ -139,12 +150,18 @@ def _check_poli(data, sedi, subjects, regions) -> list[Problem]:
 
 def _check_offices(data, provinces) -> list[Problem]:
     problems = [
-        Problem("invalid_office", f"patronato_offices.csv: ufficio «{office.ente}/{office.ufficio}»: codice ente o ufficio mancante.")
+        Problem(
+            "invalid_office",
+            f"patronato_offices.csv: ufficio «{office.ente}/{office.ufficio}»: codice ente o ufficio mancante.",
+        )
         for office in data.patronato_offices
         if not (office.ente and office.ufficio)
     ]
     problems += [
-        Problem("unknown_province", f"patronato_offices.csv: ufficio {office.ente}/{office.ufficio}: provincia «{office.province}» sconosciuta.")
+        Problem(
+            "unknown_province",
+            f"patronato_offices.csv: ufficio {office.ente}/{office.ufficio}: provincia «{office.province}» sconosciuta.",
+        )
         for office in data.patronato_offices
         if office.province not in provinces
     ]
@@ -158,12 +175,18 @@ def _check_companies(data, sedi) -> list[Problem]:
     unknown_sede = [c.matricola for c in data.companies if c.sede_code not in sedi]
     problems = []
     if bad_matricole:
-        detail = f"companies.csv: {len(bad_matricole)} matricole non di 10 cifre (es. {_examples(bad_matricole)})."
+        detail = (
+            f"companies.csv: {len(bad_matricole)} matricole non di 10 cifre (es. {_examples(bad_matricole)})."
+        )
         problems.append(Problem("invalid_matricola", detail))
     if unknown_sede:
         detail = f"companies.csv: {len(unknown_sede)} matricole con una sede che non esiste (es. {_examples(unknown_sede)})."
         problems.append(Problem("unknown_sede", detail))
-    problems += _overlapping(data.companies, lambda c: c.matricola, "companies.csv: la matricola {} compare due volte nello stesso periodo")
+    problems += _overlapping(
+        data.companies,
+        lambda c: c.matricola,
+        "companies.csv: la matricola {} compare due volte nello stesso periodo",
+    )
     return problems
 
 
@@ -171,7 +194,9 @@ def _check_prefixes(data, provinces) -> list[Problem]:
     problems = []
     for row in data.matricola_prefixes:
         if not PREFIX_PATTERN.match(row.prefix):
-            problems.append(Problem("invalid_prefix", f"matricola_prefixes.csv: prefisso «{row.prefix}» non di 2 cifre."))
+            problems.append(
+                Problem("invalid_prefix", f"matricola_prefixes.csv: prefisso «{row.prefix}» non di 2 cifre.")
+            )
         if row.province not in provinces:
             detail = f"matricola_prefixes.csv: prefisso {row.prefix}: provincia «{row.province}» sconosciuta."
             problems.append(Problem("unknown_province", detail))
@@ -182,7 +207,11 @@ def _check_prefixes(data, provinces) -> list[Problem]:
 
 def _duplicates(rows: Iterable, key: Callable, template: str) -> list[Problem]:
     counts = Counter(key(row) for row in rows)
-    return [Problem("duplicate_code", template.format(value) + ".") for value, count in sorted(counts.items()) if count > 1]
+    return [
+        Problem("duplicate_code", template.format(value) + ".")
+        for value, count in sorted(counts.items())
+        if count > 1
+    ]
 
 
 def _overlapping(rows: Iterable, key: Callable, template: str) -> list[Problem]:
@@ -194,7 +223,9 @@ def _overlapping(rows: Iterable, key: Callable, template: str) -> list[Problem]:
     for value, group in sorted(by_key.items(), key=lambda item: str(item[0])):
         group.sort(key=lambda row: row.valid_from or date.min)
         # sorted by start: if any two overlap, some neighbours do
-        if any(a.valid_to is None or (b.valid_from or date.min) <= a.valid_to for a, b in zip(group, group[1:])):
+        if any(
+            a.valid_to is None or (b.valid_from or date.min) <= a.valid_to for a, b in zip(group, group[1:], strict=False)
+        ):
             shown = "/".join(value) if isinstance(value, tuple) else value
             problems.append(Problem("overlapping_rows", template.format(shown) + "."))
     return problems
@@ -213,7 +244,9 @@ def check_days(data: ReferenceData, today: date) -> list[date]:
     return sorted({today} | {day for day in data.change_days() if day > today})
 
 
-def check_coverage(data: ReferenceData, provinces: dict[str, Province], comuni: Comuni, today: date) -> list[Problem]:
+def check_coverage(
+    data: ReferenceData, provinces: dict[str, Province], comuni: Comuni, today: date
+) -> list[Problem]:
     problems, seen = [], set()
     known_sedi = {sede.code for sede in data.sedi}  # a sede that does not exist at all is a row problem
     for day in check_days(data, today):
@@ -264,9 +297,14 @@ def _provinces_with_several_sedi(view: ReferenceView, provinces) -> list[Problem
 
 def _parents_not_in_force(view: ReferenceView, known_sedi: set[str]) -> list[Problem]:
     return [
-        Problem("parent_not_in_force", f"La sede {sede.code} «{sede.name}» è in vigore ma la sua sede superiore {sede.parent_code} no.")
+        Problem(
+            "parent_not_in_force",
+            f"La sede {sede.code} «{sede.name}» è in vigore ma la sua sede superiore {sede.parent_code} no.",
+        )
         for sede in sorted(view.sedi.values(), key=lambda s: s.code)
-        if sede.type not in REGIONAL_TYPES and sede.parent_code in known_sedi and sede.parent_code not in view.sedi
+        if sede.type not in REGIONAL_TYPES
+        and sede.parent_code in known_sedi
+        and sede.parent_code not in view.sedi
     ]
 
 
@@ -278,7 +316,10 @@ def _regions_without_cric(view: ReferenceView, provinces, known_sedi: set[str]) 
         if region not in view.cric_of_region
     ]
     problems += [
-        Problem("parent_not_in_force", f"Il CRIC {cric.code} è in vigore ma la sua direzione regionale {cric.parent_code} no.")
+        Problem(
+            "parent_not_in_force",
+            f"Il CRIC {cric.code} è in vigore ma la sua direzione regionale {cric.parent_code} no.",
+        )
         for cric in view.cric.values()
         if cric.parent_code in known_sedi and cric.parent_code not in view.sedi
     ]
@@ -287,7 +328,9 @@ def _regions_without_cric(view: ReferenceView, provinces, known_sedi: set[str]) 
 
 def _poli_without_sede(view: ReferenceView, known_sedi: set[str]) -> list[Problem]:
     return [
-        Problem("polo_sede_not_in_force", f"Il polo «{hub.name}» è in vigore ma la sua sede {hub.sede_code} no.")
+        Problem(
+            "polo_sede_not_in_force", f"Il polo «{hub.name}» è in vigore ma la sua sede {hub.sede_code} no."
+        )
         for hub in view.poli.values()
         if hub.sede_code in known_sedi and hub.sede_code not in view.sedi
     ]

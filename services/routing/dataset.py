@@ -6,15 +6,16 @@ and ``valid_to`` (inclusive days, ``AAAA-MM-GG``; empty = unbounded) and ``sourc
 Shape problems (missing file, missing columns, bad dates) are returned as ``problems``,
 not raised: the load reports them like any failed check. No database here.
 """
+
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 from services.routing.structures import (
     Company,
@@ -60,36 +61,68 @@ def _or_none(text: str) -> str | None:
 
 FILES: tuple[FileSpec, ...] = (
     FileSpec(
-        "sedi.csv", "sedi", ("code", "name", "type", "parent_code", "region", "province", "email"), True,
-        lambda v, p: Sede(v("code"), v("name"), v("type"), _or_none(v("parent_code")), v("region"),
-                          _or_none(v("province").upper()), _or_none(v("email")), **p),
+        "sedi.csv",
+        "sedi",
+        ("code", "name", "type", "parent_code", "region", "province", "email"),
+        True,
+        lambda v, p: Sede(
+            v("code"),
+            v("name"),
+            v("type"),
+            _or_none(v("parent_code")),
+            v("region"),
+            _or_none(v("province").upper()),
+            _or_none(v("email")),
+            **p,
+        ),
     ),
     FileSpec(
-        "sede_comuni.csv", "sede_comuni", ("sede_code", "codice_catastale", "comune"), False,
+        "sede_comuni.csv",
+        "sede_comuni",
+        ("sede_code", "codice_catastale", "comune"),
+        False,
         lambda v, p: SedeComune(v("sede_code"), v("codice_catastale").upper(), v("comune"), **p),
     ),
     FileSpec(
-        "cric.csv", "cric", ("code", "name", "region", "parent_code", "email"), True,
+        "cric.csv",
+        "cric",
+        ("code", "name", "region", "parent_code", "email"),
+        True,
         lambda v, p: Cric(v("code"), v("name"), v("region"), v("parent_code"), _or_none(v("email")), **p),
     ),
     FileSpec(
-        "subjects.csv", "subjects", ("code", "label", "area", "cric_section"), True,
+        "subjects.csv",
+        "subjects",
+        ("code", "label", "area", "cric_section"),
+        True,
         lambda v, p: SubjectRouting(v("code"), v("label"), v("area"), v("cric_section"), **p),
     ),
     FileSpec(
-        "poli.csv", "poli", ("subject", "region", "sede_code", "name"), False,
+        "poli.csv",
+        "poli",
+        ("subject", "region", "sede_code", "name"),
+        False,
         lambda v, p: Polo(v("subject"), _or_none(v("region")), v("sede_code"), v("name"), **p),
     ),
     FileSpec(
-        "patronato_offices.csv", "patronato_offices", ("ente", "ufficio", "province", "name"), False,
+        "patronato_offices.csv",
+        "patronato_offices",
+        ("ente", "ufficio", "province", "name"),
+        False,
         lambda v, p: PatronatoOffice(v("ente"), v("ufficio"), v("province").upper(), v("name"), **p),
     ),
     FileSpec(
-        "companies.csv", "companies", ("matricola", "sede_code"), False,
+        "companies.csv",
+        "companies",
+        ("matricola", "sede_code"),
+        False,
         lambda v, p: Company(v("matricola"), v("sede_code"), **p),
     ),
     FileSpec(
-        "matricola_prefixes.csv", "matricola_prefixes", ("prefix", "province"), False,
+        "matricola_prefixes.csv",
+        "matricola_prefixes",
+        ("prefix", "province"),
+        False,
         lambda v, p: MatricolaPrefix(v("prefix"), v("province").upper(), **p),
     ),
 )
@@ -139,9 +172,14 @@ def _read_rows(spec: FileSpec, text: str) -> tuple[list, set[str], list[Problem]
     reader = csv.DictReader(io.StringIO(text))
     missing = [column for column in spec.columns if column not in (reader.fieldnames or [])]
     if missing:
-        return [], set(), [Problem("missing_columns", f"{spec.name}: colonne mancanti: {', '.join(missing)}.")]
+        return (
+            [],
+            set(),
+            [Problem("missing_columns", f"{spec.name}: colonne mancanti: {', '.join(missing)}.")],
+        )
     rows, sources, problems = [], set(), []
     for line, record in enumerate(reader, start=2):
+
         def value(column, record=record):
             return (record.get(column) or "").strip()
 
@@ -161,9 +199,15 @@ def _period(file_name: str, line: int, start: str, end: str) -> tuple[dict, list
         try:
             period[column] = date.fromisoformat(text)
         except ValueError:
-            problems.append(Problem("invalid_date", f"{file_name} riga {line}: {column} «{text}» non è una data AAAA-MM-GG."))
+            problems.append(
+                Problem(
+                    "invalid_date", f"{file_name} riga {line}: {column} «{text}» non è una data AAAA-MM-GG."
+                )
+            )
     if period["valid_from"] and period["valid_to"] and period["valid_from"] > period["valid_to"]:
-        problems.append(Problem("invalid_period", f"{file_name} riga {line}: valid_from è successiva a valid_to."))
+        problems.append(
+            Problem("invalid_period", f"{file_name} riga {line}: valid_from è successiva a valid_to.")
+        )
     return period, problems
 
 
@@ -180,7 +224,9 @@ def write_reference(directory: Path, data: ReferenceData, source: str) -> None:
 
 def write_table(path: Path, spec: FileSpec, rows, source: str) -> None:
     with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=spec.all_columns, lineterminator="\n", extrasaction="ignore")
+        writer = csv.DictWriter(
+            handle, fieldnames=spec.all_columns, lineterminator="\n", extrasaction="ignore"
+        )
         writer.writeheader()
         for row in sorted(rows, key=_sort_key(spec)):
             record = {key: _cell(value) for key, value in row.as_dict().items()}
@@ -188,7 +234,9 @@ def write_table(path: Path, spec: FileSpec, rows, source: str) -> None:
 
 
 def _sort_key(spec: FileSpec):
-    return lambda row: tuple(_cell(getattr(row, column)) for column in spec.columns) + (_cell(row.valid_from),)
+    return lambda row: (
+        tuple(_cell(getattr(row, column)) for column in spec.columns) + (_cell(row.valid_from),)
+    )
 
 
 def _cell(value) -> str:

@@ -4,6 +4,7 @@ step of the chain, the assignment, and the decision as recorded and as an event.
 Decisions are taken thousands of times a second: the values are named tuples (cheap to
 build, immutable, comparable), not dataclasses. No I/O here.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -33,12 +34,16 @@ class Assignment(NamedTuple):
     def as_dict(self) -> dict:
         return self._asdict()
 
-    def same_place(self, other: "Assignment | dict | None") -> bool:
+    def same_place(self, other: Assignment | dict | None) -> bool:
         """Same structure and same work queue (the reason text may differ)."""
         if other is None:
             return False
         other = other if isinstance(other, dict) else other.as_dict()
-        return (self.kind, self.code, self.queue) == (other.get("kind"), other.get("code"), other.get("queue"))
+        return (self.kind, self.code, self.queue) == (
+            other.get("kind"),
+            other.get("code"),
+            other.get("queue"),
+        )
 
 
 class RuleCheck(NamedTuple):
@@ -66,7 +71,7 @@ class RequestFacts(NamedTuple):
     ufficio: str | None = None
 
     @classmethod
-    def from_payload(cls, payload: dict) -> "RequestFacts":
+    def from_payload(cls, payload: dict) -> RequestFacts:
         citizen = payload.get("citizen") or {}
         office = payload.get("patronato") or {}
         return cls(
@@ -81,7 +86,7 @@ class RequestFacts(NamedTuple):
         )
 
     @classmethod
-    def from_dict(cls, recorded: dict) -> "RequestFacts":
+    def from_dict(cls, recorded: dict) -> RequestFacts:
         return cls(**{name: recorded.get(name) for name in cls._fields})
 
     def as_dict(self) -> dict:
@@ -114,7 +119,9 @@ class Decision(NamedTuple):
             "effective_day": self.effective_day.isoformat(),
         }
 
-    def routed_payload(self, request_id, decided_at: datetime, *, manual: bool = False, previous: dict | None = None) -> dict:
+    def routed_payload(
+        self, request_id, decided_at: datetime, *, manual: bool = False, previous: dict | None = None
+    ) -> dict:
         """The payload of the ``request_routed`` event (RequestRoutedV1)."""
         return {
             "request_id": request_id,

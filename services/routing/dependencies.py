@@ -7,6 +7,7 @@ most every ``refresh_seconds``, one worker asks the database for the active vers
 (one indexed row) and rebuilds the table only when it changed. Workers in between get
 the table they already have: a decision is a few dict look-ups.
 """
+
 from __future__ import annotations
 
 import logging

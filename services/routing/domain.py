@@ -22,10 +22,11 @@ places goes to triage with the reasons of the rules that applied.
 
 No nameko, no SQLAlchemy here.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 
 from services.routing.decisions import (  # noqa: F401 - the domain's vocabulary, for its callers
     MANUAL_KEPT_RULE,
@@ -77,7 +78,7 @@ class RoutingTable:
         self._views: dict[date, ReferenceView] = {}
 
     @classmethod
-    def empty(cls) -> "RoutingTable":
+    def empty(cls) -> RoutingTable:
         return cls(None)
 
     @property
@@ -96,10 +97,15 @@ class RoutingTable:
         return self.decide_facts(RequestFacts.from_payload(payload), on)
 
     def decide_facts(self, request: RequestFacts, on: date | None = None) -> Decision:
-        day = on or rome_date(datetime.now(timezone.utc))
+        day = on or rome_date(datetime.now(UTC))
         version = self.version or NO_REFERENCE_VERSION
         if not self.loaded:
-            check = RuleCheck("reference_data", NOT_RESOLVED, "no_reference", "Nessuna versione dei dati di riferimento è attiva")
+            check = RuleCheck(
+                "reference_data",
+                NOT_RESOLVED,
+                "no_reference",
+                "Nessuna versione dei dati di riferimento è attiva",
+            )
             return triage(request, (check,), version, day)
         view = self.view(day)
         chain = []
@@ -108,7 +114,9 @@ class RoutingTable:
             chain.append(verdict.check)
             if verdict.assignment is not None:
                 assignment = with_region(view, verdict.assignment)
-                return Decision(assignment, verdict.check.rule, verdict.inputs or {}, version, tuple(chain), request, day)
+                return Decision(
+                    assignment, verdict.check.rule, verdict.inputs or {}, version, tuple(chain), request, day
+                )
         return triage(request, tuple(chain), version, day)
 
 
@@ -130,7 +138,13 @@ RULES: list[Callable[[RoutingTable, ReferenceView, RequestFacts], Verdict]] = [
 
 
 def manual_decision(
-    table: RoutingTable, request: RequestFacts, target_code: str, reason: str, actor: Caller, current: dict, on: date
+    table: RoutingTable,
+    request: RequestFacts,
+    target_code: str,
+    reason: str,
+    actor: Caller,
+    current: dict,
+    on: date,
 ) -> Decision | None:
     """An official moves the request to ``target_code`` (a sede or a CRIC in force on ``on``).
     Returns None when no such structure exists."""
@@ -144,13 +158,21 @@ def manual_decision(
         queue = subject.cric_section if subject is not None else queue
     name = sede.name if sede is not None else cric.name
     text = f"Riassegnata a mano a {name} da {actor.sub} ({actor.role}): {reason}"
-    assignment = Assignment("sede" if sede is not None else "cric", target_code, name, text, queue, (sede or cric).region)
+    assignment = Assignment(
+        "sede" if sede is not None else "cric", target_code, name, text, queue, (sede or cric).region
+    )
     inputs = {
-        "actor": actor.sub, "actor_role": actor.role, "actor_sede": actor.sede, "reason": reason,
-        "previous": current.get("assignment"), "overrides": rule_based_target(current),
+        "actor": actor.sub,
+        "actor_role": actor.role,
+        "actor_sede": actor.sede,
+        "reason": reason,
+        "previous": current.get("assignment"),
+        "overrides": rule_based_target(current),
     }
     check = RuleCheck(MANUAL_RULE, MATCHED, "manual", text)
-    return Decision(assignment, MANUAL_RULE, inputs, table.version or NO_REFERENCE_VERSION, (check,), request, on)
+    return Decision(
+        assignment, MANUAL_RULE, inputs, table.version or NO_REFERENCE_VERSION, (check,), request, on
+    )
 
 
 def rule_based_target(recorded: dict) -> dict | None:
@@ -187,4 +209,6 @@ def reroute(table: RoutingTable, request: RequestFacts, current: dict, on: date)
     check = RuleCheck(MANUAL_KEPT_RULE, MATCHED, "manual_kept", text)
     assignment = Assignment(kept["kind"], kept["code"], kept["name"], text, queue, kept.get("region"))
     inputs = {**(current.get("inputs") or {}), "rules_gave": decision.assignment.as_dict()}
-    return decision._replace(assignment=assignment, rule=MANUAL_KEPT_RULE, inputs=inputs, rule_chain=(*decision.rule_chain, check))
+    return decision._replace(
+        assignment=assignment, rule=MANUAL_KEPT_RULE, inputs=inputs, rule_chain=(*decision.rule_chain, check)
+    )

@@ -4,6 +4,7 @@ The nameko service and the ``reference`` command call these inside one unit of w
 a ``request_routed`` event goes to the outbox in the same transaction as the decision.
 Reference data reading/writing is in ``reference_store.py``.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -12,8 +13,6 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 
-from shared import access
-from shared.access import Caller
 from services.routing.domain import (
     MANUAL_KEPT_RULE,
     MANUAL_RULE,
@@ -34,6 +33,8 @@ from services.routing.reference_store import (  # noqa: F401 - part of the use c
 )
 from services.routing.schemas import ExplainQuery, ReassignmentInput, SediQuery
 from services.routing.structures import PROVINCIAL_TYPES
+from shared import access
+from shared.access import Caller
 from shared.clock import rome_date
 from shared.contracts import load
 from shared.errors import Conflict, InvalidInput, NotFound, field_error
@@ -78,23 +79,40 @@ def reroute_on_subject_change(table: RoutingTable, clock, session, event) -> Non
     current = _lock_current(session, payload["request_id"])
     if current is None:
         raise DecisionNotYetTaken(f"request_subject_changed before any decision for {payload['request_id']}")
-    facts = RequestFacts.from_dict({**current.request, "subject": payload["new_subject"], "area": payload["area"]})
+    facts = RequestFacts.from_dict(
+        {**current.request, "subject": payload["new_subject"], "area": payload["area"]}
+    )
     decided_at = clock.now()
     decision = reroute(table, facts, _as_dict(current), rome_date(decided_at))
     moved = not decision.assignment.same_place(current.assignment)
     values = _decision_row(
-        decision, current.request_id, current.sequence + 1, SUBJECT_CHANGED, decided_at,
-        previous=current.assignment, emitted=moved, event_id=event.event_id,
+        decision,
+        current.request_id,
+        current.sequence + 1,
+        SUBJECT_CHANGED,
+        decided_at,
+        previous=current.assignment,
+        emitted=moved,
+        event_id=event.event_id,
     )
     session.execute(insert(RoutingDecision).values(**values))
     if moved:
-        _emit(session, decision, current.request_id, decided_at, event.correlation_id, previous=current.assignment)
+        _emit(
+            session,
+            decision,
+            current.request_id,
+            decided_at,
+            event.correlation_id,
+            previous=current.assignment,
+        )
 
 
 def reassign(table: RoutingTable, clock, session, caller: Caller, request_id, body) -> dict:
     """An official (or an administrator) moves a request to another sede, with a reason."""
     if not isinstance(body, dict):
-        raise InvalidInput.from_errors([field_error("body", "not_an_object", "Il corpo deve essere un oggetto JSON.")])
+        raise InvalidInput.from_errors(
+            [field_error("body", "not_an_object", "Il corpo deve essere un oggetto JSON.")]
+        )
     wanted = load(ReassignmentInput, body)
     key = _request_key(request_id)
     current = _lock_current(session, key) if key else None
@@ -102,16 +120,30 @@ def reassign(table: RoutingTable, clock, session, caller: Caller, request_id, bo
         raise _not_found(request_id)
     access.require_reassignment(caller, current.assignment)
     if wanted["sede"] == current.assignment.get("code"):
-        raise Conflict("already_assigned", f"La richiesta è già assegnata a {current.assignment.get('name')}.")
+        raise Conflict(
+            "already_assigned", f"La richiesta è già assegnata a {current.assignment.get('name')}."
+        )
     decided_at = clock.now()
     facts = RequestFacts.from_dict(current.request)
-    decision = manual_decision(table, facts, wanted["sede"], wanted["reason"], caller, _as_dict(current), rome_date(decided_at))
+    decision = manual_decision(
+        table, facts, wanted["sede"], wanted["reason"], caller, _as_dict(current), rome_date(decided_at)
+    )
     if decision is None:
         detail = f"Nessuna sede o CRIC in vigore con codice {wanted['sede']} nei dati di riferimento {table.version}."
         raise InvalidInput.from_errors([field_error("sede", "unknown_sede", detail)])
-    values = _decision_row(decision, current.request_id, current.sequence + 1, MANUAL, decided_at, previous=current.assignment)
+    values = _decision_row(
+        decision, current.request_id, current.sequence + 1, MANUAL, decided_at, previous=current.assignment
+    )
     session.execute(insert(RoutingDecision).values(**values))
-    _emit(session, decision, current.request_id, decided_at, f"reassign-{uuid.uuid4()}", previous=current.assignment, manual=True)
+    _emit(
+        session,
+        decision,
+        current.request_id,
+        decided_at,
+        f"reassign-{uuid.uuid4()}",
+        previous=current.assignment,
+        manual=True,
+    )
     return decision_view(values)
 
 
@@ -126,8 +158,17 @@ def explain(table: RoutingTable, clock, caller: Caller, query) -> dict:
     return {"dry_run": True, **decision.as_dict()}
 
 
-def _decision_row(decision: Decision, request_id, sequence: int, trigger: str, decided_at: datetime, *,
-                  previous=None, emitted=True, event_id=None) -> dict:
+def _decision_row(
+    decision: Decision,
+    request_id,
+    sequence: int,
+    trigger: str,
+    decided_at: datetime,
+    *,
+    previous=None,
+    emitted=True,
+    event_id=None,
+) -> dict:
     recorded = decision.as_dict()
     return {
         "id": uuid.uuid4(),
@@ -148,9 +189,13 @@ def _decision_row(decision: Decision, request_id, sequence: int, trigger: str, d
     }
 
 
-def _emit(session, decision: Decision, request_id, decided_at, correlation_id, *, previous=None, manual=False) -> None:
+def _emit(
+    session, decision: Decision, request_id, decided_at, correlation_id, *, previous=None, manual=False
+) -> None:
     payload = decision.routed_payload(request_id, decided_at, manual=manual, previous=previous)
-    event = make_event(REQUEST_ROUTED, payload, producer=PRODUCER, correlation_id=correlation_id, occurred_at=decided_at)
+    event = make_event(
+        REQUEST_ROUTED, payload, producer=PRODUCER, correlation_id=correlation_id, occurred_at=decided_at
+    )
     add_event(session, event)
 
 
@@ -160,7 +205,10 @@ def _lock_current(session, request_id) -> RoutingDecision | None:
     "current"."""
     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"routing:{request_id}"})
     return session.scalars(
-        select(RoutingDecision).where(RoutingDecision.request_id == request_id).order_by(RoutingDecision.sequence.desc()).limit(1)
+        select(RoutingDecision)
+        .where(RoutingDecision.request_id == request_id)
+        .order_by(RoutingDecision.sequence.desc())
+        .limit(1)
     ).first()
 
 
@@ -179,14 +227,22 @@ def _request_key(request_id) -> uuid.UUID | None:
 
 
 def _not_found(request_id) -> NotFound:
-    return NotFound("decision_not_found", f"Nessuna decisione di instradamento per la richiesta {request_id}.")
+    return NotFound(
+        "decision_not_found", f"Nessuna decisione di instradamento per la richiesta {request_id}."
+    )
 
 
 def decision_history(session, request_id) -> list[dict]:
     key = _request_key(request_id)
-    rows = session.scalars(
-        select(RoutingDecision).where(RoutingDecision.request_id == key).order_by(RoutingDecision.sequence)
-    ).all() if key else []
+    rows = (
+        session.scalars(
+            select(RoutingDecision)
+            .where(RoutingDecision.request_id == key)
+            .order_by(RoutingDecision.sequence)
+        ).all()
+        if key
+        else []
+    )
     if not rows:
         raise _not_found(request_id)
     return [decision_view({column: getattr(row, column) for column in _COLUMNS}) for row in rows]
@@ -242,7 +298,8 @@ def _replay(session, decision: dict, tables_for_version) -> dict | None:
         "available": True,
         "rule": again.rule,
         "assignment": again.assignment.as_dict(),
-        "same_decision": again.rule == decision["rule"] and again.assignment.same_place(decision["assignment"]),
+        "same_decision": again.rule == decision["rule"]
+        and again.assignment.same_place(decision["assignment"]),
     }
 
 
@@ -261,12 +318,18 @@ def list_sedi(table: RoutingTable, clock, caller: Caller, query) -> dict:
         covered.setdefault(sede.code, []).append(codice)
     # a provincial sede covers its province but the comuni listed for local sedi
     sedi = [
-        {**_jsonable(sede.as_dict()), "province_wide": sede.type in PROVINCIAL_TYPES, "comuni": sorted(covered.get(sede.code, []))}
+        {
+            **_jsonable(sede.as_dict()),
+            "province_wide": sede.type in PROVINCIAL_TYPES,
+            "comuni": sorted(covered.get(sede.code, [])),
+        }
         for sede in sorted(view.sedi.values(), key=lambda s: s.code)
         if (wanted["region"] in (None, sede.region)) and (wanted["type"] in (None, sede.type))
     ]
     cric = [
-        _jsonable(c.as_dict()) for c in sorted(view.cric.values(), key=lambda c: c.code) if wanted["region"] in (None, c.region)
+        _jsonable(c.as_dict())
+        for c in sorted(view.cric.values(), key=lambda c: c.code)
+        if wanted["region"] in (None, c.region)
     ]
     return {"reference_version": table.version, "on": day.isoformat(), "sedi": sedi, "cric": cric}
 

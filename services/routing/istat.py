@@ -3,6 +3,7 @@
 The data ship inside the package, so they are read lazily (never at import) and cached
 for the life of the process: they do not change while it runs.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -15,7 +16,8 @@ from shared.identifiers import comuni_for_cap, comuni_index
 def comuni_of_cap(cap: str) -> tuple[Comune, ...]:
     """The comuni served by ``cap``, sorted by name."""
     return tuple(
-        Comune(c["nome"], c["sigla_provincia"], c["regione"], c["codice_catastale"]) for c in comuni_for_cap(cap)
+        Comune(c["nome"], c["sigla_provincia"], c["regione"], c["codice_catastale"])
+        for c in comuni_for_cap(cap)
     )
 
 
@@ -39,7 +41,9 @@ def all_comuni() -> dict[str, tuple[Comune, tuple[str, ...]]]:
     comuni = {}
     for sigla in italian_provinces():
         for record in index.comuni_per_provincia(sigla):
-            comune = Comune(record["nome"], record["sigla_provincia"], record["regione"], record["codice_catastale"])
+            comune = Comune(
+                record["nome"], record["sigla_provincia"], record["regione"], record["codice_catastale"]
+            )
             comuni[comune.codice_catastale] = (comune, tuple(record.get("cap") or ()))
     return comuni
 

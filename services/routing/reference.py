@@ -10,11 +10,12 @@ activates it. A dataset that fails a check changes nothing: the command lists th
 problems and exits with status 1. The running routing service picks up the new version
 within a few seconds.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -36,7 +37,7 @@ MAX_PROBLEMS_SHOWN = 40
 def generate(out_dir: Path) -> ReferenceData:
     """Write the sample reference files into ``out_dir``; returns what was written."""
     data = generate_sample(italian_provinces())
-    today = rome_date(datetime.now(timezone.utc))
+    today = rome_date(datetime.now(UTC))
     problems = check_reference(data, italian_provinces(), all_comuni(), today)
     if problems:  # the generator and the checks disagree: a bug, not a data problem
         raise RuntimeError(f"il campione generato non supera i controlli: {problems[:3]}")
@@ -44,7 +45,9 @@ def generate(out_dir: Path) -> ReferenceData:
     return data
 
 
-def load_reference(directory: Path, url: str, clock=None) -> tuple[ReferenceDataset, reference_store.LoadOutcome]:
+def load_reference(
+    directory: Path, url: str, clock=None
+) -> tuple[ReferenceDataset, reference_store.LoadOutcome]:
     """Read, check and (if the checks pass) apply ``directory`` as the active version."""
     dataset = read_reference(directory)
     engine = make_engine(url, pool_size=1)
@@ -81,14 +84,21 @@ def _cmd_load(args) -> int:
         dataset, outcome = load_reference(directory, args.database_url)
     except (OperationalError, ProgrammingError) as exc:
         print(f"Errore del database: {exc.orig or exc}", file=sys.stderr)
-        print("Il database è raggiungibile e migrato? Eseguire: python -m shared.migrations upgrade routing", file=sys.stderr)
+        print(
+            "Il database è raggiungibile e migrato? Eseguire: python -m shared.migrations upgrade routing",
+            file=sys.stderr,
+        )
         return 2
     print(f"Letti {_describe_counts(dataset.data)}; fonte: {dataset.source}.")
     if not outcome.applied:
         _print_problems(outcome.problems)
         return 1
     print("Controlli superati.")
-    previous = f"sostituisce {outcome.previous_version_id}" if outcome.previous_version_id else "prima versione caricata"
+    previous = (
+        f"sostituisce {outcome.previous_version_id}"
+        if outcome.previous_version_id
+        else "prima versione caricata"
+    )
     print(f"Versione {outcome.version_id} attivata ({previous}).")
     return 0
 

@@ -4,10 +4,11 @@ read a version back as a ``RoutingTable``, list the versions.
 A version is a complete snapshot (every table), written once and never changed; only
 the ``active`` flag moves. Old versions stay, so any recorded decision can be replayed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -63,8 +64,10 @@ def version_data(session, version_id: str) -> ReferenceData:
     tables = {}
     for attribute, (model, value_type) in TABLES.items():
         fields = tuple(value_type.__dataclass_fields__)
-        rows = session.execute(select(*(getattr(model, name) for name in fields)).where(model.version_id == version_id))
-        tables[attribute] = tuple(value_type(**dict(zip(fields, row))) for row in rows)
+        rows = session.execute(
+            select(*(getattr(model, name) for name in fields)).where(model.version_id == version_id)
+        )
+        tables[attribute] = tuple(value_type(**dict(zip(fields, row, strict=False))) for row in rows)
     return ReferenceData(**tables)
 
 
@@ -120,8 +123,12 @@ def apply_reference(session, clock, dataset: ReferenceDataset, provinces: dict, 
     version_id = new_version_id(dataset, loaded_at)
     session.add(
         ReferenceVersion(
-            id=version_id, loaded_at=loaded_at, source=dataset.source, active=False,
-            checksum=dataset.checksum, counts=dataset.data.counts(),
+            id=version_id,
+            loaded_at=loaded_at,
+            source=dataset.source,
+            active=False,
+            checksum=dataset.checksum,
+            counts=dataset.data.counts(),
         )
     )
     session.flush()
@@ -137,4 +144,4 @@ def apply_reference(session, clock, dataset: ReferenceDataset, provinces: dict, 
 
 def new_version_id(dataset: ReferenceDataset, loaded_at) -> str:
     kind = "sample" if dataset.is_sample else "import"
-    return f"{kind}-{loaded_at.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%S.%fZ}"
+    return f"{kind}-{loaded_at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}"

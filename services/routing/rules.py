@@ -6,10 +6,12 @@ request, and why). ``domain.RULES`` orders them; ``triage`` takes what none plac
 What depends only on the day's data and a key (a CAP, a subject) is worked out once per
 view (``memoised``): after warm-up a decision is a handful of dict look-ups.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from services.routing.decisions import (
     DEFAULT_QUEUE,
@@ -46,7 +48,11 @@ def triage(request: RequestFacts, chain: tuple[RuleCheck, ...], version: str, da
     else:
         why = f"Nessuna regola di instradamento per il canale «{request.channel}» e il profilo «{request.profile}»"
     check = RuleCheck("triage", MATCHED, "triage", f"{why}: richiesta nella coda di smistamento.")
-    inputs = {"why": [c.code for c in unresolved] or ["no_rule"], "channel": request.channel, "profile": request.profile}
+    inputs = {
+        "why": [c.code for c in unresolved] or ["no_rule"],
+        "channel": request.channel,
+        "profile": request.profile,
+    }
     assignment = Assignment("triage", TRIAGE_CODE, TRIAGE_NAME, check.detail, request.area or DEFAULT_QUEUE)
     return Decision(assignment, "triage", inputs, version, (*chain, check), request, day)
 
@@ -117,7 +123,9 @@ def request_region(table: RoutingTable, view: ReferenceView, request: RequestFac
     if request.profile == "referente_regionale" and request.ente and request.ufficio:
         office = view.offices.get((request.ente, request.ufficio))
         if office is not None:
-            return view.region_of_province(office.province), f"ufficio di patronato {request.ente}/{request.ufficio}"
+            return view.region_of_province(
+                office.province
+            ), f"ufficio di patronato {request.ente}/{request.ufficio}"
     if request.cap:
         place = citizen_place(table, view, request.cap)
         if place is not None:
@@ -133,13 +141,33 @@ def request_region(table: RoutingTable, view: ReferenceView, request: RequestFac
 
 # ---- rules: (table, view, request) -> Verdict ------------------------------------------------
 
-_NOT_REFERENTE = Verdict(RuleCheck("referente_regionale_cric", NOT_APPLICABLE, "not_referente", "Il profilo non è referente regionale"))
+_NOT_REFERENTE = Verdict(
+    RuleCheck(
+        "referente_regionale_cric", NOT_APPLICABLE, "not_referente", "Il profilo non è referente regionale"
+    )
+)
 _NO_SUBJECT = Verdict(RuleCheck("polo", NOT_APPLICABLE, "no_subject", "Richiesta senza oggetto"))
 _NOT_OPERATORE_GENERICO = Verdict(
-    RuleCheck("operatore_generico_cap", NOT_APPLICABLE, "not_operatore_generico", "Il profilo non è operatore generico")
+    RuleCheck(
+        "operatore_generico_cap",
+        NOT_APPLICABLE,
+        "not_operatore_generico",
+        "Il profilo non è operatore generico",
+    )
 )
-_MISSING_CAP = Verdict(RuleCheck("operatore_generico_cap", NOT_RESOLVED, "missing_cap", "Richiesta di operatore generico senza CAP del cittadino"))
-_NO_MATRICOLA = Verdict(RuleCheck("cassetto_matricola", NOT_APPLICABLE, "no_matricola", "Richiesta non del cassetto e senza matricola"))
+_MISSING_CAP = Verdict(
+    RuleCheck(
+        "operatore_generico_cap",
+        NOT_RESOLVED,
+        "missing_cap",
+        "Richiesta di operatore generico senza CAP del cittadino",
+    )
+)
+_NO_MATRICOLA = Verdict(
+    RuleCheck(
+        "cassetto_matricola", NOT_APPLICABLE, "no_matricola", "Richiesta non del cassetto e senza matricola"
+    )
+)
 
 
 def referente_regionale_cric(table: RoutingTable, view: ReferenceView, request: RequestFacts) -> Verdict:
@@ -148,7 +176,14 @@ def referente_regionale_cric(table: RoutingTable, view: ReferenceView, request: 
     if request.profile != "referente_regionale":
         return _NOT_REFERENTE
     if not (request.ente and request.ufficio):
-        return Verdict(RuleCheck(rule, NOT_RESOLVED, "missing_office", "Referente regionale senza codice ente e ufficio di patronato"))
+        return Verdict(
+            RuleCheck(
+                rule,
+                NOT_RESOLVED,
+                "missing_office",
+                "Referente regionale senza codice ente e ufficio di patronato",
+            )
+        )
     office_label = f"ufficio di patronato {request.ente}/{request.ufficio}"
     office = view.offices.get((request.ente, request.ufficio))
     if office is None:
@@ -157,7 +192,9 @@ def referente_regionale_cric(table: RoutingTable, view: ReferenceView, request: 
     region = view.region_of_province(office.province)
     cric = view.cric_of_region.get(region or "")
     if cric is None:
-        detail = f"Referente regionale: nessun CRIC per la regione {region or office.province} dell'{office_label}"
+        detail = (
+            f"Referente regionale: nessun CRIC per la regione {region or office.province} dell'{office_label}"
+        )
         return Verdict(RuleCheck(rule, NOT_RESOLVED, "no_cric", detail))
     subject = view.subjects.get(request.subject or "")
     if subject is None or subject.cric_section not in CRIC_SECTIONS:
@@ -168,10 +205,17 @@ def referente_regionale_cric(table: RoutingTable, view: ReferenceView, request: 
         f"Referente regionale dell'{office_label} (provincia {office.province}, {region}) → {cric.name}, "
         f"sezione {CRIC_SECTIONS[section]} (oggetto «{subject.label or subject.code}»)"
     )
-    assignment = Assignment("cric", cric.code, f"{cric.name} – sezione {CRIC_SECTIONS[section]}", reason, section)
+    assignment = Assignment(
+        "cric", cric.code, f"{cric.name} – sezione {CRIC_SECTIONS[section]}", reason, section
+    )
     inputs = {
-        "profile": request.profile, "ente": request.ente, "ufficio": request.ufficio, "province": office.province,
-        "region": region, "subject": subject.code, "cric_section": section,
+        "profile": request.profile,
+        "ente": request.ente,
+        "ufficio": request.ufficio,
+        "province": office.province,
+        "region": region,
+        "subject": subject.code,
+        "cric_section": section,
     }
     return Verdict(RuleCheck(rule, MATCHED, "cric", reason), assignment, inputs)
 
@@ -182,9 +226,13 @@ def polo(table: RoutingTable, view: ReferenceView, request: RequestFacts) -> Ver
     if not request.subject:
         return _NO_SUBJECT
     if request.subject not in view.polo_subjects:  # most subjects: no need to locate the request
-        return memoised(view, ("no_polo", request.subject), lambda: Verdict(
-            RuleCheck(rule, NOT_APPLICABLE, "no_polo", f"Nessun polo per l'oggetto «{request.subject}»")
-        ))
+        return memoised(
+            view,
+            ("no_polo", request.subject),
+            lambda: Verdict(
+                RuleCheck(rule, NOT_APPLICABLE, "no_polo", f"Nessun polo per l'oggetto «{request.subject}»")
+            ),
+        )
     region, region_source = request_region(table, view, request)
     hub = view.polo_for(request.subject, region)
     if hub is None:
@@ -197,7 +245,12 @@ def polo(table: RoutingTable, view: ReferenceView, request: RequestFacts) -> Ver
     scope = f"per la regione {hub.region} ({region_source})" if hub.region else "nazionale"
     reason = f"Oggetto «{request.subject}» gestito dal polo {scope}: {hub.name} presso {sede.name}"
     assignment = Assignment("polo", sede.code, hub.name, reason, queue_of(view, request))
-    inputs = {"subject": request.subject, "polo_region": hub.region, "request_region": region, "region_from": region_source}
+    inputs = {
+        "subject": request.subject,
+        "polo_region": hub.region,
+        "request_region": region,
+        "region_from": region_source,
+    }
     return Verdict(RuleCheck(rule, MATCHED, "polo", reason), assignment, inputs)
 
 
@@ -218,7 +271,9 @@ def _cap_verdict(table: RoutingTable, view: ReferenceView, cap: str) -> Verdict:
     rule = "operatore_generico_cap"
     place = citizen_place(table, view, cap)
     if place is None:
-        return Verdict(RuleCheck(rule, NOT_RESOLVED, "unknown_cap", f"Il CAP {cap} non corrisponde ad alcun comune"))
+        return Verdict(
+            RuleCheck(rule, NOT_RESOLVED, "unknown_cap", f"Il CAP {cap} non corrisponde ad alcun comune")
+        )
     comune = place.comune
     path = f"CAP {cap}"
     if place.comuni_per_cap > 1:
@@ -231,8 +286,13 @@ def _cap_verdict(table: RoutingTable, view: ReferenceView, cap: str) -> Verdict:
         detail = f"{path} → nessuna sede per la provincia {comune.province} nei dati di riferimento {table.version}"
         return Verdict(RuleCheck(rule, NOT_RESOLVED, "no_sede", detail))
     inputs = {
-        "profile": "operatore_generico", "cap": cap, "comune": comune.name, "codice_catastale": comune.codice_catastale,
-        "province": comune.province, "region": comune.region, "comuni_per_cap": place.comuni_per_cap,
+        "profile": "operatore_generico",
+        "cap": cap,
+        "comune": comune.name,
+        "codice_catastale": comune.codice_catastale,
+        "province": comune.province,
+        "region": comune.region,
+        "comuni_per_cap": place.comuni_per_cap,
         "coverage": place.coverage,
     }
     reason = f"{path} → {place.sede.name}"
@@ -246,7 +306,9 @@ def cassetto_matricola(table: RoutingTable, view: ReferenceView, request: Reques
     if request.channel != "cassetto" and not request.matricola:
         return _NO_MATRICOLA
     if not request.matricola:
-        return Verdict(RuleCheck(rule, NOT_RESOLVED, "missing_matricola", "Richiesta del cassetto senza matricola"))
+        return Verdict(
+            RuleCheck(rule, NOT_RESOLVED, "missing_matricola", "Richiesta del cassetto senza matricola")
+        )
     matricola = request.matricola
     place = company_place(view, matricola)
     if place is None:
@@ -266,7 +328,12 @@ def cassetto_matricola(table: RoutingTable, view: ReferenceView, request: Reques
             f"→ provincia {place.province} → {place.sede.name}"
         )
     assignment = Assignment("sede", place.sede.code, place.sede.name, reason, queue_of(view, request))
-    inputs = {"channel": request.channel, "matricola": matricola, "source": place.source, "province": place.province}
+    inputs = {
+        "channel": request.channel,
+        "matricola": matricola,
+        "source": place.source,
+        "province": place.province,
+    }
     return Verdict(RuleCheck(rule, MATCHED, place.source, reason), assignment, inputs)
 
 

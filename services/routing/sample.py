@@ -15,6 +15,7 @@ Generated from the ISTAT comuni data by fixed rules, so that it is the same on e
 - company registry: three matricole per province, ``<prefix><ISTAT province><001..003><check>``,
   at the province's sede (for the later provinces this differs from the prefix fallback).
 """
+
 from __future__ import annotations
 
 from services.routing.istat import italian_regions
@@ -41,11 +42,26 @@ SAMPLE_SUBJECTS = (
     ("informazioni_pagamenti", "Informazioni sui pagamenti di una prestazione", "prestazioni", "pensioni"),
     ("richiesta_generica", "Richiesta generica alla sede", "informazioni", "pensioni"),
     ("sollecito_domanda", "Sollecito domanda già presentata", "pensioni", "pensioni"),
-    ("prestazione_in_corso_o_respinta", "Prestazione in corso o respinta", "sostegno_reddito", "sostegno_reddito"),
+    (
+        "prestazione_in_corso_o_respinta",
+        "Prestazione in corso o respinta",
+        "sostegno_reddito",
+        "sostegno_reddito",
+    ),
     ("requisiti_accesso", "Requisiti e modalità di accesso ai servizi", "informazioni", "pensioni"),
     ("chiarimento_normativo", "Chiarimento normativo", "normativa", "pensioni"),
-    ("generico_informativo", "Richiesta generica/informativa", "soggetto_contribuente", "soggetto_contribuente"),
-    ("regolarita_contributiva", "Regolarità contributiva (DURC)", "soggetto_contribuente", "soggetto_contribuente"),
+    (
+        "generico_informativo",
+        "Richiesta generica/informativa",
+        "soggetto_contribuente",
+        "soggetto_contribuente",
+    ),
+    (
+        "regolarita_contributiva",
+        "Regolarità contributiva (DURC)",
+        "soggetto_contribuente",
+        "soggetto_contribuente",
+    ),
     ("dm_uniemens", "DM/UniEmens trasmessi", "soggetto_contribuente", "soggetto_contribuente"),
     ("f24", "Versamenti F24", "soggetto_contribuente", "soggetto_contribuente"),
 )
@@ -53,13 +69,27 @@ SAMPLE_SUBJECTS = (
 # subject, region (None = national), province whose sede hosts the polo, name
 SAMPLE_POLI = (
     ("f24", None, "RM", "Polo nazionale versamenti F24"),
-    ("prestazione_in_corso_o_respinta", "Lombardia", "MI", "Polo regionale Lombardia prestazioni a sostegno del reddito"),
+    (
+        "prestazione_in_corso_o_respinta",
+        "Lombardia",
+        "MI",
+        "Polo regionale Lombardia prestazioni a sostegno del reddito",
+    ),
 )
 
 SAMPLE_ENTI = ("001", "002", "003", "004", "005")
 
 # Provinces created after the matricola prefixes were assigned: the province they came from.
-LATER_PROVINCES = {"PO": "FI", "KR": "CZ", "VV": "CZ", "VB": "NO", "MB": "MI", "FM": "AP", "BT": "BA", "SU": "CA"}
+LATER_PROVINCES = {
+    "PO": "FI",
+    "KR": "CZ",
+    "VV": "CZ",
+    "VB": "NO",
+    "MB": "MI",
+    "FM": "AP",
+    "BT": "BA",
+    "SU": "CA",
+}
 COMPANIES_PER_PROVINCE = 3
 
 
@@ -71,10 +101,15 @@ def generate_sample(provinces: dict[str, Province]) -> ReferenceData:
         sedi=tuple(sedi),
         cric=tuple(sample_cric(sedi)),
         subjects=tuple(SubjectRouting(*row) for row in SAMPLE_SUBJECTS),
-        poli=tuple(Polo(subject, region, provincial[sigla].code, name) for subject, region, sigla, name in SAMPLE_POLI),
+        poli=tuple(
+            Polo(subject, region, provincial[sigla].code, name)
+            for subject, region, sigla, name in SAMPLE_POLI
+        ),
         patronato_offices=tuple(sample_offices(provinces)),
         companies=tuple(sample_companies(provinces, provincial, prefixes)),
-        matricola_prefixes=tuple(MatricolaPrefix(prefix, sigla) for sigla, prefix in sorted(prefixes.items())),
+        matricola_prefixes=tuple(
+            MatricolaPrefix(prefix, sigla) for sigla, prefix in sorted(prefixes.items())
+        ),
     )
 
 
@@ -94,7 +129,12 @@ def sample_cric(sedi: list[Sede]) -> list[Cric]:
 
 def sample_offices(provinces: dict[str, Province]) -> list[PatronatoOffice]:
     return [
-        PatronatoOffice(ente, f"{int(province.istat_code):04d}", sigla, f"Patronato {ente} – ufficio di {italian_name(province.name)}")
+        PatronatoOffice(
+            ente,
+            f"{int(province.istat_code):04d}",
+            sigla,
+            f"Patronato {ente} – ufficio di {italian_name(province.name)}",
+        )
         for ente in SAMPLE_ENTI
         for sigla, province in sorted(provinces.items())
     ]
@@ -102,10 +142,16 @@ def sample_offices(provinces: dict[str, Province]) -> list[PatronatoOffice]:
 
 def sample_prefixes(provinces: dict[str, Province]) -> dict[str, str]:
     """sigla -> 2-digit prefix, for the provinces that have one of their own."""
-    return {sigla: province.istat_code[1:] for sigla, province in provinces.items() if int(province.istat_code) < 100}
+    return {
+        sigla: province.istat_code[1:]
+        for sigla, province in provinces.items()
+        if int(province.istat_code) < 100
+    }
 
 
-def sample_companies(provinces: dict[str, Province], provincial: dict[str, Sede], prefixes: dict[str, str]) -> list[Company]:
+def sample_companies(
+    provinces: dict[str, Province], provincial: dict[str, Sede], prefixes: dict[str, str]
+) -> list[Company]:
     companies = []
     for sigla, province in sorted(provinces.items()):
         prefix = prefixes.get(sigla) or prefixes[LATER_PROVINCES[sigla]]

@@ -2,6 +2,7 @@
 
 Messages are Italian: they reach people as the ``detail`` of a problem document.
 """
+
 from __future__ import annotations
 
 from marshmallow import fields, validate
@@ -33,7 +34,9 @@ _bounded = validate.Length(max=TEXT_MAX, error="Al massimo {max} caratteri.")
 class ExplainQuery(RoutingInput):
     """A dry run: the request routing would see, and optionally the day to decide on."""
 
-    channel = text(True, validate=validate.Length(min=1, max=40), metadata={"description": "combipat | cassetto"})
+    channel = text(
+        True, validate=validate.Length(min=1, max=40), metadata={"description": "combipat | cassetto"}
+    )
     profile = text(
         True,
         validate=validate.Length(min=1, max=40),
@@ -43,13 +46,27 @@ class ExplainQuery(RoutingInput):
     area = text(validate=validate.Length(max=100))
     cap = text(validate=validate.Regexp(r"^[0-9]{5}\Z", error="Il CAP deve essere di 5 cifre."))
     matricola = text(validate=validate.Regexp(r"^[0-9]{10}\Z", error="La matricola deve essere di 10 cifre."))
-    ente = text(validate=validate.Length(min=1, max=20), metadata={"description": "codice ente del patronato"})
-    ufficio = text(validate=validate.Length(min=1, max=20), metadata={"description": "codice ufficio del patronato"})
-    on = fields.Date(load_default=None, error_messages=DAY, validate=DAY_RANGE, metadata={"description": "giorno della decisione, predefinito oggi"})
+    ente = text(
+        validate=validate.Length(min=1, max=20), metadata={"description": "codice ente del patronato"}
+    )
+    ufficio = text(
+        validate=validate.Length(min=1, max=20), metadata={"description": "codice ufficio del patronato"}
+    )
+    on = fields.Date(
+        load_default=None,
+        error_messages=DAY,
+        validate=DAY_RANGE,
+        metadata={"description": "giorno della decisione, predefinito oggi"},
+    )
 
 
 class SediQuery(RoutingInput):
-    on = fields.Date(load_default=None, error_messages=DAY, validate=DAY_RANGE, metadata={"description": "sedi in vigore in questo giorno, predefinito oggi"})
+    on = fields.Date(
+        load_default=None,
+        error_messages=DAY,
+        validate=DAY_RANGE,
+        metadata={"description": "sedi in vigore in questo giorno, predefinito oggi"},
+    )
     region = text()
     type = text(validate=validate.OneOf(SEDE_TYPES, error="Tipo di sede non valido: usare {choices}."))
 
@@ -62,6 +79,8 @@ class ReassignmentInput(RoutingInput):
     )
     reason = text(
         True,
-        validate=validate.Length(min=3, max=1000, error="La motivazione deve essere tra {min} e {max} caratteri."),
+        validate=validate.Length(
+            min=3, max=1000, error="La motivazione deve essere tra {min} e {max} caratteri."
+        ),
         metadata={"description": "motivazione della riassegnazione"},
     )

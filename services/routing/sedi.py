@@ -5,6 +5,7 @@ province (DESIGN.md §5), with codes, names and e-mails made up by a fixed rule:
 sample data, not the INPS offices. ``checks.py`` runs these checks with those of the
 other tables and, day by day, those that depend on effective periods.
 """
+
 from __future__ import annotations
 
 import re
@@ -112,26 +113,45 @@ def _check_sede(sede: Sede, by_code: dict[str, Sede], provinces: dict[str, Provi
         problems.append(Problem("missing_name", f"{_label(sede)}: nome mancante."))
     if sede.type not in SEDE_TYPES:
         problems.append(
-            Problem("invalid_type", f"{_label(sede)}: tipo «{sede.type}» non valido (ammessi: {', '.join(SEDE_TYPES)}).")
+            Problem(
+                "invalid_type",
+                f"{_label(sede)}: tipo «{sede.type}» non valido (ammessi: {', '.join(SEDE_TYPES)}).",
+            )
         )
     if not sede.region:
         problems.append(Problem("missing_region", f"{_label(sede)}: regione mancante."))
     elif sede.region not in {province.region for province in provinces.values()}:
-        problems.append(Problem("unknown_region", f"{_label(sede)}: regione «{sede.region}» sconosciuta (usare il nome ISTAT)."))
+        problems.append(
+            Problem(
+                "unknown_region",
+                f"{_label(sede)}: regione «{sede.region}» sconosciuta (usare il nome ISTAT).",
+            )
+        )
     elif sede.province in provinces and provinces[sede.province].region != sede.region:
         detail = f"{_label(sede)}: la provincia {sede.province} non è nella regione {sede.region}."
         problems.append(Problem("province_outside_region", detail))
     if sede.type not in REGIONAL_TYPES:
         if not sede.parent_code:
-            problems.append(Problem("missing_parent", f"{_label(sede)}: manca la sede di livello superiore (parent_code)."))
+            problems.append(
+                Problem(
+                    "missing_parent", f"{_label(sede)}: manca la sede di livello superiore (parent_code)."
+                )
+            )
         elif sede.parent_code == sede.code or sede.parent_code not in by_code:
             problems.append(
-                Problem("unknown_parent", f"{_label(sede)}: la sede di livello superiore {sede.parent_code} non esiste.")
+                Problem(
+                    "unknown_parent",
+                    f"{_label(sede)}: la sede di livello superiore {sede.parent_code} non esiste.",
+                )
             )
     if sede.province and sede.province not in provinces:
-        problems.append(Problem("unknown_province", f"{_label(sede)}: provincia «{sede.province}» sconosciuta."))
+        problems.append(
+            Problem("unknown_province", f"{_label(sede)}: provincia «{sede.province}» sconosciuta.")
+        )
     if sede.type in PROVINCIAL_TYPES and not sede.province:
-        problems.append(Problem("missing_province", f"{_label(sede)}: una sede provinciale deve indicare la provincia."))
+        problems.append(
+            Problem("missing_province", f"{_label(sede)}: una sede provinciale deve indicare la provincia.")
+        )
     return problems
 
 
@@ -142,7 +162,10 @@ def check_province_coverage(sedi: list[Sede], provinces: dict[str, Province]) ->
     for sigla, province in sorted(provinces.items()):
         if provincial[sigla] == 0:
             problems.append(
-                Problem("province_without_sede", f"La provincia {sigla} ({province.name}) non ha una direzione provinciale.")
+                Problem(
+                    "province_without_sede",
+                    f"La provincia {sigla} ({province.name}) non ha una direzione provinciale.",
+                )
             )
         elif provincial[sigla] > 1:
             detail = f"La provincia {sigla} ({province.name}) ha {provincial[sigla]} sedi provinciali."

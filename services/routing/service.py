@@ -1,4 +1,5 @@
 """Routing service: entrypoints only (load input, call a use case, return output)."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -45,16 +46,27 @@ class RoutingService:
     def explain_decision(self, caller, request_id):
         """Every recorded decision of a request, replayed on the reference version it used."""
         with self.db.begin() as session:
-            return handlers.explain_recorded(session, Caller.from_claims(caller), request_id, self.routing_tables.for_version)
+            return handlers.explain_recorded(
+                session, Caller.from_claims(caller), request_id, self.routing_tables.for_version
+            )
 
     @rpc
     def reassign(self, caller, request_id, body):
         with self.db.begin() as session:
-            return handlers.reassign(self.routing_tables.current(), self.clock, session, Caller.from_claims(caller), request_id, body)
+            return handlers.reassign(
+                self.routing_tables.current(),
+                self.clock,
+                session,
+                Caller.from_claims(caller),
+                request_id,
+                body,
+            )
 
     @rpc
     def list_sedi(self, caller, query=None):
-        return handlers.list_sedi(self.routing_tables.current(), self.clock, Caller.from_claims(caller), query or {})
+        return handlers.list_sedi(
+            self.routing_tables.current(), self.clock, Caller.from_claims(caller), query or {}
+        )
 
     @rpc
     def list_versions(self, caller):
@@ -67,7 +79,9 @@ class RoutingService:
 
     @event_handler("request_subject_changed")
     def on_request_subject_changed(self, event):
-        self.db.apply_once(event, partial(handlers.reroute_on_subject_change, self.routing_tables.current(), self.clock))
+        self.db.apply_once(
+            event, partial(handlers.reroute_on_subject_change, self.routing_tables.current(), self.clock)
+        )
 
     @timer(interval=0.2)
     def relay_outbox(self):

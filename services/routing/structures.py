@@ -4,6 +4,7 @@ Every row has an effective period: ``valid_from`` and ``valid_to`` are inclusive
 ``None`` means "since always" / "until further notice". A loaded version holds all rows
 with their periods; ``ReferenceView`` (view.py) keeps those effective on one day.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -33,7 +34,9 @@ class Effective:
     valid_to: date | None = field(default=None, kw_only=True)
 
     def effective_on(self, day: date) -> bool:
-        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -2,10 +2,11 @@
 
 Built once per (version, day) and then only read: every routing look-up is a dict access.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 
 from services.routing.structures import (
     PROVINCIAL_TYPES,
@@ -20,8 +21,10 @@ from services.routing.structures import (
     SubjectRouting,
 )
 
+
 def _in_force(rows: Iterable, day: date) -> list:
     return [row for row in rows if row.effective_on(day)]
+
 
 class ReferenceView:
     def __init__(self, data: ReferenceData, day: date, provinces: dict[str, Province]):
@@ -29,7 +32,9 @@ class ReferenceView:
         self.provinces = provinces
         self.sedi: dict[str, Sede] = {sede.code: sede for sede in _in_force(data.sedi, day)}
         self.provincial_sede: dict[str, Sede] = {
-            sede.province: sede for sede in self.sedi.values() if sede.type in PROVINCIAL_TYPES and sede.province
+            sede.province: sede
+            for sede in self.sedi.values()
+            if sede.type in PROVINCIAL_TYPES and sede.province
         }
         self.local_sede: dict[str, Sede] = {
             row.codice_catastale: self.sedi[row.sede_code]
@@ -39,12 +44,16 @@ class ReferenceView:
         self.cric: dict[str, Cric] = {cric.code: cric for cric in _in_force(data.cric, day)}
         self.cric_of_region: dict[str, Cric] = {cric.region: cric for cric in self.cric.values()}
         self.subjects: dict[str, SubjectRouting] = {s.code: s for s in _in_force(data.subjects, day)}
-        self.poli: dict[tuple[str, str | None], Polo] = {(p.subject, p.region): p for p in _in_force(data.poli, day)}
+        self.poli: dict[tuple[str, str | None], Polo] = {
+            (p.subject, p.region): p for p in _in_force(data.poli, day)
+        }
         self.offices: dict[tuple[str, str], PatronatoOffice] = {
             (office.ente, office.ufficio): office for office in _in_force(data.patronato_offices, day)
         }
         self.companies: dict[str, str] = {c.matricola: c.sede_code for c in _in_force(data.companies, day)}
-        self.prefixes: dict[str, MatricolaPrefix] = {p.prefix: p for p in _in_force(data.matricola_prefixes, day)}
+        self.prefixes: dict[str, MatricolaPrefix] = {
+            p.prefix: p for p in _in_force(data.matricola_prefixes, day)
+        }
         self.polo_subjects: set[str] = {subject for subject, _ in self.poli}
         self.memo: dict = {}  # what the rules work out from this view alone (domain.memoised)
 

@@ -15,6 +15,7 @@ long one runs against ``make run``::
 Tokens are signed with ``JWT_SECRET`` (the development secret if unset), as
 ``gateway.devtoken`` does.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,7 +57,9 @@ PATRONATO_REQUEST = {
     "citizen": {"codice_fiscale": "RSSMRA85T10A562S", "cap": "00184"},
 }
 CASSETTO_REQUEST = {
-    "subject": "generico_informativo", "text": "Richiesta per il fuzzing dell'API.", "matricola": MATRICOLA,
+    "subject": "generico_informativo",
+    "text": "Richiesta per il fuzzing dell'API.",
+    "matricola": MATRICOLA,
 }
 # valid values the generator alone would rarely find (a codice fiscale with its check
 # character, a CAP that exists, a subject of the catalog, a sede in force)
@@ -65,7 +68,10 @@ VALID_VALUES = {
     "caps": ["00184", "02100"],
     "matricole": [MATRICOLA],
     "subjects": [
-        "requisiti_accesso", "sollecito_pratica", "generico_informativo", "prestazione_in_corso_o_respinta",
+        "requisiti_accesso",
+        "sollecito_pratica",
+        "generico_informativo",
+        "prestazione_in_corso_o_respinta",
     ],
     "sedi": ["0703", "0704"],
 }
@@ -132,6 +138,7 @@ def seed(base_url: str) -> dict[str, list[str]]:
 def write_config(directory: Path, seeds: dict[str, list[str]]) -> Path:
     """A schemathesis.toml offering the seeded ids and a few valid values to the generator
     (TOML strings written as JSON strings)."""
+
     def values(items):
         return "[" + ", ".join(json.dumps(item) for item in items) + "]"
 
@@ -146,21 +153,42 @@ def write_config(directory: Path, seeds: dict[str, list[str]]) -> Path:
     return path
 
 
-def command(base_url: str, token: str, config: Path, *, max_examples: int, max_time: int | None = None,
-            seed_value: int = 7, workers: int = 1, phases: str | None = None) -> list[str]:
+def command(
+    base_url: str,
+    token: str,
+    config: Path,
+    *,
+    max_examples: int,
+    max_time: int | None = None,
+    seed_value: int = 7,
+    workers: int = 1,
+    phases: str | None = None,
+) -> list[str]:
     executable = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
     argv = [
-        executable, "--config-file", str(config), "run", f"{base_url}{OPENAPI_PATH}",
-        "--url", base_url,  # the schema names no server: requests go where it was read from
-        "--header", f"Authorization: Bearer {token}",
-        "--checks", "not_a_server_error",
-        "--generation-allow-x00", "true",
-        "--max-examples", str(max_examples),
-        "--workers", str(workers),
-        "--request-timeout", "30",
+        executable,
+        "--config-file",
+        str(config),
+        "run",
+        f"{base_url}{OPENAPI_PATH}",
+        "--url",
+        base_url,  # the schema names no server: requests go where it was read from
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        "not_a_server_error",
+        "--generation-allow-x00",
+        "true",
+        "--max-examples",
+        str(max_examples),
+        "--workers",
+        str(workers),
+        "--request-timeout",
+        "30",
         "--continue-on-failure",
         "--no-color",
-        "--warnings", "off",
+        "--warnings",
+        "off",
     ]
     if phases:
         argv += ["--phases", phases]

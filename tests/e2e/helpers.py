@@ -1,4 +1,5 @@
 """Tokens, bodies and waits for the end-to-end tests."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,7 +18,13 @@ def token(role="patronato_operatore", lifetime=timedelta(hours=1), **claims):
     if role.startswith("patronato_") and role != "patronato_admin":
         claims.setdefault("patronato", "001")
         claims.setdefault("ufficio", "0001")
-    return issue_token(LOCAL_DEFAULTS["JWT_SECRET"], sub=claims.pop("sub", f"op-{uuid.uuid4().hex[:8]}"), role=role, lifetime=lifetime, **claims)
+    return issue_token(
+        LOCAL_DEFAULTS["JWT_SECRET"],
+        sub=claims.pop("sub", f"op-{uuid.uuid4().hex[:8]}"),
+        role=role,
+        lifetime=lifetime,
+        **claims,
+    )
 
 
 def auth(tok):
@@ -42,12 +49,12 @@ def mails_to(infra, address):
 
 def routed_detail(stack, tok, request_id, timeout=15.0):
     def assigned():
-        detail = requests.get(f"{stack.url}/api/v1/requests/{request_id}", headers=auth(tok), timeout=10).json()
+        detail = requests.get(
+            f"{stack.url}/api/v1/requests/{request_id}", headers=auth(tok), timeout=10
+        ).json()
         return detail if detail.get("assignment") else None
 
     return wait_until(assigned, timeout=timeout, interval=0.1)
-
-
 
 
 def api(stack, method, path, tok=None, **kwargs):

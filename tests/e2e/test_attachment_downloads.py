@@ -1,5 +1,6 @@
 """Attachment downloads through the gateway: streamed with safe headers to whoever may read
 the request, 404 for everyone else; archives holding a program refused at upload."""
+
 from __future__ import annotations
 
 import io
@@ -12,7 +13,7 @@ from tests.e2e.helpers import api, request_body, token
 
 pytestmark = pytest.mark.e2e
 
-TEXT = "Verbale dell'incontro: nessuna osservazione.\n".encode() * 200
+TEXT = b"Verbale dell'incontro: nessuna osservazione.\n" * 200
 
 
 def upload(stack, tok, name, data, content_type="application/octet-stream"):

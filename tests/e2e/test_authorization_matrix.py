@@ -12,6 +12,7 @@ request (here: a reminder before the 15th day), which proves the caller got past
 authorisation; 422 allowed, but the input is refused. A cell written ``(403, "code")``
 also checks the problem's code.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -71,7 +72,11 @@ CASSETTO = {"azienda", "azienda_without_matricole", "intermediario"}
 REQUESTERS = PATRONATO_SCOPED | PATRONATO_UNSCOPED | CASSETTO
 OFFICIALS_UNSCOPED = {"official_without_sede", "official_empty_sede"}
 DIRECTORS_SCOPED = {
-    "director_sede", "director_other_sede", "director_region", "director_other_region", "director_national",
+    "director_sede",
+    "director_other_sede",
+    "director_region",
+    "director_other_region",
+    "director_national",
 }
 DIRECTORS_UNSCOPED = {"director_without_scope", "director_empty_sede"}
 # who reaches routing's consultation endpoints: enabled officials with a sede, directors with a scope, admins
@@ -79,7 +84,12 @@ CONSULTS_ROUTING = {"official", "official_other_sede", "admin"} | DIRECTORS_SCOP
 
 # who sees each kind of request (detail, download, listing)
 SEES_PATRONATO_REQUEST = {
-    "owner", "referente_same_office", "official", "director_sede", "director_region", "director_national",
+    "owner",
+    "referente_same_office",
+    "official",
+    "director_sede",
+    "director_region",
+    "director_national",
     "admin",
 }
 SEES_CASSETTO_REQUEST = {"azienda", "intermediario", "director_national", "admin"}
@@ -127,9 +137,11 @@ ENDPOINTS = {
     "list subjects": ("GET", "/api/v1/subjects", expect(200)),
     "upload attachment": ("POST", "/api/v1/attachments", only(REQUESTERS, 201)),
     "submit request": (
-        "POST", "/api/v1/requests",
+        "POST",
+        "/api/v1/requests",
         only(
-            PATRONATO_SCOPED | {"azienda", "intermediario"}, 201,
+            PATRONATO_SCOPED | {"azienda", "intermediario"},
+            201,
             patronato_without_scope=(403, "missing_patronato_scope"),
             patronato_empty_scope=(403, "missing_patronato_scope"),
             # the token delegates no matricola: the one named is refused as a field
@@ -137,7 +149,8 @@ ENDPOINTS = {
         ),
     ),
     "search requests": (
-        "GET", "/api/v1/requests",
+        "GET",
+        "/api/v1/requests",
         expect(
             200,
             patronato_admin=MISSING_SCOPE,
@@ -151,44 +164,56 @@ ENDPOINTS = {
     "request detail (cassetto)": ("GET", DETAIL, reading(SEES_CASSETTO_REQUEST)),
     "request detail (triage)": ("GET", DETAIL, reading(SEES_TRIAGE_REQUEST)),
     "download attachment": (
-        "GET", f"{DETAIL}/attachments/<string:attachment_id>", reading(SEES_PATRONATO_REQUEST),
+        "GET",
+        f"{DETAIL}/attachments/<string:attachment_id>",
+        reading(SEES_PATRONATO_REQUEST),
     ),
     "take in charge": ("POST", "/api/v1/requests/<string:request_id>/take", OFFICIAL_STEP),
     "answer": ("POST", "/api/v1/requests/<string:request_id>/replies", OFFICIAL_STEP),
     "close": ("POST", "/api/v1/requests/<string:request_id>/close", OFFICIAL_STEP),
     "change subject": ("POST", "/api/v1/requests/<string:request_id>/subject", OFFICIAL_STEP),
     "follow up": (
-        "POST", "/api/v1/requests/<string:request_id>/followups",
+        "POST",
+        "/api/v1/requests/<string:request_id>/followups",
         expect(403, **{**OWNER_STEP, "owner": 200, "referente_same_office": 200}),
     ),
     "remind": (
-        "POST", "/api/v1/requests/<string:request_id>/reminders",
+        "POST",
+        "/api/v1/requests/<string:request_id>/reminders",
         expect(403, **{**OWNER_STEP, "owner": 409, "referente_same_office": 409}),
     ),
     "remind (cassetto)": (
-        "POST", "/api/v1/requests/<string:request_id>/reminders",
+        "POST",
+        "/api/v1/requests/<string:request_id>/reminders",
         expect(403, **{**OWNER_STEP, "azienda": 409, "intermediario": 409}),
     ),
     "outbound": (
-        "POST", "/api/v1/outbound",
+        "POST",
+        "/api/v1/outbound",
         only({"official", "official_other_sede", "admin"}, 201, **OFFICIAL_REFUSALS),
     ),
     "grant referente": (
-        "PUT", "/api/v1/patronato/operators/<string:operator_id>/profile",
+        "PUT",
+        "/api/v1/patronato/operators/<string:operator_id>/profile",
         only({"patronato_admin"}, 200, patronato_admin_without_scope=(403, "missing_patronato_scope")),
     ),
     "routing explain": ("GET", "/api/v1/routing/explain", only(CONSULTS_ROUTING, 200)),
     "routing sedi": ("GET", "/api/v1/routing/sedi", only(CONSULTS_ROUTING, 200)),
     "routing versions": ("GET", "/api/v1/routing/versions", only(CONSULTS_ROUTING, 200)),
     "routing decisions": (
-        "GET", "/api/v1/routing/decisions/<string:request_id>",
+        "GET",
+        "/api/v1/routing/decisions/<string:request_id>",
         only(
-            {"official", "director_sede", "director_region", "director_national", "admin"}, 200,
-            official_other_sede=404, director_other_sede=404, director_other_region=404,
+            {"official", "director_sede", "director_region", "director_national", "admin"},
+            200,
+            official_other_sede=404,
+            director_other_sede=404,
+            director_other_region=404,
         ),
     ),
     "reassign": (
-        "POST", "/api/v1/requests/<string:request_id>/assignment",
+        "POST",
+        "/api/v1/requests/<string:request_id>/assignment",
         only({"official", "admin"}, 200, official_other_sede=(403, "not_competent")),
     ),
     "admin status": ("GET", "/api/v1/admin/status", only({"admin"}, 200)),
@@ -201,13 +226,22 @@ PATRONATO_BODY = {
 }
 PDF = b"%PDF-1.4 prova"
 EXPLAIN_QUERY = {
-    "channel": "combipat", "profile": "operatore_generico", "subject": "sollecito_domanda", "cap": "00184",
+    "channel": "combipat",
+    "profile": "operatore_generico",
+    "subject": "sollecito_domanda",
+    "cap": "00184",
 }
 CASSETTO_BODY = {"subject": "generico_informativo", "text": "Informazioni", "matricola": MATRICOLA}
 # cells that act on a request of their own, and the kind of request
 FRESH = {
-    "take in charge": "patronato", "answer": "patronato", "close": "patronato", "change subject": "patronato",
-    "follow up": "patronato", "remind": "patronato", "reassign": "patronato", "remind (cassetto)": "cassetto",
+    "take in charge": "patronato",
+    "answer": "patronato",
+    "close": "patronato",
+    "change subject": "patronato",
+    "follow up": "patronato",
+    "remind": "patronato",
+    "reassign": "patronato",
+    "remind (cassetto)": "cassetto",
 }
 
 
@@ -228,7 +262,8 @@ class World:
         self.pools = {
             kind: [self._submit(tok, body) for _ in range(kinds.count(kind) * len(CALLERS))]
             for kind, tok, body in (
-                ("patronato", self.owner, PATRONATO_BODY), ("cassetto", self.company, CASSETTO_BODY),
+                ("patronato", self.owner, PATRONATO_BODY),
+                ("cassetto", self.company, CASSETTO_BODY),
             )
         }
         self.admin = token("admin", sub="matrix-admin")
@@ -388,4 +423,3 @@ def test_search_shows_each_caller_what_the_detail_shows(world, caller):
     assert (world.patronato_request in found) == (caller in SEES_PATRONATO_REQUEST)
     assert (world.cassetto_request in found) == (caller in SEES_CASSETTO_REQUEST)
     assert (world.triage_request in found) == (caller in SEES_TRIAGE_REQUEST)
-

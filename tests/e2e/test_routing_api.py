@@ -1,6 +1,7 @@
 """End to end: routing's endpoints through the gateway — explain, sedi, versions, and a
 request reassigned by an official, explained afterwards from what was recorded. Who may
 call them is part of the authorisation matrix (test_authorization_matrix.py)."""
+
 from __future__ import annotations
 
 import uuid
@@ -20,7 +21,13 @@ def official(sede):
 
 
 def test_explain_is_a_dry_run_for_officials_only(stack):
-    query = {"channel": "combipat", "profile": "referente_regionale", "subject": "chiarimento_normativo", "ente": "001", "ufficio": "0058"}
+    query = {
+        "channel": "combipat",
+        "profile": "referente_regionale",
+        "subject": "chiarimento_normativo",
+        "ente": "001",
+        "ufficio": "0058",
+    }
 
     explained = api(stack, "GET", "/api/v1/routing/explain", official(ROMA), params=query)
     refused = api(stack, "GET", "/api/v1/routing/explain", token(), params=query)
@@ -31,7 +38,9 @@ def test_explain_is_a_dry_run_for_officials_only(stack):
     assert body["dry_run"] is True and body["rule"] == "referente_regionale_cric"
     assert body["assignment"]["name"] == "CRIC Lazio – sezione Pensioni"
     assert [step["rule"] for step in body["rule_chain"]] == ["referente_regionale_cric"]
-    assert refused.status_code == 403 and refused.headers["Content-Type"].startswith("application/problem+json")
+    assert refused.status_code == 403 and refused.headers["Content-Type"].startswith(
+        "application/problem+json"
+    )
     assert invalid.status_code == 422 and [e["field"] for e in invalid.json()["errors"]] == ["cap"]
 
 
@@ -48,7 +57,13 @@ def test_sedi_and_reference_versions(stack):
 
 def test_an_official_reassigns_a_request_and_the_decisions_explain_it(stack):
     requester = token()
-    created = api(stack, "POST", "/api/v1/requests", requester, json=request_body(f"r-{uuid.uuid4().hex[:8]}@patronato.example"))
+    created = api(
+        stack,
+        "POST",
+        "/api/v1/requests",
+        requester,
+        json=request_body(f"r-{uuid.uuid4().hex[:8]}@patronato.example"),
+    )
     assert created.status_code == 201, created.text
     request_id = created.json()["id"]
     assert routed_detail(stack, requester, request_id)["assignment"]["code"] == ROMA
@@ -69,8 +84,8 @@ def test_an_official_reassigns_a_request_and_the_decisions_explain_it(stack):
     wait_until(reassigned, timeout=15)
     explained = api(stack, "GET", f"/api/v1/routing/decisions/{request_id}", official(RIETI)).json()
     assert [(d["rule"], d["assignment"]["code"]) for d in explained["history"]] == [
-        ("operatore_generico_cap", ROMA), ("manual_reassignment", RIETI),
+        ("operatore_generico_cap", ROMA),
+        ("manual_reassignment", RIETI),
     ]
     assert explained["history"][0]["replay"]["same_decision"] is True
     assert explained["current"]["inputs"]["reason"] == "Il cittadino risiede a Rieti"
-

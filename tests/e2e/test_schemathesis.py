@@ -2,6 +2,7 @@
 operation of the OpenAPI document (NUL characters allowed), once with a token of each
 role, and checks only that no answer is a server error. A short, deterministic run; the
 long one is ``python -m tests.e2e.fuzzing`` (README, "API fuzzing")."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor

@@ -1,5 +1,6 @@
 """End to end: every service as its own process, driven over HTTP through the gateway,
 on the real broker, database, object store and SMTP sink."""
+
 from __future__ import annotations
 
 import time
@@ -40,13 +41,21 @@ def test_request_is_stored_routed_to_roma_and_notified(stack, infra):
     tok = token()
     email = f"op-{uuid.uuid4().hex[:8]}@patronato.example"
     upload = requests.post(
-        f"{stack.url}/api/v1/attachments", headers=auth(tok), files={"file": ("domanda.pdf", PDF, "application/pdf")}, timeout=10
+        f"{stack.url}/api/v1/attachments",
+        headers=auth(tok),
+        files={"file": ("domanda.pdf", PDF, "application/pdf")},
+        timeout=10,
     )
     assert upload.status_code == 201, upload.text
     attachment = upload.json()
 
     started = time.monotonic()
-    created = requests.post(f"{stack.url}/api/v1/requests", headers=auth(tok), json=request_body(email, attachments=[attachment["id"]]), timeout=10)
+    created = requests.post(
+        f"{stack.url}/api/v1/requests",
+        headers=auth(tok),
+        json=request_body(email, attachments=[attachment["id"]]),
+        timeout=10,
+    )
     assert created.status_code == 201, created.text
     result = created.json()
     assert result["state"] == "open" and result["protocol"]
@@ -59,8 +68,12 @@ def test_request_is_stored_routed_to_roma_and_notified(stack, infra):
     assert "00184" in detail["assignment"]["reason"]
     assert detail["state"] == "open"
 
-    store = ObjectStoreAccess(make_client(infra.s3_endpoint, infra.s3_access_key, infra.s3_secret_key), infra.bucket)
-    key = scalar(infra.database_url("intake"), "SELECT object_key FROM attachments WHERE id = :id", id=attachment["id"])
+    store = ObjectStoreAccess(
+        make_client(infra.s3_endpoint, infra.s3_access_key, infra.s3_secret_key), infra.bucket
+    )
+    key = scalar(
+        infra.database_url("intake"), "SELECT object_key FROM attachments WHERE id = :id", id=attachment["id"]
+    )
     assert store.get(key) == PDF
     download_url = stack.url + detail["attachments"][0]["download_url"]  # the gateway's path, authorised
     download = requests.get(download_url, headers=auth(tok), timeout=10)
@@ -73,7 +86,12 @@ def test_request_is_stored_routed_to_roma_and_notified(stack, infra):
 
 
 BAD_INPUTS = [
-    ("invalid codice fiscale", {"citizen": {"codice_fiscale": "RSSMRA85T10A562X", "cap": "00184"}}, 422, "citizen.codice_fiscale"),
+    (
+        "invalid codice fiscale",
+        {"citizen": {"codice_fiscale": "RSSMRA85T10A562X", "cap": "00184"}},
+        422,
+        "citizen.codice_fiscale",
+    ),
     ("unknown CAP", {"citizen": {"codice_fiscale": VALID_CF, "cap": "00000"}}, 422, "citizen.cap"),
     ("unknown subject", {"subject": "pettegolezzi"}, 422, "subject"),
     ("missing identifier", {"case_identifier": None}, 422, "case_identifier"),
@@ -83,18 +101,27 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize("label, change, status, field", BAD_INPUTS, ids=[case[0] for case in BAD_INPUTS])
-def test_bad_input_is_a_problem_document_naming_the_field_and_stores_nothing(stack, infra, label, change, status, field):
+def test_bad_input_is_a_problem_document_naming_the_field_and_stores_nothing(
+    stack, infra, label, change, status, field
+):
     sub = f"bad-{uuid.uuid4().hex[:8]}"
     body = request_body("x@example.org")
     body.update(change)
     body = {k: v for k, v in body.items() if not (k == "text" and v is None)}
-    response = requests.post(f"{stack.url}/api/v1/requests", headers=auth(token(sub=sub)), json=body, timeout=10)
+    response = requests.post(
+        f"{stack.url}/api/v1/requests", headers=auth(token(sub=sub)), json=body, timeout=10
+    )
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"].startswith("application/problem+json")
     problem = response.json()
     assert problem["status"] == status and problem["code"] and problem["detail"]
     assert field in {e["field"] for e in problem["errors"]}
-    assert scalar(infra.database_url("intake"), "SELECT count(*) FROM requests WHERE requester_sub = :sub", sub=sub) == 0
+    assert (
+        scalar(
+            infra.database_url("intake"), "SELECT count(*) FROM requests WHERE requester_sub = :sub", sub=sub
+        )
+        == 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -108,7 +135,9 @@ def test_bad_input_is_a_problem_document_naming_the_field_and_stores_nothing(sta
 def test_authentication_failures_are_401(stack, headers, code):
     if headers is None:  # expired longer ago than the gateway's leeway for clock skew
         headers = auth(token(lifetime=-(LEEWAY + timedelta(seconds=5))))
-    response = requests.post(f"{stack.url}/api/v1/requests", headers=headers, json=request_body("x@example.org"), timeout=10)
+    response = requests.post(
+        f"{stack.url}/api/v1/requests", headers=headers, json=request_body("x@example.org"), timeout=10
+    )
     assert response.status_code == 401
     assert response.json()["code"] == code
 
@@ -117,24 +146,43 @@ def test_request_submitted_while_routing_is_down_is_routed_once_when_it_returns(
     tok = token()
     stack.stop("routing")
     try:
-        created = requests.post(f"{stack.url}/api/v1/requests", headers=auth(tok), json=request_body("down@example.org"), timeout=10)
+        created = requests.post(
+            f"{stack.url}/api/v1/requests",
+            headers=auth(tok),
+            json=request_body("down@example.org"),
+            timeout=10,
+        )
         assert created.status_code == 201, created.text
         request_id = created.json()["id"]
         time.sleep(1.5)
-        detail = requests.get(f"{stack.url}/api/v1/requests/{request_id}", headers=auth(tok), timeout=10).json()
+        detail = requests.get(
+            f"{stack.url}/api/v1/requests/{request_id}", headers=auth(tok), timeout=10
+        ).json()
         assert detail["assignment"] is None
     finally:
         stack.start("routing")
     assert routed_detail(stack, tok, request_id, timeout=60)["assignment"]["kind"] == "sede"
     routing_db = infra.database_url("routing")
-    assert scalar(routing_db, "SELECT count(*) FROM routing_decisions WHERE request_id = :id", id=request_id) == 1
-    assert scalar(routing_db, "SELECT count(*) FROM outbox WHERE body->'payload'->>'request_id' = :id", id=request_id) == 1
+    assert (
+        scalar(routing_db, "SELECT count(*) FROM routing_decisions WHERE request_id = :id", id=request_id)
+        == 1
+    )
+    assert (
+        scalar(
+            routing_db,
+            "SELECT count(*) FROM outbox WHERE body->'payload'->>'request_id' = :id",
+            id=request_id,
+        )
+        == 1
+    )
 
 
 def test_the_same_event_published_twice_changes_nothing(stack, infra):
     tok = token()
     email = f"dup-{uuid.uuid4().hex[:8]}@patronato.example"
-    created = requests.post(f"{stack.url}/api/v1/requests", headers=auth(tok), json=request_body(email), timeout=10)
+    created = requests.post(
+        f"{stack.url}/api/v1/requests", headers=auth(tok), json=request_body(email), timeout=10
+    )
     request_id = created.json()["id"]
     routed_detail(stack, tok, request_id)
     wait_until(lambda: len(mails_to(infra, email)) >= 2, timeout=15)
@@ -149,7 +197,24 @@ def test_the_same_event_published_twice_changes_nothing(stack, infra):
     time.sleep(3)
 
     routing_db = infra.database_url("routing")
-    assert scalar(routing_db, "SELECT count(*) FROM routing_decisions WHERE request_id = :id", id=request_id) == 1
-    assert scalar(routing_db, "SELECT count(*) FROM outbox WHERE body->'payload'->>'request_id' = :id", id=request_id) == 1
+    assert (
+        scalar(routing_db, "SELECT count(*) FROM routing_decisions WHERE request_id = :id", id=request_id)
+        == 1
+    )
+    assert (
+        scalar(
+            routing_db,
+            "SELECT count(*) FROM outbox WHERE body->'payload'->>'request_id' = :id",
+            id=request_id,
+        )
+        == 1
+    )
     assert len(mails_to(infra, email)) == 2
-    assert scalar(infra.database_url("reporting"), "SELECT count(*) FROM request_facts WHERE request_id = :id", id=request_id) == 1
+    assert (
+        scalar(
+            infra.database_url("reporting"),
+            "SELECT count(*) FROM request_facts WHERE request_id = :id",
+            id=request_id,
+        )
+        == 1
+    )

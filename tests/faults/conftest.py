@@ -27,9 +27,7 @@ def pytest_collection_modifyitems(config, items):
             items[:] = kept
     # outages last: they stop the broker and restart the database under every other test
     items.sort(
-        key=lambda item: bool(
-            item.get_closest_marker(OUTAGE_MARKER) or item.get_closest_marker(FULL_MARKER)
-        )
+        key=lambda item: bool(item.get_closest_marker(OUTAGE_MARKER) or item.get_closest_marker(FULL_MARKER))
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from deploy.local.stack import LocalStack, wait_until
 

@@ -1,4 +1,5 @@
 """Small helpers for integration tests on the real broker and database."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,9 @@ from shared.events import make_event
 from shared.outbox import event_publisher, publish_envelope
 
 
-def publish_event(amqp_uri: str, event_type: str, payload: dict, producer: str = "tests", version: int = 1) -> dict:
+def publish_event(
+    amqp_uri: str, event_type: str, payload: dict, producer: str = "tests", version: int = 1
+) -> dict:
     """Publish a valid event exactly as a relay would; returns the envelope sent."""
     envelope = make_event(event_type, payload, producer=producer, version=version).to_message()
     publish_envelope(event_publisher(amqp_uri), envelope)

@@ -3,11 +3,12 @@
 Requests with every mix of ownership facts are stored; for each caller the rows the SQL
 filter lists must be exactly the rows ``access.can_read`` accepts.
 """
+
 from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from services.intake.queries import scope_condition
 from shared import access
 from shared.access import Caller
 
-NOW = datetime(2026, 11, 30, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +33,31 @@ def stored(database_sessions):
     sessions = database_sessions("intake")
     ids = []
     with sessions.begin() as session:
-        for (ente, ufficio), matricola, consulente, (sede, region) in itertools.product(offices, matricole, consulenti, places):
+        for (ente, ufficio), matricola, consulente, (sede, region) in itertools.product(
+            offices, matricole, consulenti, places
+        ):
             request = Request(
-                id=uuid.uuid4(), protocol=f"T.{tag}.{len(ids)}", origin="patronato" if ente else "cassetto",
-                channel="x", profile="x", subject_code="x", catalog_version="x", area="pensioni", sla_days=15,
-                text=tag, contacts={}, requester_sub=f"policy-{tag}", state="open", patronato_ente=ente,
-                patronato_ufficio=ufficio, matricola=matricola, consulente_codice_fiscale=consulente,
-                assigned_sede=sede, assigned_region=region, created_at=NOW, updated_at=NOW,
+                id=uuid.uuid4(),
+                protocol=f"T.{tag}.{len(ids)}",
+                origin="patronato" if ente else "cassetto",
+                channel="x",
+                profile="x",
+                subject_code="x",
+                catalog_version="x",
+                area="pensioni",
+                sla_days=15,
+                text=tag,
+                contacts={},
+                requester_sub=f"policy-{tag}",
+                state="open",
+                patronato_ente=ente,
+                patronato_ufficio=ufficio,
+                matricola=matricola,
+                consulente_codice_fiscale=consulente,
+                assigned_sede=sede,
+                assigned_region=region,
+                created_at=NOW,
+                updated_at=NOW,
             )
             session.add(request)
             ids.append(request.id)
@@ -69,7 +88,9 @@ def test_sql_lists_exactly_what_the_policy_reads(stored, claims):
         if access.read_scope(caller).denies_all:
             listed = set()
         else:
-            listed = set(session.scalars(select(Request.id).where(Request.text == tag, scope_condition(caller))).all())
+            listed = set(
+                session.scalars(select(Request.id).where(Request.text == tag, scope_condition(caller))).all()
+            )
     assert {row.id for row in rows} == ids
     assert listed == readable
     assert readable or claims == {"role": "patronato_operatore"}

@@ -1,9 +1,10 @@
 """Agenda's projection and eligibility query on the real PostgreSQL test database."""
+
 from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.testing.services import worker_factory
@@ -23,7 +24,7 @@ from shared.events import (
     parse_event,
 )
 
-SUBMITTED_AT = datetime(2026, 11, 2, 10, 0, tzinfo=timezone.utc)
+SUBMITTED_AT = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -113,11 +114,25 @@ def step(event_type, request_id, days, **fields):
 
 
 def answered(request_id, days, number=1):
-    return step(REQUEST_ANSWERED, request_id, days, message_id=uuid.uuid4(), answer_number=number, first_answer=number == 1)
+    return step(
+        REQUEST_ANSWERED,
+        request_id,
+        days,
+        message_id=uuid.uuid4(),
+        answer_number=number,
+        first_answer=number == 1,
+    )
 
 
 def followup(request_id, days, used):
-    return step(REQUEST_FOLLOWUP_ADDED, request_id, days, message_id=uuid.uuid4(), interactions_used=used, interactions_left=2 - used)
+    return step(
+        REQUEST_FOLLOWUP_ADDED,
+        request_id,
+        days,
+        message_id=uuid.uuid4(),
+        interactions_used=used,
+        interactions_left=2 - used,
+    )
 
 
 def closed(request_id, days, booking_enabled):
@@ -173,7 +188,8 @@ def test_one_interaction_left_does_not_allow(sessions):
 
 
 @pytest.mark.parametrize(
-    "booking_enabled, allowed, code", [(True, True, "enabled_by_office"), (False, False, "closed_without_booking")]
+    "booking_enabled, allowed, code",
+    [(True, True, "enabled_by_office"), (False, False, "closed_without_booking")],
 )
 def test_closing_decides_booking(sessions, booking_enabled, allowed, code):
     request_id = uuid.uuid4()
@@ -182,7 +198,11 @@ def test_closing_decides_booking(sessions, booking_enabled, allowed, code):
 
     result = eligibility(sessions, request_id, 3)
 
-    assert (result["allowed"], result["reason_code"], result["booking_enabled"]) == (allowed, code, booking_enabled)
+    assert (result["allowed"], result["reason_code"], result["booking_enabled"]) == (
+        allowed,
+        code,
+        booking_enabled,
+    )
     assert result["closed_at"] == (SUBMITTED_AT + timedelta(days=2)).isoformat()
     assert result["reason"]
 
@@ -201,7 +221,12 @@ def test_events_before_the_submission_wait_for_it(sessions):
 
 def test_redelivered_lifecycle_events_change_nothing(sessions):
     request_id = uuid.uuid4()
-    events = [submitted(request_id), answered(request_id, 3), followup(request_id, 4, 1), closed(request_id, 5, False)]
+    events = [
+        submitted(request_id),
+        answered(request_id, 3),
+        followup(request_id, 4, 1),
+        closed(request_id, 5, False),
+    ]
     for event in events:
         apply(sessions, event)
     before = eligibility(sessions, request_id, 6)

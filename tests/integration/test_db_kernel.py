@@ -1,4 +1,5 @@
 """shared.db on the real PostgreSQL: SQL errors never carry the values bound to them."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """Attachments on the real broker, database and object store: downloads authorised like the
 detail and streamed by the gateway, and the purge that never takes a file a submission claims."""
+
 from __future__ import annotations
 
 import base64

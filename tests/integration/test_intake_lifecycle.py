@@ -1,10 +1,11 @@
 """The conversation on intake's RPC entrypoints, on the real broker, database and object store."""
+
 from __future__ import annotations
 
 import base64
 import io
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcClient
@@ -18,7 +19,7 @@ from shared.storage import ObjectStoreAccess, make_client
 from tests.integration.helpers import about, publish_event, scalar
 
 VALID_CF = "RSSMRA85T10A562S"
-START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -41,7 +42,13 @@ def rpc(infra, intake):
 
 
 def operatore(unique, **more):
-    return {"sub": f"op-{unique}", "role": "patronato_operatore", "patronato": "001", "ufficio": f"U{unique[:6]}", **more}
+    return {
+        "sub": f"op-{unique}",
+        "role": "patronato_operatore",
+        "patronato": "001",
+        "ufficio": f"U{unique[:6]}",
+        **more,
+    }
 
 
 def sede_of(unique) -> str:
@@ -50,7 +57,13 @@ def sede_of(unique) -> str:
 
 
 def official(sede, **more):
-    return {"sub": f"funz-{sede}", "role": "sede_operatore", "sede": sede, "groups": ["APP_FEA_COMBID"], **more}
+    return {
+        "sub": f"funz-{sede}",
+        "role": "sede_operatore",
+        "sede": sede,
+        "groups": ["APP_FEA_COMBID"],
+        **more,
+    }
 
 
 def submission(**overrides):
@@ -67,8 +80,17 @@ def submission(**overrides):
 def route(infra, intake, request_id, sede, region="Lazio"):
     payload = {
         "request_id": request_id,
-        "assignment": {"kind": "sede", "code": sede, "name": f"Sede {sede}", "reason": "test", "queue": "informazioni", "region": region},
-        "rule": "operatore_generico_cap", "reference_version": "test", "decided_at": datetime.now(timezone.utc),
+        "assignment": {
+            "kind": "sede",
+            "code": sede,
+            "name": f"Sede {sede}",
+            "reason": "test",
+            "queue": "informazioni",
+            "region": region,
+        },
+        "rule": "operatore_generico_cap",
+        "reference_version": "test",
+        "decided_at": datetime.now(UTC),
     }
     with entrypoint_waiter(intake, "on_request_routed", callback=about(request_id=request_id)):
         publish_event(infra.amqp_uri, "request_routed", payload)
@@ -78,7 +100,8 @@ def events_for(infra, request_id, event_type):
     return scalar(
         infra.database_url("intake"),
         "SELECT count(*) FROM outbox WHERE event_type = :type AND body->'payload'->>'request_id' = :id",
-        type=event_type, id=request_id,
+        type=event_type,
+        id=request_id,
     )
 
 
@@ -92,7 +115,9 @@ def test_full_conversation(infra, intake, rpc, unique, clock):
         rpc.add_followup(caller, request_id, {"text": "ci siete?"})
     assert too_soon.value.code == "no_answer_yet"
 
-    assert rpc.take_in_charge(funzionario, request_id, {"comment": "presa in carico"})["state"] == "in_progress"
+    assert (
+        rpc.take_in_charge(funzionario, request_id, {"comment": "presa in carico"})["state"] == "in_progress"
+    )
     clock.advance(timedelta(days=2))
     rpc.reply(funzionario, request_id, {"text": "Servono ISEE e residenza."})
     assert rpc.add_followup(caller, request_id, {"text": "ISEE scaduto?"})["followups_left"] == 1
@@ -101,18 +126,27 @@ def test_full_conversation(infra, intake, rpc, unique, clock):
         rpc.add_followup(caller, request_id, {"text": "Un'ultima cosa"})
     assert third.value.code == "followups_exhausted"
     assert third.value.detail.startswith("Sono già state utilizzate")
-    rpc.close(funzionario, request_id, {"outcome": "Informazioni fornite", "comment": "chiusa", "enable_booking": True})
+    rpc.close(
+        funzionario,
+        request_id,
+        {"outcome": "Informazioni fornite", "comment": "chiusa", "enable_booking": True},
+    )
 
     detail = rpc.get_request(caller, request_id)
     assert detail["state"] == "closed"
     assert detail["outcome"] == "Informazioni fornite"
     assert [m["kind"] for m in detail["thread"]] == ["answer", "followup", "followup"]
     assert [(c["to_state"], c["comment"]) for c in detail["state_history"]] == [
-        ("open", None), ("in_progress", "presa in carico"), ("closed", "chiusa"),
+        ("open", None),
+        ("in_progress", "presa in carico"),
+        ("closed", "chiusa"),
     ]
     assert detail["next_actions"]["can_follow_up"] is False
     for event_type, count in [
-        ("request_taken_in_charge", 1), ("request_answered", 1), ("request_followup_added", 2), ("request_closed", 1),
+        ("request_taken_in_charge", 1),
+        ("request_answered", 1),
+        ("request_followup_added", 2),
+        ("request_closed", 1),
     ]:
         assert events_for(infra, request_id, event_type) == count, event_type
 
@@ -147,13 +181,20 @@ def test_officials_need_the_group_and_their_own_sede(infra, intake, rpc, unique)
         rpc.take_in_charge(official("9999"), request_id, {})
     with pytest.raises(NotFound):
         rpc.get_request(official("9999"), request_id)
-    assert scalar(infra.database_url("intake"), "SELECT state FROM requests WHERE id = :id", id=request_id) == "open"
+    assert (
+        scalar(infra.database_url("intake"), "SELECT state FROM requests WHERE id = :id", id=request_id)
+        == "open"
+    )
 
 
 def test_change_of_subject_moves_the_sla_and_tells_routing(infra, intake, rpc, unique):
     request_id = rpc.submit_request(operatore(unique), submission())["id"]
     route(infra, intake, request_id, sede_of(unique))
-    changed = rpc.change_subject(official(sede_of(unique)), request_id, {"subject": "prestazione_in_corso_o_respinta", "comment": "oggetto errato"})
+    changed = rpc.change_subject(
+        official(sede_of(unique)),
+        request_id,
+        {"subject": "prestazione_in_corso_o_respinta", "comment": "oggetto errato"},
+    )
     assert changed == {"id": request_id, "subject": "prestazione_in_corso_o_respinta", "sla_days": 15}
     assert events_for(infra, request_id, "request_subject_changed") == 1
     with pytest.raises(InvalidInput) as unknown:
@@ -166,20 +207,38 @@ def upload(rpc, caller, data, name="file.pdf"):
 
 
 def test_cassetto_files_become_one_archive_and_a_fourth_is_refused(infra, rpc, unique):
-    caller = {"sub": f"cdl-{unique}", "role": "intermediario", "matricole": ["7012345678"], "codice_fiscale": VALID_CF}
+    caller = {
+        "sub": f"cdl-{unique}",
+        "role": "intermediario",
+        "matricole": ["7012345678"],
+        "codice_fiscale": VALID_CF,
+    }
     pdfs = [b"%PDF-1.4 " + bytes([65 + i]) * 100 for i in range(4)]
     ids = [upload(rpc, caller, pdf, f"doc{i}.pdf") for i, pdf in enumerate(pdfs)]
     body = {"subject": "f24", "text": "Versamento F24 non abbinato", "matricola": "7012345678"}
     with pytest.raises(InvalidInput) as four:
         rpc.submit_request(caller, dict(body, attachments=ids))
     assert four.value.errors[0]["code"] == "too_many_attachments"
-    assert scalar(infra.database_url("intake"), "SELECT count(*) FROM requests WHERE requester_sub = :s", s=caller["sub"]) == 0
+    assert (
+        scalar(
+            infra.database_url("intake"),
+            "SELECT count(*) FROM requests WHERE requester_sub = :s",
+            s=caller["sub"],
+        )
+        == 0
+    )
 
     request_id = rpc.submit_request(caller, dict(body, attachments=ids[:3]))["id"]
     detail = rpc.get_request(caller, request_id)
     assert len(detail["attachments"]) == 1 and detail["attachments"][0]["content_type"] == "application/zip"
-    store = ObjectStoreAccess(make_client(infra.s3_endpoint, infra.s3_access_key, infra.s3_secret_key), infra.bucket)
-    key = scalar(infra.database_url("intake"), "SELECT object_key FROM attachments WHERE id = :id", id=detail["attachments"][0]["id"])
+    store = ObjectStoreAccess(
+        make_client(infra.s3_endpoint, infra.s3_access_key, infra.s3_secret_key), infra.bucket
+    )
+    key = scalar(
+        infra.database_url("intake"),
+        "SELECT object_key FROM attachments WHERE id = :id",
+        id=detail["attachments"][0]["id"],
+    )
     with zipfile.ZipFile(io.BytesIO(store.get(key))) as archive:
         assert sorted(archive.read(n) for n in archive.namelist()) == sorted(pdfs[:3])
 
@@ -187,11 +246,21 @@ def test_cassetto_files_become_one_archive_and_a_fourth_is_refused(infra, rpc, u
 def test_patronato_attachments_over_6_mb_in_total_are_refused(infra, rpc, unique):
     caller = operatore(unique)
     three_mb = 3 * 1024 * 1024
-    ids = [upload(rpc, caller, b"%PDF-1.4 " + b"x" * (three_mb - 9)), upload(rpc, caller, b"%PDF-1.4 " + b"y" * (three_mb - 8))]
+    ids = [
+        upload(rpc, caller, b"%PDF-1.4 " + b"x" * (three_mb - 9)),
+        upload(rpc, caller, b"%PDF-1.4 " + b"y" * (three_mb - 8)),
+    ]
     with pytest.raises(InvalidInput) as refused:
         rpc.submit_request(caller, submission(attachments=ids))
     assert refused.value.errors[0]["code"] == "attachments_too_large"
-    assert scalar(infra.database_url("intake"), "SELECT count(*) FROM attachments WHERE id::text = ANY(:ids) AND request_id IS NULL", ids=ids) == 2
+    assert (
+        scalar(
+            infra.database_url("intake"),
+            "SELECT count(*) FROM attachments WHERE id::text = ANY(:ids) AND request_id IS NULL",
+            ids=ids,
+        )
+        == 2
+    )
 
 
 def test_disguised_executable_is_refused_and_not_stored(infra, rpc, unique):
@@ -199,34 +268,68 @@ def test_disguised_executable_is_refused_and_not_stored(infra, rpc, unique):
     with pytest.raises(InvalidInput) as refused:
         upload(rpc, caller, b"MZ\x90\x00" + b"\x00" * 500, "fattura.pdf")
     assert refused.value.errors[0]["code"] == "file_type_not_allowed"
-    assert scalar(infra.database_url("intake"), "SELECT count(*) FROM attachments WHERE owner_sub = :s", s=caller["sub"]) == 0
+    assert (
+        scalar(
+            infra.database_url("intake"),
+            "SELECT count(*) FROM attachments WHERE owner_sub = :s",
+            s=caller["sub"],
+        )
+        == 0
+    )
 
 
 def test_outbound_message_joins_the_company_history(infra, rpc, unique):
     sede = sede_of(unique)
     sent = rpc.send_outbound(
         official(sede),
-        {"recipient": {"kind": "azienda", "matricola": "7011111111", "contacts": {"email": "az@example.org"}}, "subject": "DURC", "text": "Regolarizzare"},
+        {
+            "recipient": {
+                "kind": "azienda",
+                "matricola": "7011111111",
+                "contacts": {"email": "az@example.org"},
+            },
+            "subject": "DURC",
+            "text": "Regolarizzare",
+        },
     )
     azienda = {"sub": f"az-{unique}", "role": "azienda", "matricole": ["7011111111"]}
     history = rpc.search_requests(azienda, {"origin": "sede"})
     assert sent["id"] in [item["id"] for item in history["items"]]
-    assert scalar(infra.database_url("intake"), "SELECT count(*) FROM outbox WHERE event_type = 'outbound_message_sent' AND body->'payload'->>'message_id' = :id", id=sent["id"]) == 1
+    assert (
+        scalar(
+            infra.database_url("intake"),
+            "SELECT count(*) FROM outbox WHERE event_type = 'outbound_message_sent' AND body->'payload'->>'message_id' = :id",
+            id=sent["id"],
+        )
+        == 1
+    )
 
 
 def test_fax_published_with_the_contact_center_client_joins_the_history(infra, intake, rpc, unique):
     matricola = "70" + unique[:8].translate(str.maketrans("abcdef", "123456"))
     with entrypoint_waiter(intake, "on_contact_center_message", callback=about(matricola=matricola)):
         with ContactCenterPublisher(infra.amqp_uri) as publisher:
-            envelope = publisher.publish(kind="fax_inbound", matricola=matricola, sender="Studio Verdi", subject="DM10", text="Invio DM10")
+            envelope = publisher.publish(
+                kind="fax_inbound",
+                matricola=matricola,
+                sender="Studio Verdi",
+                subject="DM10",
+                text="Invio DM10",
+            )
     azienda = {"sub": f"az-{unique}", "role": "azienda", "matricole": [matricola]}
     items = rpc.search_requests(azienda, {"origin": "fax"})["items"]
     assert [item["matricola"] for item in items] == [matricola]
     # the same fax again (new envelope, same message id) adds nothing
     with entrypoint_waiter(intake, "on_contact_center_message", callback=about(matricola=matricola)):
         with ContactCenterPublisher(infra.amqp_uri) as publisher:
-            publisher.publish(kind="fax_inbound", matricola=matricola, sender="Studio Verdi", subject="DM10", text="Invio DM10",
-                              message_id=envelope["payload"]["message_id"])
+            publisher.publish(
+                kind="fax_inbound",
+                matricola=matricola,
+                sender="Studio Verdi",
+                subject="DM10",
+                text="Invio DM10",
+                message_id=envelope["payload"]["message_id"],
+            )
     assert rpc.search_requests(azienda, {})["total"] == 1
 
 
@@ -266,9 +369,14 @@ def test_directors_list_their_sede_their_region_or_the_nation(infra, intake, rpc
     request_id = rpc.submit_request(operatore(unique), submission())["id"]
     region = f"Regione {unique}"
     route(infra, intake, request_id, sede_of(unique), region=region)
+
     def listed(**scope):
         caller = {"sub": "dir", "role": "direttore", **scope}
-        return request_id in [item["id"] for item in rpc.search_requests(caller, {"page_size": 100, "opened_from": "2026-03-02"})["items"]]
+        return request_id in [
+            item["id"]
+            for item in rpc.search_requests(caller, {"page_size": 100, "opened_from": "2026-03-02"})["items"]
+        ]
+
     assert listed(sede=sede_of(unique))
     assert listed(regione=region)
     assert not listed(regione="Altrove")
@@ -277,4 +385,7 @@ def test_directors_list_their_sede_their_region_or_the_nation(infra, intake, rpc
     with pytest.raises(Forbidden) as scopeless:  # a director whose token names no scope sees nothing
         listed()
     assert scopeless.value.code == "missing_scope"
-    assert rpc.get_request({"sub": "dir", "role": "direttore", "regione": region}, request_id)["id"] == request_id
+    assert (
+        rpc.get_request({"sub": "dir", "role": "direttore", "regione": region}, request_id)["id"]
+        == request_id
+    )

@@ -2,12 +2,13 @@
 
 Each test uses its own request ids, so tests share the module's database without cleanup.
 """
+
 from __future__ import annotations
 
 import secrets
 import smtplib
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
@@ -30,7 +31,7 @@ from shared.events import (
     parse_event,
 )
 
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,9 @@ def on_routed(sessions, event, mailer):
 
 def deliveries(sessions, request_id):
     with sessions() as session:
-        return session.scalars(select(Delivery).where(Delivery.request_id == request_id).order_by(Delivery.channel)).all()
+        return session.scalars(
+            select(Delivery).where(Delivery.request_id == request_id).order_by(Delivery.channel)
+        ).all()
 
 
 def test_submitted_sends_email_and_records_delivery(sessions):
@@ -106,7 +109,7 @@ def test_submitted_sends_email_and_records_delivery(sessions):
 
     on_submitted(sessions, event, mailer)
 
-    (to, subject, body), = mailer.sent
+    ((to, subject, body),) = mailer.sent
     assert to == "mario.rossi@example.it"
     assert subject == f"Richiesta protocollata n. {event.payload['protocol']}"
     assert event.payload["protocol"] in body and "sollecito_domanda" in body
@@ -137,7 +140,9 @@ def test_submission_resent_under_a_new_event_id_sends_nothing(sessions):
     assert on_submitted(sessions, resent, mailer) is True
 
     assert len(mailer.sent) == 1
-    assert [d.event_id for d in deliveries(sessions, first.payload["request_id"])] == [uuid.UUID(first.event_id)]
+    assert [d.event_id for d in deliveries(sessions, first.payload["request_id"])] == [
+        uuid.UUID(first.event_id)
+    ]
 
 
 def test_no_email_records_skipped_delivery(sessions):
@@ -158,7 +163,12 @@ def test_sms_is_recorded_as_skipped_without_provider(sessions):
 
     email, sms = deliveries(sessions, event.payload["request_id"])
     assert email.status == "sent"
-    assert (sms.channel, sms.status, sms.recipient, sms.error) == ("sms", "skipped", "+393331234567", "provider SMS non configurato")
+    assert (sms.channel, sms.status, sms.recipient, sms.error) == (
+        "sms",
+        "skipped",
+        "+393331234567",
+        "provider SMS non configurato",
+    )
 
 
 def test_routed_names_the_sede(sessions):
@@ -214,7 +224,10 @@ def test_address_refused_for_good_is_recorded_as_failed(sessions):
 def test_service_entrypoints_and_deliveries_rpc(sessions):
     mailer, event = FakeMailer(), submitted(sms="+393331234567")
     service = worker_factory(
-        NotifyService, db=DatabaseAccess(sessions, "notify.on_request_submitted"), mailer=mailer, clock=FixedClock(NOW)
+        NotifyService,
+        db=DatabaseAccess(sessions, "notify.on_request_submitted"),
+        mailer=mailer,
+        clock=FixedClock(NOW),
     )
 
     service.on_request_submitted(event)
@@ -278,10 +291,15 @@ def test_closed_mails_the_outcome_and_the_comment(sessions):
     on_closed(sessions, closed(submission.payload["request_id"]), mailer)
 
     to, subject, body = mailer.sent[-1]
-    assert (to, subject) == ("mario.rossi@example.it", f"Richiesta chiusa n. {submission.payload['protocol']}")
+    assert (to, subject) == (
+        "mario.rossi@example.it",
+        f"Richiesta chiusa n. {submission.payload['protocol']}",
+    )
     assert "Esito: accolta" in body and "Pratica definita." in body
     assert "appuntamento" not in body
-    closing = [d for d in deliveries(sessions, submission.payload["request_id"]) if d.template == "request_closed"]
+    closing = [
+        d for d in deliveries(sessions, submission.payload["request_id"]) if d.template == "request_closed"
+    ]
     assert [(d.channel, d.status) for d in closing] == [("email", "sent"), ("sms", "skipped")]
 
 
@@ -302,7 +320,9 @@ def test_closed_twice_mails_once(sessions):
     assert on_closed(sessions, closing, mailer) is True
     assert on_closed(sessions, closing, mailer) is False
 
-    assert [subject for _, subject, _ in mailer.sent].count(f"Richiesta chiusa n. {submission.payload['protocol']}") == 1
+    assert [subject for _, subject, _ in mailer.sent].count(
+        f"Richiesta chiusa n. {submission.payload['protocol']}"
+    ) == 1
 
 
 def test_closed_before_submitted_raises_so_the_kernel_retries(sessions):
@@ -352,7 +372,7 @@ def test_outbound_mails_the_contact_in_the_event_without_a_request(sessions):
     assert on_outbound(sessions, event, mailer) is True
     assert on_outbound(sessions, event, mailer) is False
 
-    (to, subject, body), = mailer.sent
+    ((to, subject, body),) = mailer.sent
     assert (to, subject) == ("azienda@example.it", "Comunicazione dalla sede INPS: Verifica versamenti F24")
     assert "codice 7000" in body
     email, sms = deliveries_of(sessions, event)
@@ -380,7 +400,9 @@ def test_outbound_without_email_records_a_skipped_delivery(sessions):
 
 def test_service_entrypoints_for_closed_and_outbound(sessions):
     mailer, submission = FakeMailer(), submitted()
-    service = worker_factory(NotifyService, db=DatabaseAccess(sessions, "notify.entrypoints"), mailer=mailer, clock=FixedClock(NOW))
+    service = worker_factory(
+        NotifyService, db=DatabaseAccess(sessions, "notify.entrypoints"), mailer=mailer, clock=FixedClock(NOW)
+    )
 
     service.on_request_submitted(submission)
     service.on_request_closed(closed(submission.payload["request_id"]))
@@ -397,17 +419,25 @@ def test_service_entrypoints_for_closed_and_outbound(sessions):
 def test_real_smtp_delivery_of_closing_and_outbound(sessions, smtp_sink):
     port, maildir = smtp_sink
     mailer = SmtpMailer(SmtpSettings("127.0.0.1", port))
-    requester, company = f"anna.{uuid.uuid4().hex[:8]}@example.it", f"ufficio.{uuid.uuid4().hex[:8]}@azienda.example"
+    requester, company = (
+        f"anna.{uuid.uuid4().hex[:8]}@example.it",
+        f"ufficio.{uuid.uuid4().hex[:8]}@azienda.example",
+    )
     submission = submitted(email=requester)
     on_submitted(sessions, submission, mailer)
 
-    on_closed(sessions, closed(submission.payload["request_id"], outcome="respinta", booking_enabled=True), mailer)
+    on_closed(
+        sessions, closed(submission.payload["request_id"], outcome="respinta", booking_enabled=True), mailer
+    )
     on_outbound(sessions, outbound(email=company, subject="Documenti mancanti"), mailer)
 
     mails = {mail["Subject"]: mail for mail in mails_to(maildir, requester, company)}
     closing = mails[f"Richiesta chiusa n. {submission.payload['protocol']}"]
     assert closing["To"] == requester
-    assert "Esito: respinta" in closing.get_content() and "prenotazione di un appuntamento" in closing.get_content()
+    assert (
+        "Esito: respinta" in closing.get_content()
+        and "prenotazione di un appuntamento" in closing.get_content()
+    )
     message = mails["Comunicazione dalla sede INPS: Documenti mancanti"]
     assert message["To"] == company
     assert "Documenti mancanti" in message.get_content()

@@ -6,6 +6,7 @@ The relay runs here as the plain function the service's timer calls, on a databa
 its own (the kernel tables of a service, through its migrations), so that the rows of
 other tests never mix in.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,7 +14,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -65,11 +66,14 @@ def publisher(infra):
 
 def reminded(request_id, correlation_id=None, order=0):
     payload = {
-        "request_id": request_id, "protocol": "COMBID.2026.00000001", "actor": "op-1",
-        "actor_role": "patronato_operatore", "at": datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc),
+        "request_id": request_id,
+        "protocol": "COMBID.2026.00000001",
+        "actor": "op-1",
+        "actor_role": "patronato_operatore",
+        "at": datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
         "days_waited": 15,
     }
-    created = datetime.now(timezone.utc) + timedelta(milliseconds=order)
+    created = datetime.now(UTC) + timedelta(milliseconds=order)
     event = make_event(EVENT_TYPE, payload, producer="tests", occurred_at=created)
     # make_event now refuses such an id: the poisoned row is one an earlier version stored
     return dataclasses.replace(event, correlation_id=correlation_id) if correlation_id else event
@@ -96,7 +100,11 @@ def outbox_command(database_url, *args):
     env = dict(os.environ, **{database_env_var("agenda"): database_url})
     return subprocess.run(
         [sys.executable, "-m", "shared.outbox", *args, "--service", "agenda"],
-        env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

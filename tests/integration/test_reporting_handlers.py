@@ -1,9 +1,10 @@
 """Reporting's projection on the real PostgreSQL test database: events in any order."""
+
 from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.testing.services import worker_factory
@@ -14,7 +15,7 @@ from shared.db import DatabaseAccess
 from shared.errors import NotFound
 from shared.events import REQUEST_ROUTED, REQUEST_SUBMITTED, make_event, parse_event
 
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +42,18 @@ def submitted(request_id):
     return parse_event(make_event(REQUEST_SUBMITTED, payload, producer="intake").to_message())
 
 
-def routed(request_id, code="7000", name="Direzione provinciale di Roma", decided_at=NOW + timedelta(seconds=5)):
+def routed(
+    request_id, code="7000", name="Direzione provinciale di Roma", decided_at=NOW + timedelta(seconds=5)
+):
     payload = {
         "request_id": request_id,
-        "assignment": {"kind": "sede", "code": code, "name": name, "reason": "matricola", "queue": "contributi"},
+        "assignment": {
+            "kind": "sede",
+            "code": code,
+            "name": name,
+            "reason": "matricola",
+            "queue": "contributi",
+        },
         "rule": "matricola_to_sede",
         "reference_version": "sample-1",
         "decided_at": decided_at,
@@ -64,7 +73,10 @@ def fact(sessions, request_id):
 @pytest.mark.parametrize("routed_first", [False, True], ids=["submitted_first", "routed_first"])
 def test_submitted_and_routed_merge_in_either_order(sessions, routed_first):
     request_id = uuid.uuid4()
-    events = [(handlers.record_submitted, submitted(request_id)), (handlers.record_routed, routed(request_id))]
+    events = [
+        (handlers.record_submitted, submitted(request_id)),
+        (handlers.record_routed, routed(request_id)),
+    ]
     if routed_first:
         events.reverse()
 
@@ -74,7 +86,11 @@ def test_submitted_and_routed_merge_in_either_order(sessions, routed_first):
     row = fact(sessions, request_id)
     assert row["state"] == "open"
     assert (row["subject"], row["origin"], row["sla_days"]) == ("regolarita_contributiva", "cassetto", 5)
-    assert (row["sede_code"], row["sede_name"], row["assignment_kind"]) == ("7000", "Direzione provinciale di Roma", "sede")
+    assert (row["sede_code"], row["sede_name"], row["assignment_kind"]) == (
+        "7000",
+        "Direzione provinciale di Roma",
+        "sede",
+    )
     assert row["submitted_at"] == NOW.isoformat()
     assert row["routed_at"] == (NOW + timedelta(seconds=5)).isoformat()
     assert row["closed_at"] is None
@@ -95,7 +111,11 @@ def test_routed_alone_leaves_a_partial_row_not_counted(sessions):
 
 def test_an_older_routing_decision_does_not_overwrite_a_newer_one(sessions):
     request_id = uuid.uuid4()
-    apply(sessions, handlers.record_routed, routed(request_id, code="8000", name="Milano", decided_at=NOW + timedelta(hours=1)))
+    apply(
+        sessions,
+        handlers.record_routed,
+        routed(request_id, code="8000", name="Milano", decided_at=NOW + timedelta(hours=1)),
+    )
 
     apply(sessions, handlers.record_routed, routed(request_id, code="7000", name="Roma", decided_at=NOW))
 

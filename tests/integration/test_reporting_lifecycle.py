@@ -4,12 +4,13 @@ Events arrive in any order and may be redelivered: the resulting facts must not 
 either. Each test uses its own request ids (and its own sede code for snapshots), so tests
 share the module's database without cleanup.
 """
+
 from __future__ import annotations
 
 import random
 import secrets
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.testing.services import worker_factory
@@ -23,7 +24,7 @@ from shared.db import DatabaseAccess
 from shared.errors import InvalidInput
 from shared.events import make_event, parse_event
 
-SUBMITTED_AT = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+SUBMITTED_AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 HANDLERS = {
     "request_submitted": handlers.record_submitted,
@@ -54,70 +55,108 @@ def event(event_type, payload, producer="intake"):
 class Request:
     """Builds the events of one request, as intake and routing would publish them."""
 
-    def __init__(self, sede="7000", origin="cassetto", subject="regolarita_contributiva", sla_days=5, submitted_at=SUBMITTED_AT):
+    def __init__(
+        self,
+        sede="7000",
+        origin="cassetto",
+        subject="regolarita_contributiva",
+        sla_days=5,
+        submitted_at=SUBMITTED_AT,
+    ):
         self.id = uuid.uuid4()
         self.protocol = f"COMBID.2026.{secrets.randbelow(10**8):08d}"
         self.sede, self.origin, self.subject, self.sla_days = sede, origin, subject, sla_days
         self.submitted_at = submitted_at
 
     def submitted(self):
-        return event("request_submitted", {
-            "request_id": self.id,
-            "protocol": self.protocol,
-            "origin": self.origin,
-            "channel": self.origin,
-            "profile": "intermediario",
-            "subject": self.subject,
-            "catalog_version": "cassetto-2018",
-            "area": "soggetto_contribuente",
-            "sla_days": self.sla_days,
-            "matricola": "7000123456",
-            "contacts": {"email": None, "sms": None},
-            "requester": "cdl-1",
-            "submitted_at": self.submitted_at,
-        })
+        return event(
+            "request_submitted",
+            {
+                "request_id": self.id,
+                "protocol": self.protocol,
+                "origin": self.origin,
+                "channel": self.origin,
+                "profile": "intermediario",
+                "subject": self.subject,
+                "catalog_version": "cassetto-2018",
+                "area": "soggetto_contribuente",
+                "sla_days": self.sla_days,
+                "matricola": "7000123456",
+                "contacts": {"email": None, "sms": None},
+                "requester": "cdl-1",
+                "submitted_at": self.submitted_at,
+            },
+        )
 
     def routed(self):
-        assignment = {"kind": "sede", "code": self.sede, "name": f"Sede {self.sede}", "reason": "matricola", "queue": "contributi"}
-        return event("request_routed", {
-            "request_id": self.id,
-            "assignment": assignment,
-            "rule": "matricola_to_sede",
-            "reference_version": "sample-1",
-            "decided_at": self.submitted_at + timedelta(seconds=5),
-        }, producer="routing")
+        assignment = {
+            "kind": "sede",
+            "code": self.sede,
+            "name": f"Sede {self.sede}",
+            "reason": "matricola",
+            "queue": "contributi",
+        }
+        return event(
+            "request_routed",
+            {
+                "request_id": self.id,
+                "assignment": assignment,
+                "rule": "matricola_to_sede",
+                "reference_version": "sample-1",
+                "decided_at": self.submitted_at + timedelta(seconds=5),
+            },
+            producer="routing",
+        )
 
     def step(self, event_type, days, **fields):
-        return event(event_type, {
-            "request_id": self.id,
-            "protocol": self.protocol,
-            "actor": "op-1",
-            "actor_role": "sede_operatore",
-            "at": self.submitted_at + timedelta(days=days),
-            "comment": None,
-            **fields,
-        })
+        return event(
+            event_type,
+            {
+                "request_id": self.id,
+                "protocol": self.protocol,
+                "actor": "op-1",
+                "actor_role": "sede_operatore",
+                "at": self.submitted_at + timedelta(days=days),
+                "comment": None,
+                **fields,
+            },
+        )
 
     def taken(self, days=1):
         return self.step("request_taken_in_charge", days, sede=self.sede)
 
     def answered(self, days, number=1):
-        return self.step("request_answered", days, message_id=uuid.uuid4(), answer_number=number, first_answer=number == 1)
+        return self.step(
+            "request_answered", days, message_id=uuid.uuid4(), answer_number=number, first_answer=number == 1
+        )
 
     def followup(self, days, used):
-        return self.step("request_followup_added", days, message_id=uuid.uuid4(), interactions_used=used, interactions_left=2 - used)
+        return self.step(
+            "request_followup_added",
+            days,
+            message_id=uuid.uuid4(),
+            interactions_used=used,
+            interactions_left=2 - used,
+        )
 
     def reminded(self, days):
         return self.step("request_reminded", days, days_waited=days)
 
     def subject_changed(self, days, new_subject, sla_days):
         return self.step(
-            "request_subject_changed", days, old_subject=self.subject, new_subject=new_subject,
-            catalog_version="cassetto-2018", area="contributi", sla_days=sla_days,
+            "request_subject_changed",
+            days,
+            old_subject=self.subject,
+            new_subject=new_subject,
+            catalog_version="cassetto-2018",
+            area="contributi",
+            sla_days=sla_days,
         )
 
     def closed(self, days, outcome="accolta", booking_enabled=False):
-        return self.step("request_closed", days, outcome=outcome, booking_enabled=booking_enabled, comment="Definita.")
+        return self.step(
+            "request_closed", days, outcome=outcome, booking_enabled=booking_enabled, comment="Definita."
+        )
 
 
 def apply(sessions, ev):
@@ -216,7 +255,12 @@ def test_an_answer_takes_an_untaken_request_in_charge(sessions):
         apply(sessions, ev)
 
     row = fact(sessions, request)
-    assert (row["state"], row["taken_at"], row["first_answer_at"], row["answers"]) == ("in_progress", days(2), days(2), 1)
+    assert (row["state"], row["taken_at"], row["first_answer_at"], row["answers"]) == (
+        "in_progress",
+        days(2),
+        days(2),
+        1,
+    )
 
 
 def test_an_answer_arriving_after_the_closing_does_not_reopen(sessions):
@@ -255,7 +299,11 @@ def test_closed_before_submitted_is_not_counted_until_the_submission_arrives(ses
 
 def test_a_second_closing_changes_nothing(sessions):
     request = Request()
-    for ev in (request.submitted(), request.closed(3, outcome="accolta"), request.closed(5, outcome="respinta")):
+    for ev in (
+        request.submitted(),
+        request.closed(3, outcome="accolta"),
+        request.closed(5, outcome="respinta"),
+    ):
         apply(sessions, ev)
 
     row = fact(sessions, request)
@@ -290,22 +338,28 @@ def test_an_older_change_of_subject_arriving_late_is_ignored(sessions):
 
 
 def test_outbound_and_contact_center_messages_are_recorded_once(sessions):
-    outbound = event("outbound_message_sent", {
-        "message_id": uuid.uuid4(),
-        "request_id": None,
-        "sede": "7000",
-        "actor": "op-1",
-        "recipient": {"kind": "azienda", "matricola": "7000123456"},
-        "subject": "Verifica F24",
-        "contacts": {"email": "azienda@example.it"},
-        "sent_at": SUBMITTED_AT,
-    })
-    fax = event("contact_center_message_recorded", {
-        "message_id": f"fax-{uuid.uuid4()}",
-        "kind": "fax_inbound",
-        "codice_fiscale": "RSSMRA85T10A562S",
-        "recorded_at": SUBMITTED_AT,
-    })
+    outbound = event(
+        "outbound_message_sent",
+        {
+            "message_id": uuid.uuid4(),
+            "request_id": None,
+            "sede": "7000",
+            "actor": "op-1",
+            "recipient": {"kind": "azienda", "matricola": "7000123456"},
+            "subject": "Verifica F24",
+            "contacts": {"email": "azienda@example.it"},
+            "sent_at": SUBMITTED_AT,
+        },
+    )
+    fax = event(
+        "contact_center_message_recorded",
+        {
+            "message_id": f"fax-{uuid.uuid4()}",
+            "kind": "fax_inbound",
+            "codice_fiscale": "RSSMRA85T10A562S",
+            "recorded_at": SUBMITTED_AT,
+        },
+    )
 
     for ev in (outbound, fax, outbound, fax):
         apply(sessions, ev)
@@ -315,10 +369,19 @@ def test_outbound_and_contact_center_messages_are_recorded_once(sessions):
         received = session.scalars(
             select(ContactCenterMessage).where(ContactCenterMessage.message_id == fax.payload["message_id"])
         ).all()
-    assert (sent.sede, sent.recipient_kind, sent.matricola, sent.request_id) == ("7000", "azienda", "7000123456", None)
+    assert (sent.sede, sent.recipient_kind, sent.matricola, sent.request_id) == (
+        "7000",
+        "azienda",
+        "7000123456",
+        None,
+    )
     assert sent.sent_at == SUBMITTED_AT
     (recorded,) = received
-    assert (recorded.kind, recorded.codice_fiscale, recorded.matricola) == ("fax_inbound", "RSSMRA85T10A562S", None)
+    assert (recorded.kind, recorded.codice_fiscale, recorded.matricola) == (
+        "fax_inbound",
+        "RSSMRA85T10A562S",
+        None,
+    )
 
 
 # ---- SLA snapshot ------------------------------------------------------------------------------
@@ -326,6 +389,7 @@ def test_outbound_and_contact_center_messages_are_recorded_once(sessions):
 
 def seed_sede(sessions, sede):
     """One sede's requests, subject with 5 days; the snapshot is taken 20 days after submission."""
+
     def request(**kwargs):
         return Request(sede=sede, **kwargs)
 
@@ -356,9 +420,16 @@ def test_sla_snapshot_per_subject_for_one_sede(sessions, unique):
     assert durc["threshold_indicator"] == pytest.approx(1 / 4)
     assert durc["backlog_index"] == pytest.approx(1 / 3)
     assert durc["average_closing_days"] == pytest.approx(7.0)
-    assert (f24["subject"], f24["sla_days"], f24["closed_within_sla"], f24["threshold_indicator"]) == ("f24", 25, 1, 1.0)
+    assert (f24["subject"], f24["sla_days"], f24["closed_within_sla"], f24["threshold_indicator"]) == (
+        "f24",
+        25,
+        1,
+        1.0,
+    )
     assert f24["backlog_index"] is None
-    assert snapshot["total"]["closed"] == 3 and snapshot["sede"] == sede and snapshot["as_of"] == now.isoformat()
+    assert (
+        snapshot["total"]["closed"] == 3 and snapshot["sede"] == sede and snapshot["as_of"] == now.isoformat()
+    )
 
 
 def test_sla_snapshot_filters_by_origin(sessions, unique):
@@ -369,13 +440,20 @@ def test_sla_snapshot_filters_by_origin(sessions, unique):
         snapshot = queries.sla_snapshot(session, now, sede=sede, origin="patronato")
 
     (only,) = snapshot["subjects"]
-    assert (only["open"], only["open_past_sla"], only["threshold_indicator"], only["backlog_index"]) == (1, 1, 0.0, 0.0)
+    assert (only["open"], only["open_past_sla"], only["threshold_indicator"], only["backlog_index"]) == (
+        1,
+        1,
+        0.0,
+        0.0,
+    )
 
 
 def test_sla_snapshot_rpc_takes_the_instant_and_refuses_bad_input(sessions, unique):
     sede = f"T{unique}"
     now = seed_sede(sessions, sede)
-    service = worker_factory(ReportingService, db=DatabaseAccess(sessions, "reporting.rpc"), clock=FixedClock(now))
+    service = worker_factory(
+        ReportingService, db=DatabaseAccess(sessions, "reporting.rpc"), clock=FixedClock(now)
+    )
 
     asked = service.sla_snapshot(sede=sede, now_iso=now.isoformat())
     from_clock = service.sla_snapshot(sede=sede)

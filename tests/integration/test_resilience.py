@@ -2,11 +2,12 @@
 intake cannot publish does not stop the others (finding 1), an unreachable database
 answers Unavailable, a reply lost with the broker does not kill the service (finding 2),
 unrouted requests are re-sent by the sweep, and the operators' status counts all this."""
+
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -37,7 +38,10 @@ ROUTING_QUEUE = queue_name("routing", "request_submitted")
 
 def operatore(unique):
     return {
-        "sub": f"op-{unique}", "role": "patronato_operatore", "patronato": "001", "ufficio": f"U{unique[:6]}"
+        "sub": f"op-{unique}",
+        "role": "patronato_operatore",
+        "patronato": "001",
+        "ufficio": f"U{unique[:6]}",
     }
 
 
@@ -63,8 +67,12 @@ def poisoned_event():
     """An event whose correlation id AMQP cannot carry (over 255 bytes), as intake stored
     them before ids were bounded: building the message fails, every time."""
     payload = {
-        "request_id": uuid.uuid4(), "protocol": "COMBID.2026.99999999", "actor": "op",
-        "actor_role": "operatore_sede", "at": datetime.now(timezone.utc), "days_waited": 15,
+        "request_id": uuid.uuid4(),
+        "protocol": "COMBID.2026.99999999",
+        "actor": "op",
+        "actor_role": "operatore_sede",
+        "at": datetime.now(UTC),
+        "days_waited": 15,
     }
     event = make_event("request_reminded", payload, producer="intake")
     return dataclasses.replace(event, correlation_id="x" * 300)
@@ -166,7 +174,8 @@ def test_the_sweep_resends_an_unrouted_request_once_per_interval(
         with entrypoint_hook(container, "sweep_unrouted") as sweep:
             assert sweep() == [request_id]
             resent, _ = get_message(
-                infra.amqp_uri, ROUTING_QUEUE,
+                infra.amqp_uri,
+                ROUTING_QUEUE,
                 matching=lambda b: about_request(request_id)(b) and b["event_id"] != first["event_id"],
             )
             assert resent["type"] == "request_submitted"
@@ -181,10 +190,15 @@ def test_the_sweep_resends_an_unrouted_request_once_per_interval(
         payload = {
             "request_id": request_id,
             "assignment": {
-                "kind": "sede", "code": "0701", "name": "Roma", "reason": "CAP 00184", "queue": "pensioni"
+                "kind": "sede",
+                "code": "0701",
+                "name": "Roma",
+                "reason": "CAP 00184",
+                "queue": "pensioni",
             },
-            "rule": "operatore_generico_cap", "reference_version": "test",
-            "decided_at": datetime.now(timezone.utc),
+            "rule": "operatore_generico_cap",
+            "reference_version": "test",
+            "decided_at": datetime.now(UTC),
         }
         with entrypoint_waiter(container, "on_request_routed", callback=about(request_id=request_id)):
             publish_event(infra.amqp_uri, "request_routed", payload)

@@ -4,6 +4,7 @@ of an earlier layout, on the real broker (the session's own vhost).
 A test-only consumer ``retrytest`` (added to the subscription table for each test) reads
 events put straight into its queue, so no other service sees them.
 """
+
 from __future__ import annotations
 
 import collections
@@ -12,7 +13,7 @@ import shutil
 import subprocess
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import kombu.pools
 import pytest
@@ -73,9 +74,13 @@ class RetryTestService:
 
 def reminded_envelope() -> dict:
     payload = {
-        "request_id": str(uuid.uuid4()), "protocol": "COMBID.2026.00000042", "actor": "op-1",
-        "actor_role": "patronato_operatore", "at": datetime.now(timezone.utc),
-        "comment": f"sollecito per {CF}", "days_waited": 12,
+        "request_id": str(uuid.uuid4()),
+        "protocol": "COMBID.2026.00000042",
+        "actor": "op-1",
+        "actor_role": "patronato_operatore",
+        "at": datetime.now(UTC),
+        "comment": f"sollecito per {CF}",
+        "days_waited": 12,
     }
     return make_event(EVENT, payload, producer="tests").to_message()
 
@@ -136,7 +141,9 @@ def test_a_retry_waits_in_its_own_delay_queue_then_returns_by_its_routing_key(in
         for queue in (back, short, long):
             queue(channel).declare()
     event_publisher(infra.amqp_uri).publish(
-        {"n": 1}, exchange=RETRY_EXCHANGE_NAME, routing_key=back.name,
+        {"n": 1},
+        exchange=RETRY_EXCHANGE_NAME,
+        routing_key=back.name,
         headers={RETRY_DELAY_HEADER: delay_label(300)},
     )
     assert waiting(infra.amqp_uri, long.name) == 0  # only the delay asked for holds it
@@ -214,10 +221,18 @@ def test_deadletters_commands_list_show_replay_and_drop(infra, retry_service, ca
     with Connection(uri) as connection:  # as the consumer does at its first dead letter
         dead_letter_queue(SERVICE, EVENT)(connection.default_channel).declare()
     for envelope in (replayed, dropped):
-        put(uri, DEAD, envelope, {
-            ATTEMPTS_HEADER: 3, REASON_HEADER: "handler_failed", ERROR_HEADER: "LookupError",
-            EVENT_ID_HEADER: envelope["event_id"], FIRST_FAILURE_HEADER: "2026-11-23T10:00:00+00:00",
-        })
+        put(
+            uri,
+            DEAD,
+            envelope,
+            {
+                ATTEMPTS_HEADER: 3,
+                REASON_HEADER: "handler_failed",
+                ERROR_HEADER: "LookupError",
+                EVENT_ID_HEADER: envelope["event_id"],
+                FIRST_FAILURE_HEADER: "2026-11-23T10:00:00+00:00",
+            },
+        )
     assert deadletters.dead_letter_counts(uri, SERVICE) == {DEAD: 2}
     capsys.readouterr()
 
@@ -271,12 +286,18 @@ def test_a_replayed_dead_letter_starts_again_with_the_whole_schedule(infra, retr
 def close_broker_connections(vhost: str) -> int:
     """What a broker restart does to a consumer: every connection of this vhost is cut."""
     rabbitmqctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
-    listed = subprocess.run([rabbitmqctl, "-q", "list_connections", "--no-table-headers", "pid", "vhost"],
-                            check=True, capture_output=True, text=True, timeout=60).stdout
+    listed = subprocess.run(
+        [rabbitmqctl, "-q", "list_connections", "--no-table-headers", "pid", "vhost"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     pids = [line.split("\t")[0] for line in listed.splitlines() if line.endswith("\t" + vhost)]
     for pid in pids:
-        subprocess.run([rabbitmqctl, "close_connection", pid, "test: broker outage"],
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            [rabbitmqctl, "close_connection", pid, "test: broker outage"], capture_output=True, timeout=60
+        )
     return len(pids)
 
 
@@ -339,9 +360,15 @@ def test_migrate_converts_classic_queues_keeping_their_messages(infra, monkeypat
         channel.exchange_delete(queue_tools.LAYOUT_MARKER.name)  # earlier versions had no marker
         Queue(MAIN, exchange=events_exchange, routing_key=EVENT, durable=True)(channel).declare()
         Queue(DEAD, durable=True)(channel).declare()
-        Queue(legacy_retry, durable=True, queue_arguments={
-            "x-message-ttl": 600_000, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": MAIN,
-        })(channel).declare()
+        Queue(
+            legacy_retry,
+            durable=True,
+            queue_arguments={
+                "x-message-ttl": 600_000,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": MAIN,
+            },
+        )(channel).declare()
     main_envelopes = [reminded_envelope() for _ in range(3)]
     for envelope in main_envelopes:
         put(uri, MAIN, envelope)

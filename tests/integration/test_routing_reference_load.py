@@ -2,13 +2,14 @@
 
 Tests compare counts before and after, so they share the module's database without cleanup.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import secrets
 import shutil
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
@@ -20,14 +21,14 @@ from services.routing import handlers, reference, reference_store
 from services.routing.dataset import FILE_BY_ATTRIBUTE, SAMPLE_DIR, read_reference, write_table
 from services.routing.domain import RequestFacts
 from services.routing.models import ReferenceVersion, RoutingDecision
+from shared.access import Caller
 from shared.clock import FixedClock
 from shared.db import DatabaseAccess, OutboxMessage, make_engine
-from shared.access import Caller
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events import REQUEST_SUBJECT_CHANGED, REQUEST_SUBMITTED, make_event, parse_event
 from shared.migrations import database_url, drop_database, upgrade
 
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 ADMIN = Caller.from_claims({"sub": "admin-1", "role": "admin"})
 
 
@@ -106,7 +107,9 @@ def test_a_load_that_fails_a_check_changes_nothing_and_reports_what_failed(url, 
     for name, rows in {
         "sedi": [s for s in sample.sedi if s.province != "RM"],
         "cric": [c for c in sample.cric if c.region != "Lazio"],
-        "subjects": [dataclasses.replace(s, cric_section="") if s.code == "f24" else s for s in sample.subjects],
+        "subjects": [
+            dataclasses.replace(s, cric_section="") if s.code == "f24" else s for s in sample.subjects
+        ],
         "poli": [p for p in sample.poli if p.subject != "f24"],
         "companies": [c for c in sample.companies if not c.matricola.startswith("58")],
     }.items():
@@ -116,7 +119,11 @@ def test_a_load_that_fails_a_check_changes_nothing_and_reports_what_failed(url, 
     _, outcome = reference.load_reference(tmp_path, url)
 
     assert not outcome.applied
-    assert sorted(problem.code for problem in outcome.problems) == ["cap_without_sede", "region_without_cric", "subject_without_section"]
+    assert sorted(problem.code for problem in outcome.problems) == [
+        "cap_without_sede",
+        "region_without_cric",
+        "subject_without_section",
+    ]
     assert reference_state(sessions) == before
 
 
@@ -126,27 +133,50 @@ def test_a_load_that_fails_a_check_changes_nothing_and_reports_what_failed(url, 
 def submitted(request_id: uuid.UUID, cap: str = "00184", subject="sollecito_domanda", area="pensioni"):
     """A ``request_submitted`` event as the consumer hands it to the handler (parsed)."""
     payload = {
-        "request_id": request_id, "protocol": "COMBID.2026.00000001", "origin": "patronato", "channel": "combipat",
-        "profile": "operatore_generico", "subject": subject, "catalog_version": "combipat-2021", "area": area,
-        "sla_days": 10, "citizen": {"codice_fiscale": "RSSMRA80A01H501U", "cap": cap},
-        "patronato": {"ente": "001", "ufficio": "0058"}, "contacts": {"email": None, "sms": None},
-        "requester": "patronato-op-1", "submitted_at": NOW,
+        "request_id": request_id,
+        "protocol": "COMBID.2026.00000001",
+        "origin": "patronato",
+        "channel": "combipat",
+        "profile": "operatore_generico",
+        "subject": subject,
+        "catalog_version": "combipat-2021",
+        "area": area,
+        "sla_days": 10,
+        "citizen": {"codice_fiscale": "RSSMRA80A01H501U", "cap": cap},
+        "patronato": {"ente": "001", "ufficio": "0058"},
+        "contacts": {"email": None, "sms": None},
+        "requester": "patronato-op-1",
+        "submitted_at": NOW,
     }
-    return parse_event(make_event(REQUEST_SUBMITTED, payload, producer="intake", correlation_id="corr-1").to_message())
+    return parse_event(
+        make_event(REQUEST_SUBMITTED, payload, producer="intake", correlation_id="corr-1").to_message()
+    )
 
 
 def subject_changed(request_id, new_subject, area, old_subject="sollecito_domanda"):
     payload = {
-        "request_id": request_id, "protocol": "COMBID.2026.00000001", "actor": "op-1", "actor_role": "sede_operatore",
-        "at": NOW, "comment": "oggetto corretto", "old_subject": old_subject, "new_subject": new_subject,
-        "catalog_version": "combipat-2021", "area": area, "sla_days": 15,
+        "request_id": request_id,
+        "protocol": "COMBID.2026.00000001",
+        "actor": "op-1",
+        "actor_role": "sede_operatore",
+        "at": NOW,
+        "comment": "oggetto corretto",
+        "old_subject": old_subject,
+        "new_subject": new_subject,
+        "catalog_version": "combipat-2021",
+        "area": area,
+        "sla_days": 15,
     }
-    return parse_event(make_event(REQUEST_SUBJECT_CHANGED, payload, producer="intake", correlation_id="corr-2").to_message())
+    return parse_event(
+        make_event(REQUEST_SUBJECT_CHANGED, payload, producer="intake", correlation_id="corr-2").to_message()
+    )
 
 
 def routed_events_for(session, request_id) -> list[dict]:
     rows = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.event_type == "request_routed").order_by(OutboxMessage.created_at)
+        select(OutboxMessage)
+        .where(OutboxMessage.event_type == "request_routed")
+        .order_by(OutboxMessage.created_at)
     ).all()
     return [row.body for row in rows if row.body["payload"]["request_id"] == str(request_id)]
 
@@ -170,28 +200,52 @@ def test_a_request_is_decided_once_with_the_loaded_table(sessions, table):
     assert route(sessions, table, submitted(request_id, cap="10060")) is True  # same request, new event id
 
     with sessions() as session:
-        decisions = session.scalars(select(RoutingDecision).where(RoutingDecision.request_id == request_id)).all()
+        decisions = session.scalars(
+            select(RoutingDecision).where(RoutingDecision.request_id == request_id)
+        ).all()
         events = routed_events_for(session, request_id)
         recorded = handlers.recorded_decision(session, str(request_id))
     assert len(decisions) == 1 and len(events) == 1
     decision = decisions[0]
-    assert (decision.rule, decision.sequence, decision.trigger) == ("operatore_generico_cap", 1, "request_submitted")
+    assert (decision.rule, decision.sequence, decision.trigger) == (
+        "operatore_generico_cap",
+        1,
+        "request_submitted",
+    )
     assert decision.assignment["name"] == "Direzione provinciale di Roma"
     assert decision.reference_version == table.version
     assert events[0]["correlation_id"] == "corr-1"
     assert events[0]["payload"]["assignment"] == decision.assignment
     assert (events[0]["payload"]["manual"], events[0]["payload"]["previous"]) == (False, None)
     assert recorded["decided_at"] == NOW.isoformat()
-    assert [step["rule"] for step in recorded["rule_chain"]] == ["referente_regionale_cric", "polo", "operatore_generico_cap"]
+    assert [step["rule"] for step in recorded["rule_chain"]] == [
+        "referente_regionale_cric",
+        "polo",
+        "operatore_generico_cap",
+    ]
 
 
 def test_a_change_of_subject_reroutes_and_emits_only_when_the_place_changes(sessions, table):
     request_id = uuid.uuid4()
     route(sessions, table, submitted(request_id, cap="24121"))  # Bergamo
 
-    assert reroute(sessions, table, subject_changed(request_id, "prestazione_in_corso_o_respinta", "sostegno_reddito"), NOW + timedelta(hours=1))
-    assert reroute(sessions, table, subject_changed(request_id, "prestazione_in_corso_o_respinta", "sostegno_reddito",
-                                                    old_subject="prestazione_in_corso_o_respinta"), NOW + timedelta(hours=2))
+    assert reroute(
+        sessions,
+        table,
+        subject_changed(request_id, "prestazione_in_corso_o_respinta", "sostegno_reddito"),
+        NOW + timedelta(hours=1),
+    )
+    assert reroute(
+        sessions,
+        table,
+        subject_changed(
+            request_id,
+            "prestazione_in_corso_o_respinta",
+            "sostegno_reddito",
+            old_subject="prestazione_in_corso_o_respinta",
+        ),
+        NOW + timedelta(hours=2),
+    )
 
     with sessions() as session:
         history = handlers.decision_history(session, request_id)
@@ -215,15 +269,26 @@ def test_a_change_of_subject_before_any_decision_is_retried_not_lost(sessions, t
 def test_an_official_of_the_current_sede_reassigns_with_a_reason(sessions, table):
     request_id = uuid.uuid4()
     route(sessions, table, submitted(request_id, cap="24121"))
-    bergamo = Caller.from_claims({"sub": "op-bg", "role": "sede_operatore", "sede": "0901", "groups": ["APP_FEA_COMBID"]})
+    bergamo = Caller.from_claims(
+        {"sub": "op-bg", "role": "sede_operatore", "sede": "0901", "groups": ["APP_FEA_COMBID"]}
+    )
     clock = FixedClock(NOW + timedelta(days=1))
 
     with sessions.begin() as session:
-        result = handlers.reassign(table, clock, session, bergamo, str(request_id), {"sede": "0908", "reason": "Residenza effettiva a Milano"})
+        result = handlers.reassign(
+            table,
+            clock,
+            session,
+            bergamo,
+            str(request_id),
+            {"sede": "0908", "reason": "Residenza effettiva a Milano"},
+        )
 
     assert (result["rule"], result["trigger"], result["sequence"]) == ("manual_reassignment", "manual", 2)
     assert result["assignment"]["name"] == "Direzione provinciale di Milano"
-    assert result["inputs"]["actor"] == "op-bg" and result["inputs"]["reason"] == "Residenza effettiva a Milano"
+    assert (
+        result["inputs"]["actor"] == "op-bg" and result["inputs"]["reason"] == "Residenza effettiva a Milano"
+    )
     with sessions() as session:
         event = routed_events_for(session, request_id)[-1]["payload"]
     assert event["manual"] is True and event["rule"] == "manual_reassignment"
@@ -242,7 +307,9 @@ def test_an_official_of_the_current_sede_reassigns_with_a_reason(sessions, table
         with sessions.begin() as session, pytest.raises(error):
             handlers.reassign(table, clock, session, caller, str(request_id), body)
     with sessions.begin() as session, pytest.raises(NotFound):
-        handlers.reassign(table, clock, session, ADMIN, str(uuid.uuid4()), {"sede": "0704", "reason": "nessuna"})
+        handlers.reassign(
+            table, clock, session, ADMIN, str(uuid.uuid4()), {"sede": "0704", "reason": "nessuna"}
+        )
     with sessions() as session:
         assert len(handlers.decision_history(session, request_id)) == 2
 
@@ -254,11 +321,33 @@ def test_a_decision_is_explained_after_the_fact_on_the_version_it_used(url, sess
     shutil.copytree(SAMPLE_DIR, tmp_path, dirs_exist_ok=True)
     sample = read_reference(SAMPLE_DIR).data
     rome = next(s for s in sample.sedi if s.province == "RM")
-    metro = dataclasses.replace(rome, code="0780", name="Direzione di coordinamento metropolitano di Roma",
-                                type="direzione_coordinamento_metropolitano")
-    write_table(tmp_path / "sedi.csv", FILE_BY_ATTRIBUTE["sedi"], [s for s in sample.sedi if s != rome] + [metro], "import 2027")
-    write_table(tmp_path / "poli.csv", FILE_BY_ATTRIBUTE["poli"], [dataclasses.replace(p, sede_code="0780") if p.sede_code == rome.code else p for p in sample.poli], "import 2027")
-    write_table(tmp_path / "companies.csv", FILE_BY_ATTRIBUTE["companies"], [dataclasses.replace(c, sede_code="0780") if c.sede_code == rome.code else c for c in sample.companies], "import 2027")
+    metro = dataclasses.replace(
+        rome,
+        code="0780",
+        name="Direzione di coordinamento metropolitano di Roma",
+        type="direzione_coordinamento_metropolitano",
+    )
+    write_table(
+        tmp_path / "sedi.csv",
+        FILE_BY_ATTRIBUTE["sedi"],
+        [s for s in sample.sedi if s != rome] + [metro],
+        "import 2027",
+    )
+    write_table(
+        tmp_path / "poli.csv",
+        FILE_BY_ATTRIBUTE["poli"],
+        [dataclasses.replace(p, sede_code="0780") if p.sede_code == rome.code else p for p in sample.poli],
+        "import 2027",
+    )
+    write_table(
+        tmp_path / "companies.csv",
+        FILE_BY_ATTRIBUTE["companies"],
+        [
+            dataclasses.replace(c, sede_code="0780") if c.sede_code == rome.code else c
+            for c in sample.companies
+        ],
+        "import 2027",
+    )
     _, outcome = reference.load_reference(tmp_path, url)
     assert outcome.applied, outcome.problems
     with sessions() as session:
@@ -266,16 +355,27 @@ def test_a_decision_is_explained_after_the_fact_on_the_version_it_used(url, sess
     tables = {table.version: table, newer.version: newer}
 
     with sessions() as session:
-        explained = handlers.explain_recorded(session, ADMIN, str(request_id), lambda _s, version: tables.get(version))
+        explained = handlers.explain_recorded(
+            session, ADMIN, str(request_id), lambda _s, version: tables.get(version)
+        )
 
     current = explained["current"]
     assert current["reference_version"] == table.version != outcome.version_id
     assert current["assignment"]["name"] == "Direzione provinciale di Roma"
     assert current["request"]["cap"] == "00184"
-    assert current["rule_chain"][-1] == {"rule": "operatore_generico_cap", "outcome": "matched", "code": "sede",
-                                         "detail": "CAP 00184 → comune di Roma (RM) → Direzione provinciale di Roma"}
-    assert current["replay"] == {"reference_version": table.version, "available": True, "rule": "operatore_generico_cap",
-                                 "assignment": current["assignment"], "same_decision": True}
+    assert current["rule_chain"][-1] == {
+        "rule": "operatore_generico_cap",
+        "outcome": "matched",
+        "code": "sede",
+        "detail": "CAP 00184 → comune di Roma (RM) → Direzione provinciale di Roma",
+    }
+    assert current["replay"] == {
+        "reference_version": table.version,
+        "available": True,
+        "rule": "operatore_generico_cap",
+        "assignment": current["assignment"],
+        "same_decision": True,
+    }
     # the same request today would go elsewhere: the record, not today's data, explains it
     assert newer.decide_facts(RequestFacts.from_dict(current["request"])).assignment.code == "0780"
 
@@ -283,7 +383,9 @@ def test_a_decision_is_explained_after_the_fact_on_the_version_it_used(url, sess
 def test_only_who_held_the_request_or_supervisors_see_its_decisions(sessions, table):
     request_id = uuid.uuid4()
     route(sessions, table, submitted(request_id, cap="00184"))
-    rome = Caller.from_claims({"sub": "op-rm", "role": "sede_operatore", "sede": "0704", "groups": ["APP_FEA_COMBID"]})
+    rome = Caller.from_claims(
+        {"sub": "op-rm", "role": "sede_operatore", "sede": "0704", "groups": ["APP_FEA_COMBID"]}
+    )
 
     def explain(caller):
         with sessions() as session:
@@ -294,8 +396,11 @@ def test_only_who_held_the_request_or_supervisors_see_its_decisions(sessions, ta
     assert explain(Caller(sub="d", role="direttore", regione="Lazio"))["history"]
     assert explain(Caller(sub="d", role="direttore", sede="0704"))["history"]
     # who never held it, or has no scope, learns nothing about it
-    for outsider in (dataclasses.replace(rome, sede="0908"), Caller(sub="d", role="direttore", sede="0908"),
-                     Caller(sub="d", role="direttore", regione="Piemonte")):
+    for outsider in (
+        dataclasses.replace(rome, sede="0908"),
+        Caller(sub="d", role="direttore", sede="0908"),
+        Caller(sub="d", role="direttore", regione="Piemonte"),
+    ):
         with pytest.raises(NotFound):
             explain(outsider)
     with pytest.raises(Forbidden):

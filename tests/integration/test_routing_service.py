@@ -1,11 +1,12 @@
 """Routing's entrypoints on the real broker and database: events in, ``request_routed`` out,
 re-routing on a change of subject, reassignment and explanation over RPC."""
+
 from __future__ import annotations
 
 import json
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from kombu import Connection, Queue
@@ -25,7 +26,9 @@ PUBLISHED_TYPES = ("request_submitted", "request_subject_changed", "request_rout
 @pytest.fixture(scope="module")
 def routed_queue(infra):
     """A throwaway queue bound to ``request_routed``: what routing emits, seen from outside."""
-    queue = Queue(f"test.routing.routed.{uuid.uuid4().hex[:8]}", exchange=events_exchange, routing_key="request_routed")
+    queue = Queue(
+        f"test.routing.routed.{uuid.uuid4().hex[:8]}", exchange=events_exchange, routing_key="request_routed"
+    )
     with Connection(infra.amqp_uri) as connection:
         queue(connection.default_channel).declare()
     yield queue
@@ -76,19 +79,35 @@ def next_routed(amqp_uri, queue: Queue, request_id: str, timeout: float = 15.0) 
 
 def submitted_payload(request_id, cap="24121"):
     return {
-        "request_id": request_id, "protocol": "COMBID.2026.00000042", "origin": "patronato", "channel": "combipat",
-        "profile": "operatore_generico", "subject": "sollecito_domanda", "catalog_version": "combipat-2021",
-        "area": "pensioni", "sla_days": 10, "citizen": {"codice_fiscale": "RSSMRA80A01H501U", "cap": cap},
-        "patronato": {"ente": "001", "ufficio": "0016"}, "contacts": {"email": None, "sms": None},
-        "requester": "op-1", "submitted_at": datetime.now(timezone.utc),
+        "request_id": request_id,
+        "protocol": "COMBID.2026.00000042",
+        "origin": "patronato",
+        "channel": "combipat",
+        "profile": "operatore_generico",
+        "subject": "sollecito_domanda",
+        "catalog_version": "combipat-2021",
+        "area": "pensioni",
+        "sla_days": 10,
+        "citizen": {"codice_fiscale": "RSSMRA80A01H501U", "cap": cap},
+        "patronato": {"ente": "001", "ufficio": "0016"},
+        "contacts": {"email": None, "sms": None},
+        "requester": "op-1",
+        "submitted_at": datetime.now(UTC),
     }
 
 
 def subject_changed_payload(request_id):
     return {
-        "request_id": request_id, "protocol": "COMBID.2026.00000042", "actor": "op-bg", "actor_role": "sede_operatore",
-        "at": datetime.now(timezone.utc), "comment": "riguarda una prestazione respinta", "old_subject": "sollecito_domanda",
-        "new_subject": "prestazione_in_corso_o_respinta", "catalog_version": "combipat-2021", "area": "sostegno_reddito",
+        "request_id": request_id,
+        "protocol": "COMBID.2026.00000042",
+        "actor": "op-bg",
+        "actor_role": "sede_operatore",
+        "at": datetime.now(UTC),
+        "comment": "riguarda una prestazione respinta",
+        "old_subject": "sollecito_domanda",
+        "new_subject": "prestazione_in_corso_o_respinta",
+        "catalog_version": "combipat-2021",
+        "area": "sostegno_reddito",
         "sla_days": 15,
     }
 
@@ -98,7 +117,10 @@ def test_a_request_is_routed_rerouted_reassigned_and_explained(infra, rpc, route
 
     publish_event(infra.amqp_uri, "request_submitted", submitted_payload(request_id))
     first = next_routed(infra.amqp_uri, routed_queue, request_id)
-    assert (first["rule"], first["assignment"]["name"]) == ("operatore_generico_cap", "Direzione provinciale di Bergamo")
+    assert (first["rule"], first["assignment"]["name"]) == (
+        "operatore_generico_cap",
+        "Direzione provinciale di Bergamo",
+    )
     assert first["reference_version"] == loaded
 
     publish_event(infra.amqp_uri, "request_subject_changed", subject_changed_payload(request_id))
@@ -109,13 +131,17 @@ def test_a_request_is_routed_rerouted_reassigned_and_explained(infra, rpc, route
     bergamo = {"sub": "op-bg", "role": "sede_operatore", "sede": "0901", "groups": ["APP_FEA_COMBID"]}
     with pytest.raises(Forbidden):  # it sits at the Milano polo now, not in Bergamo
         rpc.reassign(bergamo, request_id, {"sede": "0901", "reason": "torna a Bergamo"})
-    result = rpc.reassign(ADMIN, request_id, {"sede": "0901", "reason": "Polo non competente per questa pratica"})
+    result = rpc.reassign(
+        ADMIN, request_id, {"sede": "0901", "reason": "Polo non competente per questa pratica"}
+    )
     third = next_routed(infra.amqp_uri, routed_queue, request_id)
     assert third["manual"] is True and third["assignment"]["code"] == "0901" == result["assignment"]["code"]
 
     explained = rpc.explain_decision(ADMIN, request_id)
     assert [(d["trigger"], d["rule"]) for d in explained["history"]] == [
-        ("request_submitted", "operatore_generico_cap"), ("request_subject_changed", "polo"), ("manual", "manual_reassignment"),
+        ("request_submitted", "operatore_generico_cap"),
+        ("request_subject_changed", "polo"),
+        ("manual", "manual_reassignment"),
     ]
     assert [d["replay"] and d["replay"]["same_decision"] for d in explained["history"]] == [True, True, None]
     assert explained["current"]["inputs"]["reason"] == "Polo non competente per questa pratica"

@@ -1,4 +1,5 @@
 """The access policy on plain values: claims, who reads what, who works what, routing."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,10 +8,20 @@ from shared import access
 from shared.access import Caller, Ownership
 from shared.errors import Forbidden, NotFound, Unauthorized
 
-PATRONATO_REQUEST = Ownership(origin="patronato", patronato_ente="001", patronato_ufficio="0001",
-                              assigned_sede="0704", assigned_region="Lazio")
-CASSETTO_REQUEST = Ownership(origin="cassetto", matricola="7012345678", consulente="BNCLRA80A41H501Y",
-                             assigned_sede="0704", assigned_region="Lazio")
+PATRONATO_REQUEST = Ownership(
+    origin="patronato",
+    patronato_ente="001",
+    patronato_ufficio="0001",
+    assigned_sede="0704",
+    assigned_region="Lazio",
+)
+CASSETTO_REQUEST = Ownership(
+    origin="cassetto",
+    matricola="7012345678",
+    consulente="BNCLRA80A41H501Y",
+    assigned_sede="0704",
+    assigned_region="Lazio",
+)
 TRIAGE_REQUEST = Ownership(origin="cassetto", matricola="7099999999")
 
 
@@ -27,24 +38,34 @@ OFFICIAL = caller(role="sede_operatore", sede="0704", groups=["APP_FEA_COMBID"])
 
 
 def test_claims_become_a_typed_caller_and_travel_unchanged():
-    built = caller(role="intermediario", matricole=["7012345678", "7012345678"], codice_fiscale="BNCLRA80A41H501Y",
-                   iat=1, exp=2, iss="idp", jti="x")  # claims of the identity provider are ignored
+    built = caller(
+        role="intermediario",
+        matricole=["7012345678", "7012345678"],
+        codice_fiscale="BNCLRA80A41H501Y",
+        iat=1,
+        exp=2,
+        iss="idp",
+        jti="x",
+    )  # claims of the identity provider are ignored
     assert built.matricole == ("7012345678",)
     assert Caller.from_claims(built.as_claims()) == built
 
 
-@pytest.mark.parametrize("claims, at_fault", [
-    ({"groups": "APP_FEA_COMBID"}, "groups"),  # a string is not a list: no substring matches
-    ({"sub": "x" * 101}, "sub"),
-    ({"sub": "a\x00b"}, "sub"),
-    ({"sede": "07041"}, "sede"),
-    ({"patronato": "0" * 21}, "patronato"),
-    ({"matricole": ["123"]}, "matricole"),
-    ({"scope": "planetary"}, "scope"),
-    ({"regione": 12}, "regione"),
-    ({"regione": "Lazio\n"}, "regione"),
-    ({"role": "hacker"}, "role"),
-])
+@pytest.mark.parametrize(
+    "claims, at_fault",
+    [
+        ({"groups": "APP_FEA_COMBID"}, "groups"),  # a string is not a list: no substring matches
+        ({"sub": "x" * 101}, "sub"),
+        ({"sub": "a\x00b"}, "sub"),
+        ({"sede": "07041"}, "sede"),
+        ({"patronato": "0" * 21}, "patronato"),
+        ({"matricole": ["123"]}, "matricole"),
+        ({"scope": "planetary"}, "scope"),
+        ({"regione": 12}, "regione"),
+        ({"regione": "Lazio\n"}, "regione"),
+        ({"role": "hacker"}, "role"),
+    ],
+)
 def test_malformed_claims_are_refused_naming_the_claim(claims, at_fault):
     claims = {"sub": "u-1", "role": "direttore", **claims}
     with pytest.raises(Unauthorized) as refused:
@@ -60,28 +81,46 @@ def test_empty_claims_are_missing_claims():
 # ---- reading --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("who, sees_patronato, sees_cassetto, sees_triage", [
-    (OPERATORE, True, False, False),
-    (caller(role="patronato_operatore", patronato="001", ufficio="0002"), False, False, False),
-    # finding 5: without patronato/ufficio claims nothing matches (None is never equal to None here)
-    (caller(role="patronato_operatore"), False, False, False),
-    (caller(role="patronato_referente", patronato="001"), False, False, False),
-    (caller(role="azienda", matricole=["7012345678"]), False, True, False),
-    (caller(role="intermediario", codice_fiscale="BNCLRA80A41H501Y"), False, True, False),
-    (caller(role="intermediario"), False, False, False),
-    (OFFICIAL, True, True, False),
-    (caller(role="sede_operatore", sede="0704"), False, False, False),  # no group
-    (caller(role="sede_operatore", groups=["APP_FEA_COMBID"]), False, False, False),  # no sede: no triage either
-    (caller(role="sede_operatore", sede="0101", groups=["APP_FEA_COMBID"]), False, False, False),
-    (caller(role="direttore", sede="0704"), True, True, False),
-    (caller(role="direttore", regione="Lazio"), True, True, False),
-    (caller(role="direttore", regione="Piemonte"), False, False, False),
-    (caller(role="direttore", scope="national"), True, True, True),
-    (caller(role="direttore"), False, False, False),
-    (caller(role="direttore", sede=""), False, False, False),  # finding 5: an empty sede is not the country
-    (caller(role="direttore", sede="0101", scope="national"), False, False, False),  # the narrowest scope wins
-    (caller(role="admin"), True, True, True),
-])
+@pytest.mark.parametrize(
+    "who, sees_patronato, sees_cassetto, sees_triage",
+    [
+        (OPERATORE, True, False, False),
+        (caller(role="patronato_operatore", patronato="001", ufficio="0002"), False, False, False),
+        # finding 5: without patronato/ufficio claims nothing matches (None is never equal to None here)
+        (caller(role="patronato_operatore"), False, False, False),
+        (caller(role="patronato_referente", patronato="001"), False, False, False),
+        (caller(role="azienda", matricole=["7012345678"]), False, True, False),
+        (caller(role="intermediario", codice_fiscale="BNCLRA80A41H501Y"), False, True, False),
+        (caller(role="intermediario"), False, False, False),
+        (OFFICIAL, True, True, False),
+        (caller(role="sede_operatore", sede="0704"), False, False, False),  # no group
+        (
+            caller(role="sede_operatore", groups=["APP_FEA_COMBID"]),
+            False,
+            False,
+            False,
+        ),  # no sede: no triage either
+        (caller(role="sede_operatore", sede="0101", groups=["APP_FEA_COMBID"]), False, False, False),
+        (caller(role="direttore", sede="0704"), True, True, False),
+        (caller(role="direttore", regione="Lazio"), True, True, False),
+        (caller(role="direttore", regione="Piemonte"), False, False, False),
+        (caller(role="direttore", scope="national"), True, True, True),
+        (caller(role="direttore"), False, False, False),
+        (
+            caller(role="direttore", sede=""),
+            False,
+            False,
+            False,
+        ),  # finding 5: an empty sede is not the country
+        (
+            caller(role="direttore", sede="0101", scope="national"),
+            False,
+            False,
+            False,
+        ),  # the narrowest scope wins
+        (caller(role="admin"), True, True, True),
+    ],
+)
 def test_who_reads_what(who, sees_patronato, sees_cassetto, sees_triage):
     assert access.can_read(who, PATRONATO_REQUEST) is sees_patronato
     assert access.can_read(who, CASSETTO_REQUEST) is sees_cassetto
@@ -104,8 +143,16 @@ def test_sql_condition_is_the_same_scope():
     from sqlalchemy.dialects import postgresql
 
     columns = {name: column(name) for name in access.OWNERSHIP_FIELDS}
-    sql = access.sql_condition(access.read_scope(caller(role="intermediario", matricole=["7012345678", "7000000001"],
-                                                        codice_fiscale="BNCLRA80A41H501Y")), columns)
+    sql = access.sql_condition(
+        access.read_scope(
+            caller(
+                role="intermediario",
+                matricole=["7012345678", "7000000001"],
+                codice_fiscale="BNCLRA80A41H501Y",
+            )
+        ),
+        columns,
+    )
     text = str(sql.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
     assert text == "matricola IN ('7000000001', '7012345678') OR consulente = 'BNCLRA80A41H501Y'"
     assert str(access.sql_condition(access.NOTHING, columns)) == "false"
@@ -119,7 +166,9 @@ def test_officials_work_only_their_sede_with_the_group_and_the_sede_claim():
     access.require_work(OFFICIAL, PATRONATO_REQUEST)
     access.require_work(caller(role="admin"), TRIAGE_REQUEST)
     with pytest.raises(NotFound):
-        access.require_work(caller(role="sede_operatore", sede="0101", groups=["APP_FEA_COMBID"]), PATRONATO_REQUEST)
+        access.require_work(
+            caller(role="sede_operatore", sede="0101", groups=["APP_FEA_COMBID"]), PATRONATO_REQUEST
+        )
     for refused, code in [
         (caller(role="sede_operatore", sede="0704"), "missing_group"),
         (caller(role="sede_operatore", groups=["APP_FEA_COMBID"]), "missing_sede_scope"),
@@ -148,8 +197,12 @@ MILANO = {"kind": "sede", "code": "0908", "name": "Milano", "region": "Lombardia
 
 def test_decision_history_is_for_who_could_see_the_request_where_it_was():
     history = [ROMA, MILANO]
-    for allowed in (OFFICIAL, caller(role="direttore", regione="Lombardia"), caller(role="direttore", scope="national"),
-                    caller(role="admin")):
+    for allowed in (
+        OFFICIAL,
+        caller(role="direttore", regione="Lombardia"),
+        caller(role="direttore", scope="national"),
+        caller(role="admin"),
+    ):
         access.require_decision_history(allowed, history)
     # finding 5: a director limited to one sede read any request's routing history
     with pytest.raises(NotFound):
@@ -157,7 +210,9 @@ def test_decision_history_is_for_who_could_see_the_request_where_it_was():
     with pytest.raises(Forbidden):
         access.require_decision_history(caller(role="direttore"), history)
     with pytest.raises(Forbidden):
-        access.require_decision_history(caller(role="sede_operatore", sede="0704", groups=["APP_FEA_COMB"]), history)
+        access.require_decision_history(
+            caller(role="sede_operatore", sede="0704", groups=["APP_FEA_COMB"]), history
+        )
 
 
 def test_reassignment_by_an_official_of_the_current_sede():

@@ -1,4 +1,5 @@
 """The admin status summary (gateway/api/admin.py) and the outbox's aggregate key."""
+
 from __future__ import annotations
 
 from gateway.api.admin import summarise
@@ -11,7 +12,10 @@ def healthy(**extra):
         "service": "x",
         "database": "ok",
         "outbox": {
-            "pending": 0, "oldest_pending_age_seconds": None, "parked": 0, "oldest_parked_age_seconds": None
+            "pending": 0,
+            "oldest_pending_age_seconds": None,
+            "parked": 0,
+            "oldest_parked_age_seconds": None,
         },
         "dead_letters": {"total": 0, "queues": {}},
     }
@@ -34,7 +38,10 @@ def test_figures_add_up_and_name_what_needs_an_operator():
     notify = healthy(failed_deliveries=1, dead_letters=dead)
     summary = summarise({"intake": intake, "notify": notify, "routing": healthy()})
     assert summary["totals"] == {
-        "outbox_parked": 2, "dead_letters": 4, "unrouted_requests": 3, "failed_deliveries": 1,
+        "outbox_parked": 2,
+        "dead_letters": 4,
+        "unrouted_requests": 3,
+        "failed_deliveries": 1,
         "outbox_pending": 5,
     }
     assert summary["attention"] == ["dead_letters", "failed_deliveries", "outbox_parked", "unrouted_requests"]
@@ -63,9 +70,13 @@ def test_aggregate_key_is_the_request_else_the_event_itself():
     closed = make_event(
         "request_closed",
         {
-            "request_id": "7d1e8c1e-0000-4000-8000-000000000001", "protocol": "COMBID.2026.00000001",
-            "actor": "op", "actor_role": "operatore_sede", "at": "2026-11-23T10:00:00+00:00",
-            "outcome": "accolta", "booking_enabled": False,
+            "request_id": "7d1e8c1e-0000-4000-8000-000000000001",
+            "protocol": "COMBID.2026.00000001",
+            "actor": "op",
+            "actor_role": "operatore_sede",
+            "at": "2026-11-23T10:00:00+00:00",
+            "outcome": "accolta",
+            "booking_enabled": False,
         },
         producer="intake",
     )
@@ -73,7 +84,9 @@ def test_aggregate_key_is_the_request_else_the_event_itself():
     recorded = make_event(
         "contact_center_message_recorded",
         {
-            "message_id": "m1", "kind": "fax_inbound", "matricola": "1234567890",
+            "message_id": "m1",
+            "kind": "fax_inbound",
+            "matricola": "1234567890",
             "recorded_at": "2026-11-23T10:00:00+00:00",
         },
         producer="intake",

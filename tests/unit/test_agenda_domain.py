@@ -1,5 +1,6 @@
 """When a request lets its requester book an appointment (DESIGN.md §2, Appointments)."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -14,7 +15,7 @@ from services.agenda.domain import (
     booking_allowed,
 )
 
-SUBMITTED = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+SUBMITTED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def request(**overrides):
@@ -47,16 +48,18 @@ def test_waiting_reason_says_how_many_days_are_left():
 
 def test_days_are_counted_on_the_rome_calendar():
     # 23:30 UTC on 1 March is 00:30 on 2 March in Rome (UTC+1): day 16 begins 18 March, 00:00 Rome
-    submitted = datetime(2026, 3, 1, 23, 30, tzinfo=timezone.utc)
-    just_before = datetime(2026, 3, 17, 22, 59, tzinfo=timezone.utc)  # 17 March 23:59 in Rome
-    just_after = datetime(2026, 3, 17, 23, 0, tzinfo=timezone.utc)  # 18 March 00:00 in Rome
+    submitted = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    just_before = datetime(2026, 3, 17, 22, 59, tzinfo=UTC)  # 17 March 23:59 in Rome
+    just_after = datetime(2026, 3, 17, 23, 0, tzinfo=UTC)  # 18 March 00:00 in Rome
 
     assert booking_allowed(request(submitted_at=submitted), just_before)[0] is False
     assert booking_allowed(request(submitted_at=submitted), just_after)[0] is True
 
 
 def test_enabled_by_office_allows_at_once():
-    allowed, code, reason = booking_allowed(request(booking_enabled=True, first_answer_at=SUBMITTED), SUBMITTED)
+    allowed, code, reason = booking_allowed(
+        request(booking_enabled=True, first_answer_at=SUBMITTED), SUBMITTED
+    )
 
     assert (allowed, code) == (True, ENABLED_BY_OFFICE)
     assert "abilitato" in reason
@@ -66,9 +69,18 @@ def test_answered_request_waits_for_both_further_interactions():
     answered = SUBMITTED + timedelta(days=3)
     late = SUBMITTED + timedelta(days=40)  # an answer stops the 15-day rule
 
-    assert booking_allowed(request(first_answer_at=answered, interactions=1), late)[:2] == (False, INTERACTIONS_AVAILABLE)
-    assert "resta 1 ulteriore interazione" in booking_allowed(request(first_answer_at=answered, interactions=1), late)[2]
-    assert booking_allowed(request(first_answer_at=answered, interactions=2), late)[:2] == (True, INTERACTIONS_EXHAUSTED)
+    assert booking_allowed(request(first_answer_at=answered, interactions=1), late)[:2] == (
+        False,
+        INTERACTIONS_AVAILABLE,
+    )
+    assert (
+        "resta 1 ulteriore interazione"
+        in booking_allowed(request(first_answer_at=answered, interactions=1), late)[2]
+    )
+    assert booking_allowed(request(first_answer_at=answered, interactions=2), late)[:2] == (
+        True,
+        INTERACTIONS_EXHAUSTED,
+    )
 
 
 def test_closed_with_booking_enabled_allows():

@@ -1,8 +1,9 @@
 """The event contract: envelopes and payloads validated on both sides."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,7 +15,7 @@ ROUTED = {
     "assignment": {"kind": "sede", "code": "0701", "name": "Roma", "reason": "CAP", "queue": "pensioni"},
     "rule": "operatore_generico_cap",
     "reference_version": "v1",
-    "decided_at": datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc),
+    "decided_at": datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
 }
 
 
@@ -68,8 +69,14 @@ def test_a_handler_not_in_the_subscription_table_refuses_to_start():
 )
 def test_contact_center_messages_that_name_no_one_valid_are_refused(change):
     payload = {
-        "message_id": "fax-1", "kind": "fax_inbound", "matricola": "7012345678", "codice_fiscale": None,
-        "sender": "Studio", "subject": "DM10", "text": "testo", "occurred_at": datetime(2026, 11, 23, tzinfo=timezone.utc),
+        "message_id": "fax-1",
+        "kind": "fax_inbound",
+        "matricola": "7012345678",
+        "codice_fiscale": None,
+        "sender": "Studio",
+        "subject": "DM10",
+        "text": "testo",
+        "occurred_at": datetime(2026, 11, 23, tzinfo=UTC),
     }
     payload.update(change)
     with pytest.raises(InvalidEvent):

@@ -1,4 +1,5 @@
 """The download headers the gateway builds: no name can break out of Content-Disposition."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The gateway's edge rules that need no broker: correlation ids, access log lines."""
+
 from __future__ import annotations
 
 import logging
@@ -14,18 +15,25 @@ from shared.events import clean_correlation_id
 
 
 def request(headers=None, data=None, content_type="application/json") -> Request:
-    return Request(EnvironBuilder(method="POST", headers=headers or {}, data=data, content_type=content_type).get_environ())
+    return Request(
+        EnvironBuilder(
+            method="POST", headers=headers or {}, data=data, content_type=content_type
+        ).get_environ()
+    )
 
 
-@pytest.mark.parametrize("given, kept", [
-    ("portale-123.abc_DEF", True),
-    ("x" * 64, True),
-    ("x" * 65, False),
-    ("x" * 300, False),
-    ("con spazio", False),
-    ("àccento", False),
-    ("", False),
-])
+@pytest.mark.parametrize(
+    "given, kept",
+    [
+        ("portale-123.abc_DEF", True),
+        ("x" * 64, True),
+        ("x" * 65, False),
+        ("x" * 300, False),
+        ("con spazio", False),
+        ("àccento", False),
+        ("", False),
+    ],
+)
 def test_request_ids_are_kept_only_when_short_and_plain(given, kept):
     result = correlation_id(request({"X-Request-ID": given}))
     assert (result == given) is kept

@@ -17,7 +17,14 @@ def test_codice_fiscale_valid_and_omocodic_variant_accepted():
     assert check_codice_fiscale_persona("RSSMRA85T10A56NH") == "RSSMRA85T10A56NH"
 
 
-@pytest.mark.parametrize("value, code", [("RSSMRA85T10A562X", "invalid_codice_fiscale"), ("RSS", "invalid_codice_fiscale"), ("", "invalid_codice_fiscale")])
+@pytest.mark.parametrize(
+    "value, code",
+    [
+        ("RSSMRA85T10A562X", "invalid_codice_fiscale"),
+        ("RSS", "invalid_codice_fiscale"),
+        ("", "invalid_codice_fiscale"),
+    ],
+)
 def test_codice_fiscale_refused(value, code):
     with pytest.raises(IdentifierError) as refused:
         check_codice_fiscale_persona(value)
@@ -42,7 +49,12 @@ def test_cap_must_exist():
 
 @pytest.mark.parametrize(
     "kind, value",
-    [("protocollo", "INPS.7000.15/03/2026.0012345"), ("domus", "123456789"), ("pensione", "VO 12345678"), ("pensione", "so12345678")],
+    [
+        ("protocollo", "INPS.7000.15/03/2026.0012345"),
+        ("domus", "123456789"),
+        ("pensione", "VO 12345678"),
+        ("pensione", "so12345678"),
+    ],
 )
 def test_case_identifiers_accepted(kind, value):
     assert check_case_identifier(kind, value)

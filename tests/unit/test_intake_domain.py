@@ -1,4 +1,5 @@
 """Intake rules with plain data: no broker, no database."""
+
 from __future__ import annotations
 
 import io
@@ -12,8 +13,12 @@ from services.intake.catalog import Catalog, default_catalog
 from shared.access import Caller
 from shared.errors import Forbidden, InvalidInput
 
-OPERATORE = Caller.from_claims({"sub": "op-1", "role": "patronato_operatore", "patronato": "001", "ufficio": "0001"})
-REFERENTE = Caller.from_claims({"sub": "ref-1", "role": "patronato_referente", "patronato": "001", "ufficio": "0001"})
+OPERATORE = Caller.from_claims(
+    {"sub": "op-1", "role": "patronato_operatore", "patronato": "001", "ufficio": "0001"}
+)
+REFERENTE = Caller.from_claims(
+    {"sub": "ref-1", "role": "patronato_referente", "patronato": "001", "ufficio": "0001"}
+)
 INTERMEDIARIO = Caller.from_claims({"sub": "cdl-1", "role": "intermediario", "matricole": ["7012345678"]})
 CITIZEN = {"codice_fiscale": "RSSMRA85T10A562S", "cap": "00184"}
 PROTOCOLLO = {"kind": "protocollo", "value": "INPS.7000.15/03/2026.0012345"}
@@ -41,12 +46,20 @@ def test_subjects_that_need_a_case_identifier(subject):
     with pytest.raises(InvalidInput) as refused:
         submit(OPERATORE, subject=subject, citizen=CITIZEN)
     assert ("case_identifier", "identifier_required") in field_codes(refused)
-    assert submit(OPERATORE, subject=subject, citizen=CITIZEN, case_identifier=PROTOCOLLO).case_identifier == PROTOCOLLO
+    assert (
+        submit(OPERATORE, subject=subject, citizen=CITIZEN, case_identifier=PROTOCOLLO).case_identifier
+        == PROTOCOLLO
+    )
 
 
 def test_malformed_protocol_number_names_the_field():
     with pytest.raises(InvalidInput) as refused:
-        submit(OPERATORE, subject="sollecito_domanda", citizen=CITIZEN, case_identifier={"kind": "protocollo", "value": "12345"})
+        submit(
+            OPERATORE,
+            subject="sollecito_domanda",
+            citizen=CITIZEN,
+            case_identifier={"kind": "protocollo", "value": "12345"},
+        )
     assert field_codes(refused) == {("case_identifier.value", "invalid_protocollo")}
 
 
@@ -99,8 +112,22 @@ def test_closed_2020_catalog_is_readable_but_not_offered():
 
 
 def test_catalog_refuses_an_sla_outside_the_four_thresholds():
-    version = {"version": "x", "channel": "c", "status": "active", "subjects": [
-        {"code": "a", "label": "A", "profiles": [], "identifier_kinds": [], "identifier_required": False, "sla_days": 7, "area": "x"}]}
+    version = {
+        "version": "x",
+        "channel": "c",
+        "status": "active",
+        "subjects": [
+            {
+                "code": "a",
+                "label": "A",
+                "profiles": [],
+                "identifier_kinds": [],
+                "identifier_required": False,
+                "sla_days": 7,
+                "area": "x",
+            }
+        ],
+    }
     with pytest.raises(ValueError):
         Catalog([version])
 
@@ -143,7 +170,10 @@ def test_patronato_attachments_limited_to_6_mb_in_total():
 def test_granted_operator_may_act_as_referente():
     assert domain.channel_for(OPERATORE, {}, referente_granted=True).profile == "referente_regionale"
     assert domain.channel_for(OPERATORE, {}, referente_granted=False).profile == "operatore_generico"
-    assert domain.subject_profiles_for(OPERATORE, referente_granted=True)[1] == ("referente_regionale", "operatore_generico")
+    assert domain.subject_profiles_for(OPERATORE, referente_granted=True)[1] == (
+        "referente_regionale",
+        "operatore_generico",
+    )
 
 
 def test_cassetto_allows_at_most_three_files():

@@ -1,8 +1,9 @@
 """The lifecycle rules with plain facts: states, follow-ups, reminders (who may act: test_access.py)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,13 +11,13 @@ from services.intake import lifecycle
 from services.intake.lifecycle import RequestFacts
 from shared.errors import Conflict, InvalidInput
 
-SUBMITTED = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+SUBMITTED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 OPEN = RequestFacts(state="open", origin="patronato", submitted_at=SUBMITTED, assigned_sede="0704")
-ANSWERED = replace(OPEN, state="in_progress", first_answer_at=datetime(2026, 3, 5, tzinfo=timezone.utc))
+ANSWERED = replace(OPEN, state="in_progress", first_answer_at=datetime(2026, 3, 5, tzinfo=UTC))
 
 
 def on(day, hour=10):
-    return datetime(2026, 3, day, hour, 0, tzinfo=timezone.utc)
+    return datetime(2026, 3, day, hour, 0, tzinfo=UTC)
 
 
 def test_states_move_forward_only():
@@ -60,11 +61,16 @@ def test_reminder_from_the_fifteenth_rome_day_without_answer():
 
 
 def test_reminder_day_boundary_is_rome_midnight():
-    late_evening = RequestFacts(state="open", origin="patronato", submitted_at=datetime(2026, 3, 1, 23, 30, tzinfo=timezone.utc), assigned_sede=None)
+    late_evening = RequestFacts(
+        state="open",
+        origin="patronato",
+        submitted_at=datetime(2026, 3, 1, 23, 30, tzinfo=UTC),
+        assigned_sede=None,
+    )
     # 23:30 UTC on 1 March is 2 March in Rome: allowed from 17 March Rome time
     with pytest.raises(Conflict):
-        lifecycle.add_reminder(late_evening, datetime(2026, 3, 16, 22, 0, tzinfo=timezone.utc))
-    assert lifecycle.add_reminder(late_evening, datetime(2026, 3, 16, 23, 30, tzinfo=timezone.utc)) == 15
+        lifecycle.add_reminder(late_evening, datetime(2026, 3, 16, 22, 0, tzinfo=UTC))
+    assert lifecycle.add_reminder(late_evening, datetime(2026, 3, 16, 23, 30, tzinfo=UTC)) == 15
 
 
 def test_no_reminder_once_answered_and_next_one_after_fifteen_more_days():
@@ -79,10 +85,16 @@ def test_no_reminder_once_answered_and_next_one_after_fifteen_more_days():
 
 def test_next_actions_tell_the_requester_what_is_possible():
     assert lifecycle.next_actions(OPEN, on(10)) == {
-        "followups_left": 2, "can_follow_up": False, "can_remind": False, "reminder_allowed_from": "2026-03-16",
+        "followups_left": 2,
+        "can_follow_up": False,
+        "can_remind": False,
+        "reminder_allowed_from": "2026-03-16",
     }
     assert lifecycle.next_actions(replace(ANSWERED, followups_count=1), on(10)) == {
-        "followups_left": 1, "can_follow_up": True, "can_remind": False, "reminder_allowed_from": None,
+        "followups_left": 1,
+        "can_follow_up": True,
+        "can_remind": False,
+        "reminder_allowed_from": None,
     }
 
 

@@ -1,4 +1,5 @@
 """Retry schedule, queue arguments and the consumer's settling rules, without a broker."""
+
 from __future__ import annotations
 
 import logging
@@ -132,7 +133,8 @@ def test_invalid_fields_name_paths_never_values():
 def test_identity_headers_keep_only_well_formed_ids():
     event_id = str(uuid.uuid4())
     assert identity_headers({"event_id": event_id, "type": "request_routed"}) == {
-        "x-combid-event-id": event_id, "x-combid-event-type": "request_routed",
+        "x-combid-event-id": event_id,
+        "x-combid-event-type": "request_routed",
     }
     assert identity_headers({"event_id": CF, "type": CF}) == {}
     assert identity_headers([1, 2]) == {}
@@ -177,12 +179,17 @@ def delivery(headers=None):
     payload = {
         "request_id": str(uuid.uuid4()),
         "assignment": {"kind": "sede", "code": "0701", "name": "Roma", "reason": "CAP", "queue": "pensioni"},
-        "rule": "r", "reference_version": "v", "decided_at": "2026-11-23T10:00:00+00:00",
+        "rule": "r",
+        "reference_version": "v",
+        "decided_at": "2026-11-23T10:00:00+00:00",
     }
     event = parse_event(make_event("request_routed", payload, producer="tests").to_message())
     message = SimpleNamespace(
-        body=b"{}", headers=dict(headers or {}), properties={"message_id": event.event_id},
-        content_type="application/json", content_encoding="utf-8",
+        body=b"{}",
+        headers=dict(headers or {}),
+        properties={"message_id": event.event_id},
+        content_type="application/json",
+        content_encoding="utf-8",
     )
     return message, SimpleNamespace(args=(event,)), event
 
@@ -200,7 +207,7 @@ def test_a_failed_attempt_goes_to_its_delay_queue_routed_back_to_the_main_queue(
     message, worker_ctx, event = delivery()
     handler.handle_result(message, worker_ctx, exc_info=failure())
 
-    (_, sent), = publisher.sent
+    ((_, sent),) = publisher.sent
     assert sent["exchange"] == RETRY_EXCHANGE_NAME
     assert sent["routing_key"] == "combid.intake.request_routed"
     assert [queue.name for queue in sent["declare"]] == ["combid.retry.1s"]
@@ -213,13 +220,16 @@ def test_a_failed_attempt_goes_to_its_delay_queue_routed_back_to_the_main_queue(
 def test_the_last_attempt_dead_letters_with_class_and_ids_but_no_personal_data():
     publisher = FakePublisher()
     handler = handler_for(publisher)
-    message, worker_ctx, event = delivery({
-        ATTEMPTS_HEADER: 3, FIRST_FAILURE_HEADER: "2026-11-23T10:00:00+00:00",
-        "x-combid-dead-letter-detail": f"old text {CF}",
-    })
+    message, worker_ctx, event = delivery(
+        {
+            ATTEMPTS_HEADER: 3,
+            FIRST_FAILURE_HEADER: "2026-11-23T10:00:00+00:00",
+            "x-combid-dead-letter-detail": f"old text {CF}",
+        }
+    )
     handler.handle_result(message, worker_ctx, exc_info=failure())
 
-    (_, sent), = publisher.sent
+    ((_, sent),) = publisher.sent
     assert (sent["exchange"], sent["routing_key"]) == ("", "combid.intake.request_routed.dead")
     headers = sent["headers"]
     assert headers[REASON_HEADER] == "handler_failed"

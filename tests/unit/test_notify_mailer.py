@@ -1,6 +1,7 @@
 """The SMTP mailer, with smtplib replaced by a recording fake (no network)."""
+
 import smtplib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -47,8 +48,13 @@ def test_settings_from_config_default_sender_and_int_port():
 
 
 def test_message_is_utf8_text_with_date_and_message_id():
-    message = build_message(DEFAULT_SENDER, "mario@example.it", "Richiesta protocollata", "Perché è così",
-                            now=datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))
+    message = build_message(
+        DEFAULT_SENDER,
+        "mario@example.it",
+        "Richiesta protocollata",
+        "Perché è così",
+        now=datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+    )
 
     assert message["Subject"] == "Richiesta protocollata"
     assert message["From"] == DEFAULT_SENDER
@@ -64,7 +70,7 @@ def test_send_goes_to_configured_server(smtp):
 
     message_id = mailer.send("mario@example.it", "Oggetto", "Testo")
 
-    (address, message), = smtp.sent
+    ((address, message),) = smtp.sent
     assert address == ("127.0.0.1", 8025, 10.0)
     assert message["To"] == "mario@example.it"
     assert message["Message-ID"] == message_id

@@ -1,5 +1,6 @@
 """Notify's texts: what the requester reads."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 from services.notify.messages import (
     SUBJECT_LINE_MAX,
@@ -22,7 +23,9 @@ def assignment(kind="sede", code="7000", name="Direzione provinciale di Roma"):
 
 def test_protocol_registered_names_protocol_subject_and_rome_time():
     # 23:30 UTC on 31 January is already 1 February in Rome
-    message = render_protocol_registered(PROTOCOL, "sollecito_domanda", datetime(2026, 1, 31, 23, 30, tzinfo=timezone.utc))
+    message = render_protocol_registered(
+        PROTOCOL, "sollecito_domanda", datetime(2026, 1, 31, 23, 30, tzinfo=UTC)
+    )
 
     assert message.template == TEMPLATE_PROTOCOL_REGISTERED
     assert message.subject_line == f"Richiesta protocollata n. {PROTOCOL}"
@@ -42,7 +45,9 @@ def test_request_routed_names_the_office():
 
 
 def test_request_routed_to_triage_says_assignment_is_in_progress():
-    message = render_request_routed(PROTOCOL, "sollecito_domanda", assignment(kind="triage", code="TRIAGE", name="Smistamento"))
+    message = render_request_routed(
+        PROTOCOL, "sollecito_domanda", assignment(kind="triage", code="TRIAGE", name="Smistamento")
+    )
 
     assert "in corso di assegnazione" in message.subject_line
     assert "in corso di" in message.body and "assegnazione all'ufficio competente" in message.body
@@ -56,11 +61,13 @@ def test_templates_leave_no_blank_lines_from_control_blocks():
     assert "{%" not in body and "{{" not in body
 
 
-CLOSED_AT = datetime(2026, 1, 31, 23, 30, tzinfo=timezone.utc)  # 1 February, 00:30 in Rome
+CLOSED_AT = datetime(2026, 1, 31, 23, 30, tzinfo=UTC)  # 1 February, 00:30 in Rome
 
 
 def test_request_closed_gives_outcome_comment_and_rome_time():
-    message = render_request_closed(PROTOCOL, "sollecito_domanda", "accolta", "Pratica definita.", False, CLOSED_AT)
+    message = render_request_closed(
+        PROTOCOL, "sollecito_domanda", "accolta", "Pratica definita.", False, CLOSED_AT
+    )
 
     assert message.template == TEMPLATE_REQUEST_CLOSED
     assert message.subject_line == f"Richiesta chiusa n. {PROTOCOL}"

@@ -1,11 +1,12 @@
 """The dashboard's figures (DESIGN.md §2, Dashboard) as plain functions over plain rows."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.reporting.domain import RequestTiming, sla_figures, sla_snapshot
 
-SUBMITTED = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+SUBMITTED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NOW = SUBMITTED + timedelta(days=30)
 
 
@@ -18,7 +19,14 @@ def still_open(days_ago, sla_days=10, subject="f24", state="open"):
 
 
 def test_threshold_indicator_counts_closed_in_time_over_closed_and_late_open():
-    rows = [closed(3), closed(10), closed(11), still_open(11), still_open(10), still_open(2, state="in_progress")]
+    rows = [
+        closed(3),
+        closed(10),
+        closed(11),
+        still_open(11),
+        still_open(10),
+        still_open(2, state="in_progress"),
+    ]
 
     figures = sla_figures(rows, NOW)
 
@@ -65,9 +73,9 @@ def test_only_late_open_requests_give_an_indicator_of_zero():
 
 def test_days_are_counted_on_the_rome_calendar():
     # 23:30 UTC on 1 March is 00:30 on 2 March in Rome: day 5 ends 7 March, 23:59 Rome
-    submitted = datetime(2026, 3, 1, 23, 30, tzinfo=timezone.utc)
-    in_time = RequestTiming("durc", 5, "closed", submitted, datetime(2026, 3, 7, 22, 59, tzinfo=timezone.utc))
-    late = RequestTiming("durc", 5, "closed", submitted, datetime(2026, 3, 7, 23, 0, tzinfo=timezone.utc))
+    submitted = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    in_time = RequestTiming("durc", 5, "closed", submitted, datetime(2026, 3, 7, 22, 59, tzinfo=UTC))
+    late = RequestTiming("durc", 5, "closed", submitted, datetime(2026, 3, 7, 23, 0, tzinfo=UTC))
 
     assert sla_figures([in_time], NOW)["closed_within_sla"] == 1
     assert sla_figures([late], NOW)["closed_within_sla"] == 0

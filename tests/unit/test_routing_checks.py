@@ -1,4 +1,5 @@
 """The checks a reference dataset passes before it may become active, on plain data."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -90,7 +91,9 @@ def test_every_sede_must_have_a_parent_and_a_region(sample, provinces):
     sedi[1] = dataclasses.replace(sedi[1], parent_code=None)
     sedi[2] = dataclasses.replace(sedi[2], region="")
 
-    assert {"missing_parent", "missing_region"} <= set(codes(problems_of(dataclasses.replace(sample, sedi=tuple(sedi)), provinces)))
+    assert {"missing_parent", "missing_region"} <= set(
+        codes(problems_of(dataclasses.replace(sample, sedi=tuple(sedi)), provinces))
+    )
 
 
 def test_references_between_tables_must_hold(sample, provinces):
@@ -103,24 +106,38 @@ def test_references_between_tables_must_hold(sample, provinces):
     )
 
     assert codes(problems_of(broken, provinces)) == [
-        "coverage_not_local", "duplicate_code", "invalid_matricola", "overlapping_rows", "unknown_comune",
-        "unknown_parent", "unknown_region", "unknown_sede", "unknown_subject",
+        "coverage_not_local",
+        "duplicate_code",
+        "invalid_matricola",
+        "overlapping_rows",
+        "unknown_comune",
+        "unknown_parent",
+        "unknown_region",
+        "unknown_sede",
+        "unknown_subject",
     ]
 
 
 def test_two_rows_for_the_same_key_may_follow_each_other_but_not_overlap(sample, provinces):
     f24 = next(p for p in sample.poli if p.subject == "f24")
-    handover = (dataclasses.replace(f24, valid_to=date(2026, 12, 31)), dataclasses.replace(f24, sede_code="0908", valid_from=date(2027, 1, 1)))
+    handover = (
+        dataclasses.replace(f24, valid_to=date(2026, 12, 31)),
+        dataclasses.replace(f24, sede_code="0908", valid_from=date(2027, 1, 1)),
+    )
     overlap = (f24, dataclasses.replace(f24, sede_code="0908", valid_from=date(2027, 1, 1)))
     others = tuple(p for p in sample.poli if p.subject != "f24")
 
     assert problems_of(dataclasses.replace(sample, poli=others + handover), provinces) == []
-    assert codes(problems_of(dataclasses.replace(sample, poli=others + overlap), provinces)) == ["overlapping_rows"]
+    assert codes(problems_of(dataclasses.replace(sample, poli=others + overlap), provinces)) == [
+        "overlapping_rows"
+    ]
 
 
 def test_coverage_is_checked_on_every_future_day_the_data_change(sample, provinces):
     # the Roma sede closes at the end of 2026 and nothing replaces it
-    sedi = tuple(dataclasses.replace(s, valid_to=date(2026, 12, 31)) if s.province == "RM" else s for s in sample.sedi)
+    sedi = tuple(
+        dataclasses.replace(s, valid_to=date(2026, 12, 31)) if s.province == "RM" else s for s in sample.sedi
+    )
 
     problems = problems_of(dataclasses.replace(sample, sedi=sedi), provinces)
 

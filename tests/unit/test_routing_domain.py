@@ -1,10 +1,11 @@
 """Routing rules and their precedence on plain data: the generated sample and the real ISTAT
 CAP data, no I/O. Each test names the rule it proves."""
+
 from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -41,22 +42,38 @@ def sede_of(table, province):
 
 def operatore_generico(cap, subject="sollecito_domanda", area="pensioni"):
     return {
-        "channel": "combipat", "origin": "patronato", "profile": "operatore_generico", "subject": subject, "area": area,
-        "citizen": {"codice_fiscale": "RSSMRA80A01H501U", "cap": cap}, "patronato": {"ente": "001", "ufficio": "0058"},
+        "channel": "combipat",
+        "origin": "patronato",
+        "profile": "operatore_generico",
+        "subject": subject,
+        "area": area,
+        "citizen": {"codice_fiscale": "RSSMRA80A01H501U", "cap": cap},
+        "patronato": {"ente": "001", "ufficio": "0058"},
     }
 
 
 def referente(ente="001", ufficio="0058", subject="chiarimento_normativo", cap=None):
-    payload = {"channel": "combipat", "profile": "referente_regionale", "subject": subject, "area": "normativa",
-               "patronato": {"ente": ente, "ufficio": ufficio}}
+    payload = {
+        "channel": "combipat",
+        "profile": "referente_regionale",
+        "subject": subject,
+        "area": "normativa",
+        "patronato": {"ente": ente, "ufficio": ufficio},
+    }
     if cap:
         payload["citizen"] = {"codice_fiscale": "RSSMRA80A01H501U", "cap": cap}
     return payload
 
 
 def cassetto(matricola, subject="dm_uniemens"):
-    return {"channel": "cassetto", "origin": "cassetto", "profile": "azienda", "subject": subject,
-            "area": "soggetto_contribuente", "matricola": matricola}
+    return {
+        "channel": "cassetto",
+        "origin": "cassetto",
+        "profile": "azienda",
+        "subject": subject,
+        "area": "soggetto_contribuente",
+        "matricola": matricola,
+    }
 
 
 def chain_of(decision):
@@ -83,7 +100,10 @@ def test_cap_of_rome_goes_to_the_direzione_provinciale_of_rome(table):
 
 
 def test_cap_shared_by_comuni_of_one_sede_says_the_choice_does_not_matter(table):
-    first, again = table.decide(operatore_generico("10060"), DAY), table.decide(operatore_generico("10060"), DAY)
+    first, again = (
+        table.decide(operatore_generico("10060"), DAY),
+        table.decide(operatore_generico("10060"), DAY),
+    )
 
     assert first == again
     assert first.inputs["comune"] == "Airasca" and first.inputs["comuni_per_cap"] == 38
@@ -101,11 +121,17 @@ def test_cap_shared_by_comuni_of_different_sedi_takes_the_first_by_name_and_says
     assert "condiviso da 2 comuni, scelto il primo in ordine alfabetico" in decision.assignment.reason
 
 
-def test_a_comune_listed_for_an_agenzia_goes_to_the_agenzia_the_rest_of_the_province_to_the_provincial_sede(data):
+def test_a_comune_listed_for_an_agenzia_goes_to_the_agenzia_the_rest_of_the_province_to_the_provincial_sede(
+    data,
+):
     rome = next(sede for sede in data.sedi if sede.province == "RM")
-    agenzia = Sede("0750", "Agenzia territoriale di Tivoli", "agenzia_territoriale", rome.code, "Lazio", "RM", None)
+    agenzia = Sede(
+        "0750", "Agenzia territoriale di Tivoli", "agenzia_territoriale", rome.code, "Lazio", "RM", None
+    )
     tivoli = SedeComune(agenzia.code, "L182", "Tivoli")
-    table = RoutingTable("v-agenzia", dataclasses.replace(data, sedi=(*data.sedi, agenzia), sede_comuni=(tivoli,)))
+    table = RoutingTable(
+        "v-agenzia", dataclasses.replace(data, sedi=(*data.sedi, agenzia), sede_comuni=(tivoli,))
+    )
 
     at_tivoli = table.decide(operatore_generico("00019"), DAY)
     at_rome = table.decide(operatore_generico("00184"), DAY)
@@ -119,7 +145,10 @@ def test_unknown_cap_goes_to_triage_with_the_reason(table):
 
     assert decision.rule == "triage"
     assert (decision.assignment.kind, decision.assignment.code) == ("triage", TRIAGE_CODE)
-    assert decision.assignment.reason == "Il CAP 99999 non corrisponde ad alcun comune: richiesta nella coda di smistamento."
+    assert (
+        decision.assignment.reason
+        == "Il CAP 99999 non corrisponde ad alcun comune: richiesta nella coda di smistamento."
+    )
     assert decision.assignment.queue == "pensioni"
     assert decision.inputs["why"] == ["unknown_cap"]
     assert ("operatore_generico_cap", NOT_RESOLVED, "unknown_cap") in chain_of(decision)
@@ -127,7 +156,9 @@ def test_unknown_cap_goes_to_triage_with_the_reason(table):
 
 
 def test_province_without_sede_goes_to_triage(data):
-    without_rome = RoutingTable("partial", dataclasses.replace(data, sedi=tuple(s for s in data.sedi if s.province != "RM")))
+    without_rome = RoutingTable(
+        "partial", dataclasses.replace(data, sedi=tuple(s for s in data.sedi if s.province != "RM"))
+    )
 
     decision = without_rome.decide(operatore_generico("00184"), DAY)
 
@@ -159,9 +190,18 @@ def test_referente_with_an_office_in_another_region_than_its_cap_goes_to_the_off
 
 
 def test_referente_section_follows_the_subject(data):
-    table = RoutingTable("v", dataclasses.replace(
-        data, subjects=tuple(dataclasses.replace(s, cric_section="sostegno_reddito") if s.code == "requisiti_accesso" else s for s in data.subjects)
-    ))
+    table = RoutingTable(
+        "v",
+        dataclasses.replace(
+            data,
+            subjects=tuple(
+                dataclasses.replace(s, cric_section="sostegno_reddito")
+                if s.code == "requisiti_accesso"
+                else s
+                for s in data.subjects
+            ),
+        ),
+    )
 
     decision = table.decide(referente(subject="requisiti_accesso"), DAY)
 
@@ -188,14 +228,20 @@ def test_referente_with_a_subject_without_section_goes_to_triage(table):
 def test_a_polo_subject_from_a_cap_whose_sede_differs_goes_to_the_polo(table):
     # Bergamo's CAP would go to the Bergamo sede; the subject has a polo for Lombardia in Milano
     by_cap = table.decide(operatore_generico("24121"), DAY)
-    decision = table.decide(operatore_generico("24121", subject="prestazione_in_corso_o_respinta", area="sostegno_reddito"), DAY)
+    decision = table.decide(
+        operatore_generico("24121", subject="prestazione_in_corso_o_respinta", area="sostegno_reddito"), DAY
+    )
 
     assert by_cap.assignment.name == "Direzione provinciale di Bergamo"
     assert decision.rule == "polo"
     assert (decision.assignment.kind, decision.assignment.code) == ("polo", sede_of(table, "MI").code)
     assert decision.assignment.name == "Polo regionale Lombardia prestazioni a sostegno del reddito"
-    assert decision.inputs == {"subject": "prestazione_in_corso_o_respinta", "polo_region": "Lombardia",
-                               "request_region": "Lombardia", "region_from": "CAP 24121"}
+    assert decision.inputs == {
+        "subject": "prestazione_in_corso_o_respinta",
+        "polo_region": "Lombardia",
+        "request_region": "Lombardia",
+        "region_from": "CAP 24121",
+    }
     assert decision.assignment.queue == "sostegno_reddito"
 
 
@@ -219,7 +265,10 @@ def test_a_regional_polo_wins_over_the_national_one_for_its_region(data):
     table = RoutingTable("v", dataclasses.replace(data, poli=(*data.poli, lombardy_f24)))
 
     assert table.decide(cassetto("1501500125", subject="f24"), DAY).assignment.name == "Polo F24 Lombardia"
-    assert table.decide(cassetto("5805800155", subject="f24"), DAY).assignment.name == "Polo nazionale versamenti F24"
+    assert (
+        table.decide(cassetto("5805800155", subject="f24"), DAY).assignment.name
+        == "Polo nazionale versamenti F24"
+    )
 
 
 def test_a_polo_in_force_from_a_later_day_applies_from_that_day(data):
@@ -251,8 +300,16 @@ def test_an_unknown_matricola_with_a_known_prefix_goes_to_the_prefix_province(ta
 
     assert decision.rule == "cassetto_matricola"
     assert decision.assignment.name == "Direzione provinciale di Milano"
-    assert decision.inputs == {"channel": "cassetto", "matricola": "1599999999", "source": "prefix", "province": "MI"}
-    assert "non presente nell'anagrafica aziende → prefisso provinciale 15 → provincia MI" in decision.assignment.reason
+    assert decision.inputs == {
+        "channel": "cassetto",
+        "matricola": "1599999999",
+        "source": "prefix",
+        "province": "MI",
+    }
+    assert (
+        "non presente nell'anagrafica aziende → prefisso provinciale 15 → provincia MI"
+        in decision.assignment.reason
+    )
 
 
 def test_an_unknown_matricola_with_an_unknown_prefix_goes_to_triage(table):
@@ -292,9 +349,21 @@ def test_a_request_no_rule_knows_goes_to_triage(table):
 def test_a_decision_is_recorded_with_everything_needed_to_explain_it(table):
     recorded = table.decide(operatore_generico("00184"), DAY).as_dict()
 
-    assert set(recorded) == {"assignment", "rule", "inputs", "reference_version", "rule_chain", "request", "effective_day"}
-    assert RequestFacts.from_dict(recorded["request"]) == RequestFacts.from_payload(operatore_generico("00184"))
-    replayed = table.decide_facts(RequestFacts.from_dict(recorded["request"]), date.fromisoformat(recorded["effective_day"]))
+    assert set(recorded) == {
+        "assignment",
+        "rule",
+        "inputs",
+        "reference_version",
+        "rule_chain",
+        "request",
+        "effective_day",
+    }
+    assert RequestFacts.from_dict(recorded["request"]) == RequestFacts.from_payload(
+        operatore_generico("00184")
+    )
+    replayed = table.decide_facts(
+        RequestFacts.from_dict(recorded["request"]), date.fromisoformat(recorded["effective_day"])
+    )
     assert replayed.as_dict() == recorded
 
 
@@ -302,10 +371,16 @@ def test_decision_becomes_a_valid_request_routed_payload(table):
     decision = table.decide(operatore_generico("00184"), DAY)
     previous = {"kind": "triage", "code": TRIAGE_CODE, "name": "Coda", "reason": "x", "queue": "pensioni"}
 
-    plain = make_event("request_routed", decision.routed_payload(uuid.uuid4(), datetime(2026, 11, 23, tzinfo=timezone.utc)), producer="routing")
+    plain = make_event(
+        "request_routed",
+        decision.routed_payload(uuid.uuid4(), datetime(2026, 11, 23, tzinfo=UTC)),
+        producer="routing",
+    )
     manual = make_event(
         "request_routed",
-        decision.routed_payload(uuid.uuid4(), datetime(2026, 11, 23, tzinfo=timezone.utc), manual=True, previous=previous),
+        decision.routed_payload(
+            uuid.uuid4(), datetime(2026, 11, 23, tzinfo=UTC), manual=True, previous=previous
+        ),
         producer="routing",
     )
 

@@ -1,17 +1,27 @@
 """Re-routing after a change of subject, and reassignment by an official, on plain data."""
+
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
 
-from services.routing.domain import MANUAL_KEPT_RULE, MANUAL_RULE, RequestFacts, RoutingTable, manual_decision, reroute
+from services.routing.domain import (
+    MANUAL_KEPT_RULE,
+    MANUAL_RULE,
+    RequestFacts,
+    RoutingTable,
+    manual_decision,
+    reroute,
+)
 from services.routing.istat import italian_provinces
 from services.routing.sample import generate_sample
 from shared.access import Caller
 
 DAY = date(2026, 11, 23)
-OFFICIAL = Caller.from_claims({"sub": "op-bg", "role": "sede_operatore", "sede": "0901", "groups": ["APP_FEA_COMBID"]})
+OFFICIAL = Caller.from_claims(
+    {"sub": "op-bg", "role": "sede_operatore", "sede": "0901", "groups": ["APP_FEA_COMBID"]}
+)
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +30,9 @@ def table():
 
 
 def bergamo_citizen(subject="sollecito_domanda", area="pensioni"):
-    return RequestFacts(channel="combipat", profile="operatore_generico", subject=subject, area=area, cap="24121")
+    return RequestFacts(
+        channel="combipat", profile="operatore_generico", subject=subject, area=area, cap="24121"
+    )
 
 
 def recorded(decision):
@@ -30,7 +42,9 @@ def recorded(decision):
 def test_a_new_subject_with_a_polo_moves_the_request_to_the_polo(table):
     current = recorded(table.decide_facts(bergamo_citizen(), DAY))
 
-    decision = reroute(table, bergamo_citizen("prestazione_in_corso_o_respinta", "sostegno_reddito"), current, DAY)
+    decision = reroute(
+        table, bergamo_citizen("prestazione_in_corso_o_respinta", "sostegno_reddito"), current, DAY
+    )
 
     assert current["assignment"]["name"] == "Direzione provinciale di Bergamo"
     assert decision.rule == "polo"
@@ -50,12 +64,16 @@ def test_a_new_subject_without_polo_keeps_the_sede_and_changes_the_queue(table):
 def test_manual_reassignment_names_the_actor_the_reason_and_what_it_replaced(table):
     current = recorded(table.decide_facts(bergamo_citizen(), DAY))
 
-    decision = manual_decision(table, bergamo_citizen(), "0908", "Residenza effettiva a Milano", OFFICIAL, current, DAY)
+    decision = manual_decision(
+        table, bergamo_citizen(), "0908", "Residenza effettiva a Milano", OFFICIAL, current, DAY
+    )
 
     assert decision.rule == MANUAL_RULE
     assert (decision.assignment.kind, decision.assignment.name) == ("sede", "Direzione provinciale di Milano")
     assert decision.assignment.queue == "pensioni"
-    assert "op-bg" in decision.assignment.reason and "Residenza effettiva a Milano" in decision.assignment.reason
+    assert (
+        "op-bg" in decision.assignment.reason and "Residenza effettiva a Milano" in decision.assignment.reason
+    )
     assert decision.inputs["previous"] == current["assignment"]
     assert decision.inputs["overrides"] == {"kind": "sede", "code": current["assignment"]["code"]}
     assert decision.reference_version == "v1"
@@ -77,7 +95,9 @@ def test_manual_reassignment_to_an_unknown_structure_is_refused(table):
 
 def test_a_manual_reassignment_stands_while_the_rules_still_give_what_it_corrected(table):
     first = recorded(table.decide_facts(bergamo_citizen(), DAY))
-    manual = recorded(manual_decision(table, bergamo_citizen(), "0908", "Residenza a Milano", OFFICIAL, first, DAY))
+    manual = recorded(
+        manual_decision(table, bergamo_citizen(), "0908", "Residenza a Milano", OFFICIAL, first, DAY)
+    )
 
     decision = reroute(table, bergamo_citizen("requisiti_accesso", "informazioni"), manual, DAY)
 
@@ -90,9 +110,13 @@ def test_a_manual_reassignment_stands_while_the_rules_still_give_what_it_correct
 
 def test_a_manual_reassignment_gives_way_when_the_new_subject_changes_what_the_rules_say(table):
     first = recorded(table.decide_facts(bergamo_citizen(), DAY))
-    manual = recorded(manual_decision(table, bergamo_citizen(), "0704", "Pratica gestita a Roma", OFFICIAL, first, DAY))
+    manual = recorded(
+        manual_decision(table, bergamo_citizen(), "0704", "Pratica gestita a Roma", OFFICIAL, first, DAY)
+    )
 
-    decision = reroute(table, bergamo_citizen("prestazione_in_corso_o_respinta", "sostegno_reddito"), manual, DAY)
+    decision = reroute(
+        table, bergamo_citizen("prestazione_in_corso_o_respinta", "sostegno_reddito"), manual, DAY
+    )
 
     assert decision.rule == "polo"
 

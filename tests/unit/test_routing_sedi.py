@@ -1,4 +1,5 @@
 """The sedi reference data: the generated sample, the committed CSV, the checks on the sedi."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -110,8 +111,14 @@ def test_two_provincial_sedi_for_one_province_are_reported(provinces, sample):
 def test_missing_file_and_missing_columns_are_reported(tmp_path):
     missing = dataset.read_reference(tmp_path).problems
     assert problem_codes(missing) == {"missing_file"}
-    assert [name for name in ("sedi.csv", "cric.csv", "subjects.csv", "poli.csv") if any(name in p.detail for p in missing)] == [
-        "sedi.csv", "cric.csv", "subjects.csv"  # the optional files may be absent
+    assert [
+        name
+        for name in ("sedi.csv", "cric.csv", "subjects.csv", "poli.csv")
+        if any(name in p.detail for p in missing)
+    ] == [
+        "sedi.csv",
+        "cric.csv",
+        "subjects.csv",  # the optional files may be absent
     ]
 
     (tmp_path / "sedi.csv").write_text("code,name\n0100,Direzione\n", encoding="utf-8")

@@ -1,5 +1,6 @@
 """RoutingTables: loads on first use, rechecks the active version at most every few
 seconds, rebuilds only when it changed, keeps the old table if the database fails."""
+
 from __future__ import annotations
 
 import contextlib

@@ -1,9 +1,9 @@
 """shared.rpc and shared.outages: which errors are outages, and what the caller gets."""
+
 from __future__ import annotations
 
 import inspect
 import logging
-import socket
 import struct
 
 import psycopg2
@@ -34,7 +34,7 @@ def db_error(cls=sa_exc.OperationalError, invalidated=False):
         (KombuOperationalError("connection refused"), "broker_unavailable"),
         (ConnectionForced("shutdown"), "broker_unavailable"),
         (ConnectionRefusedError(111, "refused"), "service_unavailable"),
-        (socket.timeout("timed out"), "service_unavailable"),
+        (TimeoutError("timed out"), "service_unavailable"),
     ],
 )
 def test_outages_are_recognised(error, code):
@@ -58,7 +58,8 @@ def test_other_errors_are_not_outages(error):
 
 def test_describe_keeps_the_driver_line_and_no_parameters():
     error = sa_exc.OperationalError(
-        "SELECT * FROM requests WHERE cf = %(cf)s", {"cf": "RSSMRA85T10A562S"},
+        "SELECT * FROM requests WHERE cf = %(cf)s",
+        {"cf": "RSSMRA85T10A562S"},
         psycopg2.OperationalError('connection to server at "127.0.0.1", port 1 failed: refused\n\tIs it up?'),
         hide_parameters=True,
     )

@@ -1,4 +1,5 @@
 """The subscription table in shared/messaging.py and the services' handlers agree."""
+
 import importlib
 
 import pytest
@@ -18,7 +19,11 @@ def handled_event_types(service_class):
 
 def service_class(name):
     module = importlib.import_module(f"services.{name}.service")
-    return next(value for value in vars(module).values() if getattr(value, "name", None) == name and isinstance(value, type))
+    return next(
+        value
+        for value in vars(module).values()
+        if getattr(value, "name", None) == name and isinstance(value, type)
+    )
 
 
 @pytest.mark.parametrize("name", sorted(SUBSCRIPTIONS))

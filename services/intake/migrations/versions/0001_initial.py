@@ -3,6 +3,7 @@
 Revision ID: 0001
 Revises:
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -51,7 +52,13 @@ def upgrade():
     op.create_table(
         "attachments",
         sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True),
-        sa.Column("request_id", postgresql.UUID(as_uuid=True), sa.ForeignKey("requests.id"), nullable=True, index=True),
+        sa.Column(
+            "request_id",
+            postgresql.UUID(as_uuid=True),
+            sa.ForeignKey("requests.id"),
+            nullable=True,
+            index=True,
+        ),
         sa.Column("owner_sub", sa.String(100), nullable=False, index=True),
         sa.Column("filename", sa.String(200), nullable=False),
         sa.Column("content_type", sa.String(120), nullable=False),
@@ -62,7 +69,13 @@ def upgrade():
     op.create_table(
         "state_changes",
         sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
-        sa.Column("request_id", postgresql.UUID(as_uuid=True), sa.ForeignKey("requests.id"), nullable=False, index=True),
+        sa.Column(
+            "request_id",
+            postgresql.UUID(as_uuid=True),
+            sa.ForeignKey("requests.id"),
+            nullable=False,
+            index=True,
+        ),
         sa.Column("from_state", sa.String(20), nullable=True),
         sa.Column("to_state", sa.String(20), nullable=False),
         sa.Column("comment", sa.Text(), nullable=True),

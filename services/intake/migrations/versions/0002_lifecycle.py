@@ -3,6 +3,7 @@
 Revision ID: 0002
 Revises: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -37,7 +38,13 @@ def upgrade():
     op.create_table(
         "messages",
         sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True),
-        sa.Column("request_id", postgresql.UUID(as_uuid=True), sa.ForeignKey("requests.id"), nullable=False, index=True),
+        sa.Column(
+            "request_id",
+            postgresql.UUID(as_uuid=True),
+            sa.ForeignKey("requests.id"),
+            nullable=False,
+            index=True,
+        ),
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("author", sa.String(100), nullable=False),
         sa.Column("author_role", sa.String(30), nullable=False),

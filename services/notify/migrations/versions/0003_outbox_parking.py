@@ -3,6 +3,7 @@
 Revision ID: 0003
 Revises: 0002
 """
+
 from alembic import op
 
 from shared.migrations import add_outbox_parking, drop_outbox_parking

@@ -3,6 +3,7 @@
 Revision ID: 0001
 Revises:
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -27,7 +28,11 @@ def upgrade():
     )
     # At most one active version: activating a new one must deactivate the old first.
     op.create_index(
-        "ux_reference_versions_active", "reference_versions", ["active"], unique=True, postgresql_where=sa.text("active")
+        "ux_reference_versions_active",
+        "reference_versions",
+        ["active"],
+        unique=True,
+        postgresql_where=sa.text("active"),
     )
     op.create_table(
         "sedi",

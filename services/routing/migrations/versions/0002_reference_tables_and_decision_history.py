@@ -4,6 +4,7 @@ matricola prefixes, comuni covered by local sedi; a history of decisions per req
 Revision ID: 0002
 Revises: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -13,11 +14,22 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-NEW_TABLES = ("sede_comuni", "cric", "subjects", "poli", "patronato_offices", "companies", "matricola_prefixes")
+NEW_TABLES = (
+    "sede_comuni",
+    "cric",
+    "subjects",
+    "poli",
+    "patronato_offices",
+    "companies",
+    "matricola_prefixes",
+)
 
 
 def period():
-    return [sa.Column("valid_from", sa.Date(), nullable=True), sa.Column("valid_to", sa.Date(), nullable=True)]
+    return [
+        sa.Column("valid_from", sa.Date(), nullable=True),
+        sa.Column("valid_to", sa.Date(), nullable=True),
+    ]
 
 
 def versioned(name, *columns):
@@ -32,7 +44,9 @@ def versioned(name, *columns):
 
 
 def upgrade():
-    op.add_column("reference_versions", sa.Column("counts", postgresql.JSONB(), nullable=False, server_default="{}"))
+    op.add_column(
+        "reference_versions", sa.Column("counts", postgresql.JSONB(), nullable=False, server_default="{}")
+    )
     for column in period():
         op.add_column("sedi", column)
 
@@ -112,7 +126,16 @@ def downgrade():
         "DELETE FROM routing_decisions d USING routing_decisions later "
         "WHERE later.request_id = d.request_id AND later.sequence > d.sequence"
     )
-    for name in ("event_id", "emitted", "previous", "effective_day", "rule_chain", "request", "trigger", "sequence"):
+    for name in (
+        "event_id",
+        "emitted",
+        "previous",
+        "effective_day",
+        "rule_chain",
+        "request",
+        "trigger",
+        "sequence",
+    ):
         op.drop_column("routing_decisions", name)
     op.drop_constraint("routing_decisions_pkey", "routing_decisions", type_="primary")
     op.drop_column("routing_decisions", "id")
