@@ -22,6 +22,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, vali
 from sqlalchemy import and_, false, or_, true
 
 from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.identifiers import MATRICOLA_PATTERN
 
 ROLES = (
     "azienda",
@@ -67,7 +68,7 @@ class ClaimsSchema(Schema):
         load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Z0-9]{11,16}\Z")
     )
     matricole = fields.List(
-        fields.String(validate=validate.Regexp(r"^[0-9]{10}\Z")),
+        fields.String(validate=validate.Regexp(MATRICOLA_PATTERN)),
         load_default=list,
         validate=validate.Length(max=1000),
     )
@@ -311,7 +312,8 @@ def require_official(caller: Caller) -> None:
     if OFFICIAL_GROUP not in caller.groups:
         raise Forbidden(
             "missing_group",
-            "L'utente non è abilitato alla Comunicazione Bidirezionale: occorre l'appartenenza al gruppo APP_FEA_COMBID.",
+            "L'utente non è abilitato alla Comunicazione Bidirezionale: "
+            "occorre l'appartenenza al gruppo APP_FEA_COMBID.",
         )
     if not caller.sede:
         raise Forbidden("missing_sede_scope", "Il token dell'operatore non indica la sede di appartenenza.")

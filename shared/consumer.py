@@ -106,6 +106,12 @@ def identity_headers(body) -> dict:
     return headers
 
 
+class RetryLater(Exception):
+    """An event arrived before one it depends on (a step before the submission, a
+    re-routing before the first decision): raised on purpose, the delivery is retried after
+    the schedule's delay, by which time the earlier event has usually been applied."""
+
+
 class EventHandler(Consumer):
     def __init__(self, event_type: str, **kwargs):
         self.event_type = event_type

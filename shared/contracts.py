@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from shared.access import OFFICIAL_GROUP, REQUESTER_ROLES, ROLES, SUB_MAX  # noqa: F401 - one definition
 from shared.errors import InvalidInput, field_error
+from shared.vocabulary import ORIGINS, STATES
 
 IDENTIFIER_KINDS = ("protocollo", "domus", "pensione")
 # Dates outside these bounds are typing mistakes, and would overflow date arithmetic.
@@ -215,14 +216,12 @@ class SearchFilters(StrictSchema):
     subject = Line(60)
     state = fields.String(
         load_default=None,
-        validate=validate.OneOf(
-            ["open", "in_progress", "closed"], error="Stato non valido: usare {choices}."
-        ),
+        validate=validate.OneOf(list(STATES), error="Stato non valido: usare {choices}."),
     )
     origin = fields.String(
         load_default=None,
         validate=validate.OneOf(
-            ["cassetto", "patronato", "fax", "contact_center", "sede"],
+            list(ORIGINS),
             error="Provenienza non valida: usare {choices}.",
         ),
     )

@@ -21,6 +21,9 @@ from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared.identifiers import MATRICOLA_PATTERN
+from shared.vocabulary import ORIGINS, SLA_DAYS
+
 ASSIGNMENT_KINDS = ("sede", "cric", "polo", "triage")
 # texts from outside (contact-center systems): no control characters (PostgreSQL refuses NUL)
 _SINGLE_LINE = validate.Regexp(r"^[^\x00-\x1f\x7f]*\Z", error="caratteri di controllo non ammessi")
@@ -85,14 +88,14 @@ class RequestSubmittedV1(StrictSchema):
     protocol = fields.String(required=True)
     origin = fields.String(
         required=True,
-        validate=validate.OneOf(["cassetto", "patronato", "fax", "contact_center", "sede"]),
+        validate=validate.OneOf(ORIGINS),
     )
     channel = fields.String(required=True)
     profile = fields.String(required=True)
     subject = fields.String(required=True)
     catalog_version = fields.String(required=True)
     area = fields.String(required=True)
-    sla_days = fields.Integer(required=True, validate=validate.OneOf([5, 10, 15, 25]))
+    sla_days = fields.Integer(required=True, validate=validate.OneOf(SLA_DAYS))
     citizen = fields.Nested(CitizenSchema, load_default=None, allow_none=True)
     matricola = fields.String(load_default=None, allow_none=True)
     patronato = fields.Nested(PatronatoOfficeSchema, load_default=None, allow_none=True)
@@ -160,7 +163,7 @@ class RequestSubjectChangedV1(RequestStepV1):
     new_subject = fields.String(required=True)
     catalog_version = fields.String(required=True)
     area = fields.String(required=True)
-    sla_days = fields.Integer(required=True, validate=validate.OneOf([5, 10, 15, 25]))
+    sla_days = fields.Integer(required=True, validate=validate.OneOf(SLA_DAYS))
 
 
 class RequestClosedV1(RequestStepV1):
@@ -195,7 +198,7 @@ class ContactCenterMessageV1(StrictSchema):
 
     message_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
     kind = fields.String(required=True, validate=validate.OneOf(CONTACT_CENTER_KINDS))
-    matricola = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^[0-9]{10}\Z"))
+    matricola = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(MATRICOLA_PATTERN))
     codice_fiscale = fields.String(
         load_default=None, allow_none=True, validate=validate.Regexp(r"^[A-Z0-9]{11,16}\Z")
     )

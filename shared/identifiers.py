@@ -45,7 +45,7 @@ def check_partita_iva(value: str) -> str:
         ) from None
 
 
-MATRICOLA_PATTERN = re.compile(r"^\d{10}$")
+MATRICOLA_PATTERN = re.compile(r"[0-9]{10}\Z")  # INPS company number: 10 ASCII digits, nothing after
 
 
 def check_matricola(value: str) -> str:
