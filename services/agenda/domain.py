@@ -15,9 +15,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from shared.clock import days_between
+from shared.vocabulary import DAYS_WITHOUT_ANSWER, MAX_FOLLOWUPS
 
-DAYS_WITHOUT_ANSWER = 15  # booking opens once *more than* this many days have passed
-FURTHER_INTERACTIONS = 2  # allowed after the first answer
+# booking opens once *more than* DAYS_WITHOUT_ANSWER days have passed, or when the
+# MAX_FOLLOWUPS further interactions after the first answer are used up
 
 ENABLED_BY_OFFICE = "enabled_by_office"
 INTERACTIONS_EXHAUSTED = "interactions_exhausted"
@@ -37,13 +38,14 @@ def booking_allowed(row, now: datetime) -> tuple[bool, str, str]:
     if row.booking_enabled:
         return True, ENABLED_BY_OFFICE, "La sede ha abilitato la prenotazione di un appuntamento."
     answered = row.first_answer_at is not None
-    if answered and row.interactions >= FURTHER_INTERACTIONS:
+    if answered and row.interactions >= MAX_FOLLOWUPS:
         return _interactions_exhausted()
     if row.closed_at is not None:
         return (
             False,
             CLOSED_WITHOUT_BOOKING,
-            "La richiesta è stata chiusa senza che la sede abbia abilitato la prenotazione di un appuntamento.",
+            "La richiesta è stata chiusa senza che la sede abbia abilitato "
+            "la prenotazione di un appuntamento.",
         )
     if answered:
         return _interactions_left(row.interactions)
@@ -60,7 +62,7 @@ def _interactions_exhausted() -> tuple[bool, str, str]:
 
 
 def _interactions_left(interactions: int) -> tuple[bool, str, str]:
-    left = FURTHER_INTERACTIONS - interactions
+    left = MAX_FOLLOWUPS - interactions
     still = "resta 1 ulteriore interazione" if left == 1 else f"restano {left} ulteriori interazioni"
     return (
         False,
@@ -74,12 +76,14 @@ def _before_answer(days_waited: int) -> tuple[bool, str, str]:
         return (
             True,
             NO_ANSWER_IN_TIME,
-            f"Nessuna risposta dopo {days_waited} giorni dalla presentazione: è possibile prenotare un appuntamento.",
+            f"Nessuna risposta dopo {days_waited} giorni dalla presentazione: "
+            "è possibile prenotare un appuntamento.",
         )
     left = DAYS_WITHOUT_ANSWER + 1 - days_waited
     still = "manca 1 giorno" if left == 1 else f"mancano {left} giorni"
     return (
         False,
         WAITING_FOR_ANSWER,
-        f"La prenotazione è possibile se la richiesta resta senza risposta per più di 15 giorni: {still}.",
+        f"La prenotazione è possibile se la richiesta resta senza risposta "
+        f"per più di {DAYS_WITHOUT_ANSWER} giorni: {still}.",
     )

@@ -30,18 +30,11 @@ from services.notify.models import (
     Delivery,
     RequestContact,
 )
+from shared.consumer import RetryLater
 from shared.errors import NotFound
 
 NO_EMAIL = "nessun indirizzo e-mail indicato dal richiedente"
 NO_SMS_PROVIDER = "provider SMS non configurato"
-
-
-class RequestNotYetKnown(LookupError):
-    """An event about a request whose ``request_submitted`` has not arrived yet.
-
-    Raised on purpose: the consumer retries the event after a delay, by which time the
-    submission has usually been applied.
-    """
 
 
 @dataclass(frozen=True)
@@ -105,7 +98,7 @@ def notify_outbound_message(session, event, *, mailer, clock) -> None:
 def known_contact(session, event) -> RequestContact:
     contact = session.get(RequestContact, event.payload["request_id"])
     if contact is None:
-        raise RequestNotYetKnown(f"{event.type} prima di request_submitted per {event.payload['request_id']}")
+        raise RetryLater(f"{event.type} prima di request_submitted per {event.payload['request_id']}")
     return contact
 
 

@@ -23,13 +23,7 @@ from datetime import datetime
 from statistics import fmean
 
 from shared.clock import days_between
-
-STATE_OPEN = "open"
-STATE_IN_PROGRESS = "in_progress"
-STATE_CLOSED = "closed"
-# The only order a request moves in: never backwards (a late "taken in charge" after
-# "closed" leaves it closed).
-STATES = (STATE_OPEN, STATE_IN_PROGRESS, STATE_CLOSED)
+from shared.vocabulary import STATE_CLOSED
 
 
 @dataclass(frozen=True)

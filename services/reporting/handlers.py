@@ -12,8 +12,8 @@ from __future__ import annotations
 from sqlalchemy import case, func, literal, or_
 from sqlalchemy.dialects.postgresql import insert
 
-from services.reporting.domain import STATE_CLOSED, STATE_IN_PROGRESS, STATE_OPEN, STATES
 from services.reporting.models import ContactCenterMessage, OutboundMessage, RequestFact
+from shared.vocabulary import STATE_CLOSED, STATE_IN_PROGRESS, STATE_OPEN, STATES
 
 SUBJECT_FACTS = ("subject", "catalog_version", "area", "sla_days")  # what a change of subject replaces
 
@@ -44,7 +44,8 @@ def _latest(name: str, incoming):
 
 
 def _moved_forward_to(new_state: str):
-    """The row's state after ``new_state`` arrives: never backwards (domain.STATES order)."""
+    """The row's state after ``new_state`` arrives: never backwards (a late "taken in charge"
+    after "closed" leaves it closed; STATES is the only order a request moves in)."""
     rank = case({state: position for position, state in enumerate(STATES)}, value=FACTS.c.state, else_=-1)
     return case((rank < STATES.index(new_state), literal(new_state)), else_=FACTS.c.state)
 

@@ -8,12 +8,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from services.reporting import domain
-from services.reporting.domain import STATES
 from services.reporting.models import RequestFact
 from shared.clock import parse_instant
 from shared.errors import InvalidInput, NotFound, field_error
-
-ORIGINS = ("cassetto", "patronato", "fax", "contact_center", "sede")
+from shared.vocabulary import ORIGINS, STATES
 
 
 def request_fact(session, request_id: str) -> dict:

@@ -189,7 +189,8 @@ def test_the_same_event_published_twice_changes_nothing(stack, infra):
 
     envelope = scalar(
         infra.database_url("intake"),
-        "SELECT body FROM outbox WHERE event_type = 'request_submitted' AND body->'payload'->>'request_id' = :id",
+        "SELECT body FROM outbox"
+        " WHERE event_type = 'request_submitted' AND body->'payload'->>'request_id' = :id",
         id=request_id,
     )
     publish_raw(infra.amqp_uri, "request_submitted", envelope)

@@ -21,6 +21,7 @@ from services.notify.mailer import PermanentDeliveryError, SmtpMailer, SmtpSetti
 from services.notify.models import Delivery, RequestContact
 from services.notify.service import NotifyService
 from shared.clock import FixedClock
+from shared.consumer import RetryLater
 from shared.db import DatabaseAccess
 from shared.events import (
     OUTBOUND_MESSAGE_SENT,
@@ -188,7 +189,7 @@ def test_routed_before_submitted_raises_and_changes_nothing(sessions):
     submission, mailer = submitted(), FakeMailer()
     routing = routed(submission.payload["request_id"])
 
-    with pytest.raises(handlers.RequestNotYetKnown):
+    with pytest.raises(RetryLater):
         on_routed(sessions, routing, mailer)
     assert deliveries(sessions, submission.payload["request_id"]) == []
 
@@ -329,7 +330,7 @@ def test_closed_before_submitted_raises_so_the_kernel_retries(sessions):
     submission, mailer = submitted(), FakeMailer()
     closing = closed(submission.payload["request_id"])
 
-    with pytest.raises(handlers.RequestNotYetKnown):
+    with pytest.raises(RetryLater):
         on_closed(sessions, closing, mailer)
     assert deliveries(sessions, submission.payload["request_id"]) == []
 

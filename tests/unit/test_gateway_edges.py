@@ -56,7 +56,10 @@ def test_unavailable_answers_carry_retry_after():
 
 
 def test_access_log_lines_lose_their_query_strings():
-    line = '127.0.0.1 - - [30/Nov/2026 10:00:00] "GET /api/v1/requests?codice_fiscale=RSSMRA85T10A562S HTTP/1.1" 200 10 0.1'
+    line = (
+        '127.0.0.1 - - [30/Nov/2026 10:00:00] "GET /api/v1/requests?codice_fiscale=RSSMRA85T10A562S HTTP/1.1"'
+        " 200 10 0.1"
+    )
     record = logging.LogRecord("nameko.web.server", logging.INFO, __file__, 1, line, None, None)
     assert DropQueryStrings().filter(record) is True
     assert "RSSMRA85T10A562S" not in record.getMessage()

@@ -13,7 +13,8 @@ from shared.identifiers import (
 
 def test_codice_fiscale_valid_and_omocodic_variant_accepted():
     assert check_codice_fiscale_persona("rssmra85t10a562s") == "RSSMRA85T10A562S"
-    # omocodia: digits replaced by letters (here the last digit of the birth-place code), check char recomputed
+    # omocodia: digits replaced by letters (here the last digit of the birth-place code),
+    # check character recomputed
     assert check_codice_fiscale_persona("RSSMRA85T10A56NH") == "RSSMRA85T10A56NH"
 
 
