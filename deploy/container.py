@@ -18,8 +18,8 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"uso: python -m deploy.container init|{'|'.join(SERVICES)}")
     role = argv[0]
     if role == "init":
-        from shared.messaging import declare_topology
         from shared.migrations import SERVICES_WITH_DATABASE, upgrade
+        from shared.queue_tools import declare_topology
 
         for service in SERVICES_WITH_DATABASE:
             upgrade(service)

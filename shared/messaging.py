@@ -3,7 +3,8 @@ queue and a dead-letter queue; one shared delay queue per retry delay.
 
 The table ``SUBSCRIPTIONS`` is the single truth of who consumes what. ``declare_topology``
 declares the exchanges and every main queue with its binding before any service starts
-(``make run``, the test harness, the container entrypoint), so an event published while a
+(``make run``, the test harness, the container entrypoint: ``declare_topology`` in
+``shared.queue_tools``, which also holds the command), so an event published while a
 consumer is stopped waits in that consumer's queue instead of vanishing; delay and
 dead-letter queues are declared by a consumer when it first needs one. A handler whose
 (service, event type) is missing from the table refuses to start.
@@ -21,8 +22,7 @@ comma list of seconds, overrides it), then dead-lettered. Every queue is a quoru
 allows only with ``x-overflow: reject-publish``. A quorum queue costs the broker a few
 file handles even when empty: the broker needs a high open-files limit (RabbitMQ advises
 65536). Queues left by earlier versions (classic queues, per-consumer ``.retry`` queues)
-are converted without losing messages by ``python -m shared.messaging migrate`` (see
-``shared.queue_tools``).
+are converted without losing messages by ``python -m shared.queue_tools migrate``.
 """
 
 from __future__ import annotations
@@ -209,49 +209,3 @@ def declared_ahead() -> list[Queue]:
     by the consumer when it first needs one (same arguments): each quorum queue costs the
     broker file handles, so a vhost holds only those in use."""
     return [consumer_queue(service, event_type) for service, event_type in subscriptions()]
-
-
-def declare_topology(
-    amqp_uri: str, schedule: tuple[int, ...] | None = None, migrate: bool = True
-) -> list[str]:
-    """Declare the exchanges, the main queues and their bindings; idempotent. Returns the
-    queue names.
-
-    A vhost with the layout of an earlier version (see ``shared.queue_tools``) is converted
-    first when ``migrate`` (nothing may consume meanwhile: ``MigrationRefused`` says which);
-    otherwise ``TopologyMismatch`` names the queues to convert.
-    """
-    from shared.queue_tools import (
-        TopologyMismatch,
-        connect,
-        declare_layout_marker,
-        find_mismatches,
-        layout_may_be_outdated,
-        migrate_topology,
-    )
-
-    with connect(amqp_uri) as connection:
-        if layout_may_be_outdated(connection):
-            queues = all_queues(schedule)
-            mismatches = find_mismatches(connection, queues)
-            if mismatches and not migrate:
-                raise TopologyMismatch(mismatches)
-            migrate_topology(connection, queues, mismatches)
-        channel = connection.channel()
-        events_exchange(channel).declare()
-        retry_exchange(channel).declare()
-        for queue in declared_ahead():
-            queue(channel).declare()
-        declare_layout_marker(channel)
-        channel.close()
-    return [queue.name for queue in declared_ahead()]
-
-
-def main(argv: list[str] | None = None) -> int:  # pragma: no cover - thin command
-    from shared.queue_tools import main as migration_main
-
-    return migration_main(argv)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -1,9 +1,9 @@
 """Operations on the broker's queues: their state, moving messages with publisher confirms,
 and converting what an earlier layout left behind to the current topology.
 
-    python -m shared.messaging                    declare the topology; converts an earlier
+    python -m shared.queue_tools                    declare the topology; converts an earlier
                                                   layout first, if nothing consumes from it
-    python -m shared.messaging migrate [--dry-run]  the same, checking every queue even in a
+    python -m shared.queue_tools migrate [--dry-run]  the same, checking every queue even in a
                                                   vhost marked as converted, listing each step
 
 A queue cannot change type or arguments in place (the broker answers PRECONDITION_FAILED),
@@ -33,10 +33,11 @@ from shared.messaging import (
     LEGACY_DETAIL_HEADER,
     QUORUM,
     all_queues,
-    declare_topology,
     declared_ahead,
+    events_exchange,
     legacy_retry_queue_name,
     queue_name,
+    retry_exchange,
     subscriptions,
 )
 
@@ -284,6 +285,33 @@ def _empty_and_delete(connection, source: str, target: str) -> int:
     raise RuntimeError(f"{source}: continua a ricevere messaggi, impossibile rimuoverla")
 
 
+def declare_topology(
+    amqp_uri: str, schedule: tuple[int, ...] | None = None, migrate: bool = True
+) -> list[str]:
+    """Declare the exchanges, the main queues and their bindings; idempotent. Returns the
+    queue names.
+
+    A vhost with the layout of an earlier version is converted
+    first when ``migrate`` (nothing may consume meanwhile: ``MigrationRefused`` says which);
+    otherwise ``TopologyMismatch`` names the queues to convert.
+    """
+    with connect(amqp_uri) as connection:
+        if layout_may_be_outdated(connection):
+            queues = all_queues(schedule)
+            mismatches = find_mismatches(connection, queues)
+            if mismatches and not migrate:
+                raise TopologyMismatch(mismatches)
+            migrate_topology(connection, queues, mismatches)
+        channel = connection.channel()
+        events_exchange(channel).declare()
+        retry_exchange(channel).declare()
+        for queue in declared_ahead():
+            queue(channel).declare()
+        declare_layout_marker(channel)
+        channel.close()
+    return [queue.name for queue in declared_ahead()]
+
+
 # ---- command -------------------------------------------------------------------------
 
 
@@ -291,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - thin comma
     from shared.config import LOCAL_DEFAULTS
 
     parser = argparse.ArgumentParser(
-        prog="python -m shared.messaging",
+        prog="python -m shared.queue_tools",
         description="Dichiara exchange e code degli eventi; converte le code di una versione precedente",
     )
     parser.add_argument("command", nargs="?", default="declare", choices=["declare", "migrate"])
@@ -314,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - thin comma
         names = declare_topology(args.amqp_uri, migrate=False)
     except PreconditionFailed as refused:  # a vhost marked as converted, yet a queue differs
         print(
-            f"{refused}\nFermare i servizi (`make stop`) e lanciare `python -m shared.messaging migrate`.",
+            f"{refused}\nFermare i servizi (`make stop`) e lanciare `python -m shared.queue_tools migrate`.",
             file=sys.stderr,
         )
         return 1
@@ -322,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - thin comma
         print(
             "Conversione non eseguita: queste code hanno consumatori collegati: "
             + ", ".join(f"{m.name} ({m.consumers})" for m in refused.busy)
-            + ".\nFermare i servizi (`make stop`) e rieseguire `python -m shared.messaging migrate`.",
+            + ".\nFermare i servizi (`make stop`) e rieseguire `python -m shared.queue_tools migrate`.",
             file=sys.stderr,
         )
         return 1
@@ -334,3 +362,7 @@ def main(argv: list[str] | None = None) -> int:  # pragma: no cover - thin comma
         "code di attesa e di messaggi non consegnati create all'occorrenza"
     )
     return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -20,8 +20,8 @@ import pytest
 from deploy.local.smtp_sink import read_mails
 from deploy.local.stack import wait_for_port
 from shared.config import LOCAL_DEFAULTS
-from shared.messaging import declare_topology
 from shared.migrations import SERVICES_WITH_DATABASE, drop_database, upgrade
+from shared.queue_tools import declare_topology
 
 MISSING_HELP = """\
 Servizi di test non disponibili: {missing}.

@@ -378,7 +378,7 @@ def local_env(ports: Ports) -> dict:
 def prepare_data(env: dict) -> None:
     """Databases + migrations, broker topology, routing reference data."""
     subprocess.run([sys.executable, "-m", "shared.migrations", "upgrade"], env=env, cwd=REPO_ROOT, check=True)
-    subprocess.run([sys.executable, "-m", "shared.messaging"], env=env, cwd=REPO_ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "shared.queue_tools"], env=env, cwd=REPO_ROOT, check=True)
     subprocess.run(
         [sys.executable, "-m", "services.routing.reference", "load"], env=env, cwd=REPO_ROOT, check=True
     )
