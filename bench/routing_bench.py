@@ -40,9 +40,9 @@ sys.path.insert(0, str(REPO_ROOT))
 from kombu import Connection, Consumer, Producer, Queue  # noqa: E402
 
 import shared  # noqa: E402,F401 - first: it filters eventlet's bugfix-mode notice
-from services.routing.dataset import SAMPLE_DIR, read_reference  # noqa: E402
-from services.routing.domain import RoutingTable  # noqa: E402
-from services.routing.istat import all_comuni  # noqa: E402
+from services.routing.decision.table import RoutingTable  # noqa: E402
+from services.routing.reference.dataset import SAMPLE_DIR, read_reference  # noqa: E402
+from services.routing.reference.istat import all_comuni  # noqa: E402
 from shared.clock import rome_date  # noqa: E402
 from shared.config import LOCAL_DEFAULTS  # noqa: E402
 
@@ -59,10 +59,14 @@ def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
     line = "+-" + "-+-".join("-" * width for width in widths) + "-+"
     print(f"\n{title}")
     print(line)
-    print("| " + " | ".join(str(cell).ljust(width) for cell, width in zip(header, widths, strict=False)) + " |")
+    print(
+        "| " + " | ".join(str(cell).ljust(width) for cell, width in zip(header, widths, strict=False)) + " |"
+    )
     print(line)
     for row in rows:
-        print("| " + " | ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=False)) + " |")
+        print(
+            "| " + " | ".join(str(cell).rjust(width) for cell, width in zip(row, widths, strict=False)) + " |"
+        )
     print(line)
 
 
@@ -314,7 +318,7 @@ def latency_row(
 
 def bench_end_to_end(count: int, timeout: float) -> None:
     from deploy.local.stack import service_argv, stop_pid
-    from services.routing import reference
+    from services.routing.reference.command import load_reference
     from shared.messaging import declare_topology, events_exchange
     from shared.migrations import database_url, drop_database, upgrade
 
@@ -331,7 +335,7 @@ def bench_end_to_end(count: int, timeout: float) -> None:
     try:
         declare_topology(broker.uri)
         upgrade("routing", db_url)
-        reference.load_reference(SAMPLE_DIR, db_url)
+        load_reference(SAMPLE_DIR, db_url)
         routed = Queue("bench.request_routed", exchange=events_exchange, routing_key="request_routed")
         plain = Queue("bench.baseline", exchange=events_exchange, routing_key="bench.baseline")
         with Connection(broker.uri) as connection:
@@ -355,7 +359,8 @@ def bench_end_to_end(count: int, timeout: float) -> None:
         collector.wait_for(len(warm), 60)
         if len(collector.received) < len(warm):
             print(
-                f"\nPart 2 interrotta: il servizio non ha instradato il riscaldamento; log in {work / 'routing.log'}"
+                "\nPart 2 interrotta: il servizio non ha instradato il riscaldamento; "
+                f"log in {work / 'routing.log'}"
             )
             return
 
@@ -379,7 +384,8 @@ def bench_end_to_end(count: int, timeout: float) -> None:
         base_row = latency_row("baseline: broker hop only", base_published, baseline_collector.received, None)
         base_p50 = float(base_row[3]) if base_row[3] != "-" else None
         print_table(
-            f"Part 2 — end to end, burst of {count:,} request_submitted → request_routed (routing as a process, max_workers 10)",
+            f"Part 2 — end to end, burst of {count:,} request_submitted → request_routed "
+            "(routing as a process, max_workers 10)",
             ["case", "received", "per second", "p50 ms", "p90 ms", "p99 ms", "max ms", "p50 / baseline"],
             [
                 base_row,

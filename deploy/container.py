@@ -24,7 +24,7 @@ def main(argv: list[str]) -> None:
         for service in SERVICES_WITH_DATABASE:
             upgrade(service)
         declare_topology(os.environ["AMQP_URI"])
-        from services.routing.reference import main as reference_main
+        from services.routing.reference.command import main as reference_main
 
         reference_main(["load"])
         return

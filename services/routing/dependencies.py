@@ -18,12 +18,19 @@ from nameko import config
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import sessionmaker
 
-from services.routing import handlers
-from services.routing.domain import RoutingTable
+from services.routing.decision.table import RoutingTable
+from services.routing.reference import store as reference_store
 from shared.db import cooperative_psycopg, make_engine
 from shared.identifiers import comuni_index
 
 log = logging.getLogger(__name__)
+
+
+def load_routing_table(session, version_id: str | None) -> RoutingTable:
+    """The table of a stored reference version (an empty one for None: nothing loaded yet)."""
+    if version_id is None:
+        return RoutingTable.empty()
+    return RoutingTable(version_id, reference_store.version_data(session, version_id))
 
 
 class RoutingTables:
@@ -54,9 +61,9 @@ class RoutingTables:
     def _refresh(self) -> None:
         try:
             with self.sessions() as session:
-                version_id = handlers.active_version_id(session)
+                version_id = reference_store.active_version_id(session)
                 if self.table is None or version_id != self.table.version:
-                    self.table = handlers.load_routing_table(session, version_id)
+                    self.table = load_routing_table(session, version_id)
                     log.info("routing table: reference version %s, %s", version_id, self.table.data.counts())
         except Exception:
             if self.table is None:
@@ -70,11 +77,11 @@ class RoutingTables:
         if version_id == current.version:
             return current
         if version_id not in self.past:
-            if not handlers.version_exists(session, version_id):
+            if not reference_store.version_exists(session, version_id):
                 return None
             if len(self.past) >= self.MAX_PAST_VERSIONS:
                 self.past.clear()
-            self.past[version_id] = handlers.load_routing_table(session, version_id)
+            self.past[version_id] = load_routing_table(session, version_id)
         return self.past[version_id]
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from services.routing.structures import SEDE_TYPES
+from services.routing.reference.model import SEDE_TYPES
 from shared.contracts import FIRST_DAY, LAST_DAY, StrictSchema, no_control_characters
+from shared.identifiers import MATRICOLA_PATTERN
 
 REQUIRED = {"required": "Campo obbligatorio.", "null": "Campo obbligatorio."}
 DAY = {"invalid": "Data non valida: usare AAAA-MM-GG."}
@@ -45,7 +46,9 @@ class ExplainQuery(RoutingInput):
     subject = text(True, validate=validate.Length(min=1, max=100))
     area = text(validate=validate.Length(max=100))
     cap = text(validate=validate.Regexp(r"^[0-9]{5}\Z", error="Il CAP deve essere di 5 cifre."))
-    matricola = text(validate=validate.Regexp(r"^[0-9]{10}\Z", error="La matricola deve essere di 10 cifre."))
+    matricola = text(
+        validate=validate.Regexp(MATRICOLA_PATTERN, error="La matricola deve essere di 10 cifre.")
+    )
     ente = text(
         validate=validate.Length(min=1, max=20), metadata={"description": "codice ente del patronato"}
     )

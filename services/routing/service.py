@@ -6,8 +6,9 @@ from functools import partial
 
 from nameko.timer import timer
 
-from services.routing import handlers
+from services.routing import handlers, queries
 from services.routing.dependencies import RoutingTableProvider
+from services.routing.reference import store as reference_store
 from shared.access import Caller
 from shared.clock import Clock
 from shared.consumer import event_handler
@@ -28,25 +29,25 @@ class RoutingService:
     @rpc
     def health(self):
         # reading the active version is the database ping (bounded like every ping)
-        version = self.db.ping(handlers.active_version_id)
+        version = self.db.ping(reference_store.active_version_id)
         return {"service": self.name, "database": "ok", "reference_version": version}
 
     @rpc
     def explain(self, caller, query):
         """The decision routing would take for these facts, with the rule chain; stores nothing."""
-        return handlers.explain(self.routing_tables.current(), self.clock, Caller.from_claims(caller), query)
+        return queries.explain(self.routing_tables.current(), self.clock, Caller.from_claims(caller), query)
 
     @rpc
     def decision(self, request_id):
         """The current decision of a request, as recorded."""
         with self.db.begin() as session:
-            return handlers.recorded_decision(session, request_id)
+            return queries.recorded_decision(session, request_id)
 
     @rpc
     def explain_decision(self, caller, request_id):
         """Every recorded decision of a request, replayed on the reference version it used."""
         with self.db.begin() as session:
-            return handlers.explain_recorded(
+            return queries.explain_recorded(
                 session, Caller.from_claims(caller), request_id, self.routing_tables.for_version
             )
 
@@ -64,14 +65,14 @@ class RoutingService:
 
     @rpc
     def list_sedi(self, caller, query=None):
-        return handlers.list_sedi(
+        return queries.list_sedi(
             self.routing_tables.current(), self.clock, Caller.from_claims(caller), query or {}
         )
 
     @rpc
     def list_versions(self, caller):
         with self.db.begin() as session:
-            return handlers.reference_versions(session, Caller.from_claims(caller))
+            return queries.reference_versions(session, Caller.from_claims(caller))
 
     @event_handler("request_submitted")
     def on_request_submitted(self, event):

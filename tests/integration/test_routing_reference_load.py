@@ -17,12 +17,17 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
-from services.routing import handlers, reference, reference_store
-from services.routing.dataset import FILE_BY_ATTRIBUTE, SAMPLE_DIR, read_reference, write_table
-from services.routing.domain import RequestFacts
+from services.routing import handlers, queries
+from services.routing.decision import store as decision_store
+from services.routing.decision.values import RequestFacts
+from services.routing.dependencies import load_routing_table
 from services.routing.models import ReferenceVersion, RoutingDecision
+from services.routing.reference import store as reference_store
+from services.routing.reference.command import load_reference
+from services.routing.reference.dataset import FILE_BY_ATTRIBUTE, SAMPLE_DIR, read_reference, write_table
 from shared.access import Caller
 from shared.clock import FixedClock
+from shared.consumer import RetryLater
 from shared.db import DatabaseAccess, OutboxMessage, make_engine
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events import REQUEST_SUBJECT_CHANGED, REQUEST_SUBMITTED, make_event, parse_event
@@ -54,9 +59,9 @@ def sessions(url):
 
 @pytest.fixture(scope="module")
 def table(url, sessions):
-    reference.load_reference(SAMPLE_DIR, url)
+    load_reference(SAMPLE_DIR, url)
     with sessions() as session:
-        return handlers.load_routing_table(session, handlers.active_version_id(session))
+        return load_routing_table(session, reference_store.active_version_id(session))
 
 
 def reference_state(sessions) -> dict:
@@ -65,7 +70,7 @@ def reference_state(sessions) -> dict:
         state = {"versions": session.scalar(select(func.count()).select_from(ReferenceVersion))}
         for name, (model, _) in reference_store.TABLES.items():
             state[name] = session.scalar(select(func.count()).select_from(model))
-        state["active"] = handlers.active_version_id(session)
+        state["active"] = reference_store.active_version_id(session)
     return state
 
 
@@ -75,7 +80,7 @@ def reference_state(sessions) -> dict:
 def test_loading_the_sample_applies_a_new_active_version_with_every_table(url, sessions):
     before = reference_state(sessions)
 
-    dataset, outcome = reference.load_reference(SAMPLE_DIR, url)
+    dataset, outcome = load_reference(SAMPLE_DIR, url)
 
     assert outcome.applied and outcome.problems == []
     assert outcome.version_id.startswith("sample-")
@@ -99,7 +104,7 @@ def test_loading_the_sample_applies_a_new_active_version_with_every_table(url, s
 
 
 def test_a_load_that_fails_a_check_changes_nothing_and_reports_what_failed(url, sessions, tmp_path):
-    reference.load_reference(SAMPLE_DIR, url)
+    load_reference(SAMPLE_DIR, url)
     before = reference_state(sessions)
     shutil.copytree(SAMPLE_DIR, tmp_path, dirs_exist_ok=True)
     sample = read_reference(SAMPLE_DIR).data
@@ -116,7 +121,7 @@ def test_a_load_that_fails_a_check_changes_nothing_and_reports_what_failed(url, 
         spec = FILE_BY_ATTRIBUTE[name]
         write_table(tmp_path / spec.name, spec, rows, "export incompleto")
 
-    _, outcome = reference.load_reference(tmp_path, url)
+    _, outcome = load_reference(tmp_path, url)
 
     assert not outcome.applied
     assert sorted(problem.code for problem in outcome.problems) == [
@@ -204,7 +209,7 @@ def test_a_request_is_decided_once_with_the_loaded_table(sessions, table):
             select(RoutingDecision).where(RoutingDecision.request_id == request_id)
         ).all()
         events = routed_events_for(session, request_id)
-        recorded = handlers.recorded_decision(session, str(request_id))
+        recorded = queries.recorded_decision(session, str(request_id))
     assert len(decisions) == 1 and len(events) == 1
     decision = decisions[0]
     assert (decision.rule, decision.sequence, decision.trigger) == (
@@ -248,7 +253,7 @@ def test_a_change_of_subject_reroutes_and_emits_only_when_the_place_changes(sess
     )
 
     with sessions() as session:
-        history = handlers.decision_history(session, request_id)
+        history = decision_store.decision_history(session, request_id)
         events = routed_events_for(session, request_id)
     assert [(d["sequence"], d["trigger"], d["rule"], d["emitted"]) for d in history] == [
         (1, "request_submitted", "operatore_generico_cap", True),
@@ -262,7 +267,7 @@ def test_a_change_of_subject_reroutes_and_emits_only_when_the_place_changes(sess
 
 
 def test_a_change_of_subject_before_any_decision_is_retried_not_lost(sessions, table):
-    with pytest.raises(handlers.DecisionNotYetTaken):
+    with pytest.raises(RetryLater):
         reroute(sessions, table, subject_changed(uuid.uuid4(), "requisiti_accesso", "informazioni"), NOW)
 
 
@@ -311,7 +316,7 @@ def test_an_official_of_the_current_sede_reassigns_with_a_reason(sessions, table
             table, clock, session, ADMIN, str(uuid.uuid4()), {"sede": "0704", "reason": "nessuna"}
         )
     with sessions() as session:
-        assert len(handlers.decision_history(session, request_id)) == 2
+        assert len(decision_store.decision_history(session, request_id)) == 2
 
 
 def test_a_decision_is_explained_after_the_fact_on_the_version_it_used(url, sessions, table, tmp_path):
@@ -348,14 +353,14 @@ def test_a_decision_is_explained_after_the_fact_on_the_version_it_used(url, sess
         ],
         "import 2027",
     )
-    _, outcome = reference.load_reference(tmp_path, url)
+    _, outcome = load_reference(tmp_path, url)
     assert outcome.applied, outcome.problems
     with sessions() as session:
-        newer = handlers.load_routing_table(session, outcome.version_id)
+        newer = load_routing_table(session, outcome.version_id)
     tables = {table.version: table, newer.version: newer}
 
     with sessions() as session:
-        explained = handlers.explain_recorded(
+        explained = queries.explain_recorded(
             session, ADMIN, str(request_id), lambda _s, version: tables.get(version)
         )
 
@@ -389,7 +394,7 @@ def test_only_who_held_the_request_or_supervisors_see_its_decisions(sessions, ta
 
     def explain(caller):
         with sessions() as session:
-            return handlers.explain_recorded(session, caller, str(request_id), lambda _s, _v: table)
+            return queries.explain_recorded(session, caller, str(request_id), lambda _s, _v: table)
 
     assert explain(rome)["current"]["assignment"]["code"] == "0704"
     assert explain(Caller(sub="d", role="direttore", scope="national"))["history"]
@@ -409,6 +414,6 @@ def test_only_who_held_the_request_or_supervisors_see_its_decisions(sessions, ta
 
 def test_an_unknown_decision_is_not_found(sessions):
     with sessions() as session, pytest.raises(NotFound):
-        handlers.recorded_decision(session, str(uuid.uuid4()))
+        queries.recorded_decision(session, str(uuid.uuid4()))
     with sessions() as session, pytest.raises(NotFound):
-        handlers.recorded_decision(session, "not-a-uuid")
+        queries.recorded_decision(session, "not-a-uuid")

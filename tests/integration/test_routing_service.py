@@ -12,8 +12,8 @@ import pytest
 from kombu import Connection, Queue
 from nameko.standalone.rpc import ClusterRpcClient
 
-from services.routing import reference
-from services.routing.dataset import SAMPLE_DIR
+from services.routing.reference.command import load_reference
+from services.routing.reference.dataset import SAMPLE_DIR
 from services.routing.service import RoutingService
 from shared.errors import Forbidden
 from shared.messaging import SUBSCRIPTIONS, events_exchange, queue_name
@@ -43,7 +43,7 @@ def routed_queue(infra):
 
 @pytest.fixture(scope="module")
 def loaded(infra):
-    _, outcome = reference.load_reference(SAMPLE_DIR, infra.database_url("routing"))
+    _, outcome = load_reference(SAMPLE_DIR, infra.database_url("routing"))
     assert outcome.applied
     return outcome.version_id
 

@@ -8,11 +8,11 @@ from datetime import date
 
 import pytest
 
-from services.routing.checks import check_reference
-from services.routing.dataset import SAMPLE_DIR, read_reference
-from services.routing.istat import all_comuni, italian_provinces
-from services.routing.sample import generate_sample
-from services.routing.structures import Company, Cric, Polo, SedeComune
+from services.routing.reference.checks import check_reference
+from services.routing.reference.dataset import SAMPLE_DIR, read_reference
+from services.routing.reference.istat import all_comuni, italian_provinces
+from services.routing.reference.model import Company, Cric, Polo, SedeComune
+from services.routing.reference.sample import generate_sample
 from shared.config import REPO_ROOT
 
 TODAY = date(2026, 11, 23)

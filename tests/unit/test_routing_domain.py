@@ -9,17 +9,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.routing.domain import (
-    MATCHED,
-    NOT_APPLICABLE,
-    NOT_RESOLVED,
-    TRIAGE_CODE,
-    RequestFacts,
-    RoutingTable,
-)
-from services.routing.istat import italian_provinces
-from services.routing.sample import generate_sample
-from services.routing.structures import Polo, Sede, SedeComune
+from services.routing.decision.table import RoutingTable
+from services.routing.decision.values import MATCHED, NOT_APPLICABLE, NOT_RESOLVED, TRIAGE_CODE, RequestFacts
+from services.routing.reference.istat import italian_provinces
+from services.routing.reference.model import Polo, Sede, SedeComune
+from services.routing.reference.sample import generate_sample
 from shared.events import make_event
 
 SAMPLE_VERSION = "sample-test"

@@ -6,16 +6,11 @@ from datetime import date
 
 import pytest
 
-from services.routing.domain import (
-    MANUAL_KEPT_RULE,
-    MANUAL_RULE,
-    RequestFacts,
-    RoutingTable,
-    manual_decision,
-    reroute,
-)
-from services.routing.istat import italian_provinces
-from services.routing.sample import generate_sample
+from services.routing.decision.overrides import manual_decision, reroute
+from services.routing.decision.table import RoutingTable
+from services.routing.decision.values import MANUAL_KEPT_RULE, MANUAL_RULE, RequestFacts
+from services.routing.reference.istat import italian_provinces
+from services.routing.reference.sample import generate_sample
 from shared.access import Caller
 
 DAY = date(2026, 11, 23)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import Counter
+from datetime import date
 
 import pytest
 
-from services.routing import dataset
-from services.routing import sedi as reference
-from services.routing.istat import italian_provinces
+from services.routing.reference import dataset
+from services.routing.reference.checks import check_reference
+from services.routing.reference.istat import all_comuni, italian_provinces
+from services.routing.reference.model import ReferenceData
+from services.routing.reference.sample import generate_sample, generate_sample_sedi
+
+TODAY = date(2026, 11, 23)
 
 
 @pytest.fixture(scope="module")
@@ -19,22 +25,35 @@ def provinces():
 
 @pytest.fixture(scope="module")
 def sample(provinces):
-    return reference.generate_sample_sedi(provinces)
+    return generate_sample_sedi(provinces)
+
+
+@pytest.fixture(scope="module")
+def check_sedi(provinces):
+    """The load's checks on a dataset of these sedi with the sample's CRIC and subjects (the
+    other tables are optional and left empty, so whatever is found is about the sedi)."""
+    sample_data = generate_sample(provinces)
+
+    def check(sedi, provinces):
+        data = ReferenceData(sedi=tuple(sedi), cric=sample_data.cric, subjects=sample_data.subjects)
+        return check_reference(data, provinces, all_comuni(), TODAY)
+
+    return check
 
 
 def problem_codes(problems):
     return {problem.code for problem in problems}
 
 
-def test_sample_has_one_regional_per_region_and_one_provincial_per_province(provinces, sample):
-    counts = reference.count_by_type(sample)
+def test_sample_has_one_regional_per_region_and_one_provincial_per_province(provinces, sample, check_sedi):
+    counts = Counter(sede.type for sede in sample)
 
     assert len(provinces) == 107
     assert counts == {"direzione_provinciale": 107, "direzione_regionale": 20}
     codes = [sede.code for sede in sample]
     assert len(set(codes)) == len(codes)
     assert all(re.fullmatch(r"\d{4}", code) for code in codes)
-    assert reference.check_sedi(sample, provinces) == []
+    assert check_sedi(sample, provinces) == []
 
 
 def test_sample_names_and_emails(sample):
@@ -68,42 +87,42 @@ def test_csv_round_trip(tmp_path, sample):
     assert len(loaded.checksum) == 64
 
 
-def test_province_without_sede_is_reported(provinces, sample):
+def test_province_without_sede_is_reported(provinces, sample, check_sedi):
     without_rome = [sede for sede in sample if sede.province != "RM"]
 
-    problems = reference.check_sedi(without_rome, provinces)
+    problems = check_sedi(without_rome, provinces)
 
-    assert [problem.code for problem in problems] == ["province_without_sede"]
+    assert [problem.code for problem in problems] == ["cap_without_sede"]
     assert "RM" in problems[0].detail
 
 
-def test_sede_without_existing_parent_is_reported(provinces, sample):
+def test_sede_without_existing_parent_is_reported(provinces, sample, check_sedi):
     orphan = dataclasses.replace(sample[1], parent_code="9999")
     no_parent = dataclasses.replace(sample[2], parent_code=None)
 
-    problems = reference.check_sedi([sample[0], orphan, no_parent, *sample[3:]], provinces)
+    problems = check_sedi([sample[0], orphan, no_parent, *sample[3:]], provinces)
 
     assert problem_codes(problems) == {"unknown_parent", "missing_parent"}
     assert any("9999" in problem.detail for problem in problems)
 
 
-def test_bad_codes_types_and_regions_are_reported(provinces, sample):
+def test_bad_codes_types_and_regions_are_reported(provinces, sample, check_sedi):
     broken = list(sample)
     broken[1] = dataclasses.replace(sample[1], code="12A")
     broken[2] = dataclasses.replace(sample[2], code=sample[3].code)
     broken[4] = dataclasses.replace(sample[4], type="ufficio")
     broken[5] = dataclasses.replace(sample[5], region="")
 
-    problems = reference.check_sedi(broken, provinces)
+    problems = check_sedi(broken, provinces)
 
     assert {"invalid_code", "duplicate_code", "invalid_type", "missing_region"} <= problem_codes(problems)
 
 
-def test_two_provincial_sedi_for_one_province_are_reported(provinces, sample):
+def test_two_provincial_sedi_for_one_province_are_reported(provinces, sample, check_sedi):
     rome = next(sede for sede in sample if sede.province == "RM")
     metropolitan = dataclasses.replace(rome, code="0799", type="direzione_coordinamento_metropolitano")
 
-    problems = reference.check_sedi([*sample, metropolitan], provinces)
+    problems = check_sedi([*sample, metropolitan], provinces)
 
     assert problem_codes(problems) == {"province_with_several_sedi"}
 

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import pytest
 from nameko.testing.services import worker_factory
 
-from services.routing.domain import RoutingTable
-from services.routing.istat import italian_provinces
-from services.routing.sample import generate_sample
+from services.routing.decision.table import RoutingTable
+from services.routing.reference.istat import italian_provinces
+from services.routing.reference.sample import generate_sample
 from services.routing.service import RoutingService
 from shared.clock import FixedClock
 from shared.errors import Forbidden, InvalidInput

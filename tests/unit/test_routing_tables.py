@@ -7,13 +7,15 @@ import contextlib
 
 import pytest
 
-from services.routing import handlers
+from services.routing import dependencies
+from services.routing.decision.table import RoutingTable
 from services.routing.dependencies import RoutingTables
-from services.routing.domain import RoutingTable
+from services.routing.reference import store as reference_store
 
 
 class FakeDatabase:
-    """Stands in for the database behind ``handlers.active_version_id`` / ``load_routing_table``."""
+    """Stands in for the database behind ``reference_store.active_version_id`` and
+    ``dependencies.load_routing_table``."""
 
     def __init__(self, active=None):
         self.active = active
@@ -46,8 +48,8 @@ class FakeMonotonic:
 @pytest.fixture
 def database(monkeypatch):
     database = FakeDatabase()
-    monkeypatch.setattr(handlers, "active_version_id", database.active_version_id)
-    monkeypatch.setattr(handlers, "load_routing_table", database.load_routing_table)
+    monkeypatch.setattr(reference_store, "active_version_id", database.active_version_id)
+    monkeypatch.setattr(dependencies, "load_routing_table", database.load_routing_table)
     return database
 
 

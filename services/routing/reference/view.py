@@ -1,14 +1,17 @@
 """``ReferenceView``: the rows of one reference version in force on one day, indexed.
 
 Built once per (version, day) and then only read: every routing look-up is a dict access.
+It is all a routing rule is given: besides the rows it carries the version's id (the rules
+name it when the data cannot place a request) and the CAP look-up (CAP → comuni).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 
-from services.routing.structures import (
+from services.routing.reference.istat import comuni_of_cap
+from services.routing.reference.model import (
     PROVINCIAL_TYPES,
     Comune,
     Cric,
@@ -27,9 +30,18 @@ def _in_force(rows: Iterable, day: date) -> list:
 
 
 class ReferenceView:
-    def __init__(self, data: ReferenceData, day: date, provinces: dict[str, Province]):
+    def __init__(
+        self,
+        data: ReferenceData,
+        day: date,
+        provinces: dict[str, Province],
+        version: str | None = None,
+        cap_lookup: Callable[[str], tuple[Comune, ...]] = comuni_of_cap,
+    ):
         self.day = day
         self.provinces = provinces
+        self.version = version
+        self.cap_lookup = cap_lookup
         self.sedi: dict[str, Sede] = {sede.code: sede for sede in _in_force(data.sedi, day)}
         self.provincial_sede: dict[str, Sede] = {
             sede.province: sede
@@ -55,7 +67,7 @@ class ReferenceView:
             p.prefix: p for p in _in_force(data.matricola_prefixes, day)
         }
         self.polo_subjects: set[str] = {subject for subject, _ in self.poli}
-        self.memo: dict = {}  # what the rules work out from this view alone (domain.memoised)
+        self.memo: dict = {}  # what the rules work out from this view alone (decision.rules.memoised)
 
     # -- look-ups the rules use ------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 Every row has an effective period: ``valid_from`` and ``valid_to`` are inclusive days;
 ``None`` means "since always" / "until further notice". A loaded version holds all rows
 with their periods; ``ReferenceView`` (view.py) keeps those effective on one day.
+The database tables that store them are in ``services/routing/models.py``.
 """
 
 from __future__ import annotations

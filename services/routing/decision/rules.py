@@ -1,8 +1,10 @@
-"""The routing rules, each a plain function ``(table, view, request) -> Verdict``.
+"""The routing rules, each a plain function ``(view, request) -> Verdict``, and ``RULES``.
 
 A rule says "matched" (with the target and the inputs it used), "not applicable" (the
 request is not of its kind) or "not resolved" (it applies, but the data cannot place the
-request, and why). ``domain.RULES`` orders them; ``triage`` takes what none placed.
+request, and why). ``RULES``, at the end, orders them; ``triage`` takes what none placed.
+A rule reads only the ``ReferenceView`` of the day (the rows in force, the version's id,
+the CAP look-up) and the request.
 What depends only on the day's data and a key (a CAP, a subject) is worked out once per
 view (``memoised``): after warm-up a decision is a handful of dict look-ups.
 """
@@ -11,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
-from services.routing.decisions import (
+from services.routing.decision.values import (
     DEFAULT_QUEUE,
     MATCHED,
     NOT_APPLICABLE,
@@ -26,11 +28,8 @@ from services.routing.decisions import (
     RuleCheck,
     Verdict,
 )
-from services.routing.structures import CRIC_SECTIONS, Comune, Sede
-from services.routing.view import ReferenceView
-
-if TYPE_CHECKING:  # the table only hands the rules its version and its CAP look-up
-    from services.routing.domain import RoutingTable
+from services.routing.reference.model import CRIC_SECTIONS, Comune, Sede
+from services.routing.reference.view import ReferenceView
 
 
 def queue_of(view: ReferenceView | None, request: RequestFacts) -> str:
@@ -46,7 +45,10 @@ def triage(request: RequestFacts, chain: tuple[RuleCheck, ...], version: str, da
     if unresolved:
         why = "; ".join(check.detail for check in unresolved)
     else:
-        why = f"Nessuna regola di instradamento per il canale «{request.channel}» e il profilo «{request.profile}»"
+        why = (
+            f"Nessuna regola di instradamento per il canale «{request.channel}» "
+            f"e il profilo «{request.profile}»"
+        )
     check = RuleCheck("triage", MATCHED, "triage", f"{why}: richiesta nella coda di smistamento.")
     inputs = {
         "why": [c.code for c in unresolved] or ["no_rule"],
@@ -82,15 +84,15 @@ def memoised(view: ReferenceView, key: tuple, compute: Callable):
     return value
 
 
-def citizen_place(table: RoutingTable, view: ReferenceView, cap: str) -> CitizenPlace | None:
+def citizen_place(view: ReferenceView, cap: str) -> CitizenPlace | None:
     """CAP → comune → sede."""
-    return memoised(view, ("place", cap), lambda: _resolve_cap(table, view, cap))
+    return memoised(view, ("place", cap), lambda: _resolve_cap(view, cap))
 
 
-def _resolve_cap(table: RoutingTable, view: ReferenceView, cap: str) -> CitizenPlace | None:
+def _resolve_cap(view: ReferenceView, cap: str) -> CitizenPlace | None:
     """A CAP shared by several comuni resolves to the first comune by name; when all of
     them reach the same sede the choice does not matter and we say so."""
-    comuni = table.cap_lookup(cap)
+    comuni = view.cap_lookup(cap)
     if not comuni:
         return None
     comune = comuni[0]
@@ -118,7 +120,7 @@ def company_place(view: ReferenceView, matricola: str) -> CompanyPlace | None:
     return CompanyPlace(view.provincial_sede.get(prefix.province), "prefix", prefix.province)
 
 
-def request_region(table: RoutingTable, view: ReferenceView, request: RequestFacts) -> tuple[str | None, str]:
+def request_region(view: ReferenceView, request: RequestFacts) -> tuple[str | None, str]:
     """The region a request belongs to (for regional poli), and from what it was taken."""
     if request.profile == "referente_regionale" and request.ente and request.ufficio:
         office = view.offices.get((request.ente, request.ufficio))
@@ -127,7 +129,7 @@ def request_region(table: RoutingTable, view: ReferenceView, request: RequestFac
                 office.province
             ), f"ufficio di patronato {request.ente}/{request.ufficio}"
     if request.cap:
-        place = citizen_place(table, view, request.cap)
+        place = citizen_place(view, request.cap)
         if place is not None:
             return place.comune.region, f"CAP {request.cap}"
     if request.matricola:
@@ -139,7 +141,7 @@ def request_region(table: RoutingTable, view: ReferenceView, request: RequestFac
     return None, "nessun dato territoriale"
 
 
-# ---- rules: (table, view, request) -> Verdict ------------------------------------------------
+# ---- rules: (view, request) -> Verdict ------------------------------------------------
 
 _NOT_REFERENTE = Verdict(
     RuleCheck(
@@ -170,7 +172,7 @@ _NO_MATRICOLA = Verdict(
 )
 
 
-def referente_regionale_cric(table: RoutingTable, view: ReferenceView, request: RequestFacts) -> Verdict:
+def referente_regionale_cric(view: ReferenceView, request: RequestFacts) -> Verdict:
     """1. Referente regionale → CRIC of the region of the patronato office, section by subject."""
     rule = "referente_regionale_cric"
     if request.profile != "referente_regionale":
@@ -187,7 +189,7 @@ def referente_regionale_cric(table: RoutingTable, view: ReferenceView, request: 
     office_label = f"ufficio di patronato {request.ente}/{request.ufficio}"
     office = view.offices.get((request.ente, request.ufficio))
     if office is None:
-        detail = f"Referente regionale: {office_label} non presente nei dati di riferimento {table.version}"
+        detail = f"Referente regionale: {office_label} non presente nei dati di riferimento {view.version}"
         return Verdict(RuleCheck(rule, NOT_RESOLVED, "unknown_office", detail))
     region = view.region_of_province(office.province)
     cric = view.cric_of_region.get(region or "")
@@ -220,7 +222,7 @@ def referente_regionale_cric(table: RoutingTable, view: ReferenceView, request: 
     return Verdict(RuleCheck(rule, MATCHED, "cric", reason), assignment, inputs)
 
 
-def polo(table: RoutingTable, view: ReferenceView, request: RequestFacts) -> Verdict:
+def polo(view: ReferenceView, request: RequestFacts) -> Verdict:
     """2. A subject handled by a polo (for the request's region, else national) → the polo."""
     rule = "polo"
     if not request.subject:
@@ -233,14 +235,20 @@ def polo(table: RoutingTable, view: ReferenceView, request: RequestFacts) -> Ver
                 RuleCheck(rule, NOT_APPLICABLE, "no_polo", f"Nessun polo per l'oggetto «{request.subject}»")
             ),
         )
-    region, region_source = request_region(table, view, request)
+    region, region_source = request_region(view, request)
     hub = view.polo_for(request.subject, region)
     if hub is None:
-        detail = f"Nessun polo nazionale o per la regione {region or '(non determinata)'} per l'oggetto «{request.subject}»"
+        detail = (
+            f"Nessun polo nazionale o per la regione {region or '(non determinata)'} "
+            f"per l'oggetto «{request.subject}»"
+        )
         return Verdict(RuleCheck(rule, NOT_APPLICABLE, "no_polo", detail))
     sede = view.sedi.get(hub.sede_code)
     if sede is None:
-        detail = f"Il polo «{hub.name}» indica la sede {hub.sede_code}, non in vigore nei dati di riferimento {table.version}"
+        detail = (
+            f"Il polo «{hub.name}» indica la sede {hub.sede_code}, "
+            f"non in vigore nei dati di riferimento {view.version}"
+        )
         return Verdict(RuleCheck(rule, NOT_RESOLVED, "polo_without_sede", detail))
     scope = f"per la regione {hub.region} ({region_source})" if hub.region else "nazionale"
     reason = f"Oggetto «{request.subject}» gestito dal polo {scope}: {hub.name} presso {sede.name}"
@@ -254,22 +262,22 @@ def polo(table: RoutingTable, view: ReferenceView, request: RequestFacts) -> Ver
     return Verdict(RuleCheck(rule, MATCHED, "polo", reason), assignment, inputs)
 
 
-def operatore_generico_cap(table: RoutingTable, view: ReferenceView, request: RequestFacts) -> Verdict:
+def operatore_generico_cap(view: ReferenceView, request: RequestFacts) -> Verdict:
     """3. Operatore generico: CAP of residence → comune → the sede covering it."""
     if request.profile != "operatore_generico":
         return _NOT_OPERATORE_GENERICO
     if not request.cap:
         return _MISSING_CAP
-    verdict = memoised(view, ("cap", request.cap), lambda: _cap_verdict(table, view, request.cap))
+    verdict = memoised(view, ("cap", request.cap), lambda: _cap_verdict(view, request.cap))
     if verdict.assignment is None:
         return verdict
     # the same CAP always leads to the same sede; only the work queue is the request's own
     return verdict._replace(assignment=verdict.assignment._replace(queue=queue_of(view, request)))
 
 
-def _cap_verdict(table: RoutingTable, view: ReferenceView, cap: str) -> Verdict:
+def _cap_verdict(view: ReferenceView, cap: str) -> Verdict:
     rule = "operatore_generico_cap"
-    place = citizen_place(table, view, cap)
+    place = citizen_place(view, cap)
     if place is None:
         return Verdict(
             RuleCheck(rule, NOT_RESOLVED, "unknown_cap", f"Il CAP {cap} non corrisponde ad alcun comune")
@@ -283,7 +291,9 @@ def _cap_verdict(table: RoutingTable, view: ReferenceView, cap: str) -> Verdict:
             path += f" (condiviso da {place.comuni_per_cap} comuni, scelto il primo in ordine alfabetico)"
     path += f" → comune di {comune.name} ({comune.province})"
     if place.sede is None:
-        detail = f"{path} → nessuna sede per la provincia {comune.province} nei dati di riferimento {table.version}"
+        detail = (
+            f"{path} → nessuna sede per la provincia {comune.province} nei dati di riferimento {view.version}"
+        )
         return Verdict(RuleCheck(rule, NOT_RESOLVED, "no_sede", detail))
     inputs = {
         "profile": "operatore_generico",
@@ -300,7 +310,7 @@ def _cap_verdict(table: RoutingTable, view: ReferenceView, cap: str) -> Verdict:
     return Verdict(RuleCheck(rule, MATCHED, "sede", reason), assignment, inputs)
 
 
-def cassetto_matricola(table: RoutingTable, view: ReferenceView, request: RequestFacts) -> Verdict:
+def cassetto_matricola(view: ReferenceView, request: RequestFacts) -> Verdict:
     """4. Cassetto (or any request about a matricola) → the matricola's sede di competenza."""
     rule = "cassetto_matricola"
     if request.channel != "cassetto" and not request.matricola:
@@ -312,20 +322,29 @@ def cassetto_matricola(table: RoutingTable, view: ReferenceView, request: Reques
     matricola = request.matricola
     place = company_place(view, matricola)
     if place is None:
-        detail = f"Matricola {matricola} non presente nell'anagrafica aziende e prefisso provinciale {matricola[:2]} sconosciuto"
+        detail = (
+            f"Matricola {matricola} non presente nell'anagrafica aziende "
+            f"e prefisso provinciale {matricola[:2]} sconosciuto"
+        )
         return Verdict(RuleCheck(rule, NOT_RESOLVED, "unknown_matricola", detail))
     if place.sede is None:
         if place.source == "registry":
-            detail = f"Matricola {matricola}: la sede di competenza {view.companies[matricola]} dell'anagrafica aziende non è in vigore"
+            detail = (
+                f"Matricola {matricola}: la sede di competenza {view.companies[matricola]} "
+                "dell'anagrafica aziende non è in vigore"
+            )
         else:
-            detail = f"Matricola {matricola}: prefisso provinciale {matricola[:2]} → provincia {place.province}, senza sede in vigore"
+            detail = (
+                f"Matricola {matricola}: prefisso provinciale {matricola[:2]} "
+                f"→ provincia {place.province}, senza sede in vigore"
+            )
         return Verdict(RuleCheck(rule, NOT_RESOLVED, "no_sede", detail))
     if place.source == "registry":
         reason = f"Matricola {matricola} → sede di competenza dall'anagrafica aziende: {place.sede.name}"
     else:
         reason = (
-            f"Matricola {matricola} non presente nell'anagrafica aziende → prefisso provinciale {matricola[:2]} "
-            f"→ provincia {place.province} → {place.sede.name}"
+            f"Matricola {matricola} non presente nell'anagrafica aziende "
+            f"→ prefisso provinciale {matricola[:2]} → provincia {place.province} → {place.sede.name}"
         )
     assignment = Assignment("sede", place.sede.code, place.sede.name, reason, queue_of(view, request))
     inputs = {
@@ -338,3 +357,9 @@ def cassetto_matricola(table: RoutingTable, view: ReferenceView, request: Reques
 
 
 # Order is precedence: the first rule that matches decides; then triage.
+RULES: list[Callable[[ReferenceView, RequestFacts], Verdict]] = [
+    referente_regionale_cric,
+    polo,
+    operatore_generico_cap,
+    cassetto_matricola,
+]

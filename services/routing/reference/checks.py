@@ -2,15 +2,16 @@
 
 Two kinds:
 
-- row checks, whatever the day: codes and shapes, references between tables (a polo's
-  sede exists, a subject has a CRIC section...), no two rows for the same key in force
-  at once;
+- row checks, whatever the day: codes and shapes, references between tables (a sede's
+  parent exists, a polo's sede exists, a subject has a CRIC section...), no two rows for
+  the same key in force at once;
 - coverage checks, on every day from ``today`` on which some row starts or stops being
   in force: every CAP reaches a sede, every sede in force has its parent in force, every
   region has a CRIC, no province has two provincial sedi, every polo and company points
   to a sede in force.
 
-``check_reference`` returns the problems found ([] when the dataset may become active).
+``check_reference`` returns the problems found ([] when the dataset may become active);
+reading the CSV files reports its own problems (missing file, bad date) the same way.
 """
 
 from __future__ import annotations
@@ -18,26 +19,36 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 
-from services.routing.dataset import Problem
-from services.routing.sedi import CODE_PATTERN, check_sede_rows
-from services.routing.structures import (
+from services.routing.reference.model import (
     CRIC_SECTIONS,
     LOCAL_TYPES,
     PROVINCIAL_TYPES,
     REGIONAL_TYPES,
+    SEDE_TYPES,
     Comune,
     Province,
     ReferenceData,
+    Sede,
 )
-from services.routing.view import ReferenceView
+from services.routing.reference.view import ReferenceView
+from shared.identifiers import MATRICOLA_PATTERN
 
-MATRICOLA_PATTERN = re.compile(r"^\d{10}$")
+CODE_PATTERN = re.compile(r"^\d{4}$")  # sedi and CRIC
 PREFIX_PATTERN = re.compile(r"^\d{2}$")
 MAX_EXAMPLES = 3
 
 Comuni = dict[str, tuple[Comune, tuple[str, ...]]]  # codice catastale -> (comune, its CAPs)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a dataset cannot become active: a stable ``code`` and an Italian ``detail``."""
+
+    code: str
+    detail: str
 
 
 def check_reference(
@@ -54,7 +65,7 @@ def check_rows(data: ReferenceData, provinces: dict[str, Province], comuni: Comu
     sede_codes = {sede.code: sede for sede in data.sedi}
     subjects = {subject.code for subject in data.subjects}
     return [
-        *check_sede_rows(list(data.sedi), provinces),
+        *_check_sedi(data.sedi, provinces),
         *_check_sede_comuni(data, sede_codes, comuni),
         *_check_cric(data, sede_codes, regions),
         *_check_subjects(data),
@@ -63,6 +74,68 @@ def check_rows(data: ReferenceData, provinces: dict[str, Province], comuni: Comu
         *_check_companies(data, sede_codes),
         *_check_prefixes(data, provinces),
     ]
+
+
+def _check_sedi(sedi: tuple[Sede, ...], provinces: dict[str, Province]) -> list[Problem]:
+    """What each sede must satisfy whatever the day: code, name, type, region, parent."""
+    if not sedi:
+        return [Problem("empty_dataset", "Il file delle sedi non contiene alcuna sede.")]
+    problems = [
+        Problem("invalid_code", f"{_sede_label(sede)}: il codice deve essere di 4 cifre.")
+        for sede in sedi
+        if not CODE_PATTERN.match(sede.code)
+    ]
+    for code, count in sorted(Counter(sede.code for sede in sedi).items()):
+        if count > 1:
+            problems.append(Problem("duplicate_code", f"Il codice sede {code} compare {count} volte."))
+    by_code = {sede.code: sede for sede in sedi}
+    for sede in sedi:
+        problems += _check_sede(sede, by_code, provinces)
+    return problems
+
+
+def _sede_label(sede: Sede) -> str:
+    return f"sede {sede.code or '(senza codice)'} «{sede.name}»"
+
+
+def _check_sede(sede: Sede, by_code: dict[str, Sede], provinces: dict[str, Province]) -> list[Problem]:
+    label = _sede_label(sede)
+    problems = []
+    if not sede.name:
+        problems.append(Problem("missing_name", f"{label}: nome mancante."))
+    if sede.type not in SEDE_TYPES:
+        problems.append(
+            Problem(
+                "invalid_type", f"{label}: tipo «{sede.type}» non valido (ammessi: {', '.join(SEDE_TYPES)})."
+            )
+        )
+    if not sede.region:
+        problems.append(Problem("missing_region", f"{label}: regione mancante."))
+    elif sede.region not in {province.region for province in provinces.values()}:
+        problems.append(
+            Problem("unknown_region", f"{label}: regione «{sede.region}» sconosciuta (usare il nome ISTAT).")
+        )
+    elif sede.province in provinces and provinces[sede.province].region != sede.region:
+        detail = f"{label}: la provincia {sede.province} non è nella regione {sede.region}."
+        problems.append(Problem("province_outside_region", detail))
+    if sede.type not in REGIONAL_TYPES:
+        if not sede.parent_code:
+            problems.append(
+                Problem("missing_parent", f"{label}: manca la sede di livello superiore (parent_code).")
+            )
+        elif sede.parent_code == sede.code or sede.parent_code not in by_code:
+            problems.append(
+                Problem(
+                    "unknown_parent", f"{label}: la sede di livello superiore {sede.parent_code} non esiste."
+                )
+            )
+    if sede.province and sede.province not in provinces:
+        problems.append(Problem("unknown_province", f"{label}: provincia «{sede.province}» sconosciuta."))
+    if sede.type in PROVINCIAL_TYPES and not sede.province:
+        problems.append(
+            Problem("missing_province", f"{label}: una sede provinciale deve indicare la provincia.")
+        )
+    return problems
 
 
 def _check_sede_comuni(data, sedi, comuni) -> list[Problem]:
@@ -123,7 +196,10 @@ def _check_subjects(data) -> list[Problem]:
         if not subject.cric_section:
             problems.append(Problem("subject_without_section", f"{label}: manca la sezione CRIC."))
         elif subject.cric_section not in CRIC_SECTIONS:
-            detail = f"{label}: sezione CRIC «{subject.cric_section}» sconosciuta (ammesse: {', '.join(CRIC_SECTIONS)})."
+            detail = (
+                f"{label}: sezione CRIC «{subject.cric_section}» sconosciuta "
+                f"(ammesse: {', '.join(CRIC_SECTIONS)})."
+            )
             problems.append(Problem("unknown_section", detail))
     problems += _overlapping(
         data.subjects, lambda s: s.code, "subjects.csv: l'oggetto {} compare due volte nello stesso periodo"
@@ -152,7 +228,8 @@ def _check_offices(data, provinces) -> list[Problem]:
     problems = [
         Problem(
             "invalid_office",
-            f"patronato_offices.csv: ufficio «{office.ente}/{office.ufficio}»: codice ente o ufficio mancante.",
+            f"patronato_offices.csv: ufficio «{office.ente}/{office.ufficio}»: "
+            "codice ente o ufficio mancante.",
         )
         for office in data.patronato_offices
         if not (office.ente and office.ufficio)
@@ -160,7 +237,8 @@ def _check_offices(data, provinces) -> list[Problem]:
     problems += [
         Problem(
             "unknown_province",
-            f"patronato_offices.csv: ufficio {office.ente}/{office.ufficio}: provincia «{office.province}» sconosciuta.",
+            f"patronato_offices.csv: ufficio {office.ente}/{office.ufficio}: "
+            f"provincia «{office.province}» sconosciuta.",
         )
         for office in data.patronato_offices
         if office.province not in provinces
@@ -180,7 +258,10 @@ def _check_companies(data, sedi) -> list[Problem]:
         )
         problems.append(Problem("invalid_matricola", detail))
     if unknown_sede:
-        detail = f"companies.csv: {len(unknown_sede)} matricole con una sede che non esiste (es. {_examples(unknown_sede)})."
+        detail = (
+            f"companies.csv: {len(unknown_sede)} matricole con una sede che non esiste "
+            f"(es. {_examples(unknown_sede)})."
+        )
         problems.append(Problem("unknown_sede", detail))
     problems += _overlapping(
         data.companies,
@@ -224,7 +305,8 @@ def _overlapping(rows: Iterable, key: Callable, template: str) -> list[Problem]:
         group.sort(key=lambda row: row.valid_from or date.min)
         # sorted by start: if any two overlap, some neighbours do
         if any(
-            a.valid_to is None or (b.valid_from or date.min) <= a.valid_to for a, b in zip(group, group[1:], strict=False)
+            a.valid_to is None or (b.valid_from or date.min) <= a.valid_to
+            for a, b in zip(group, group[1:], strict=False)
         ):
             shown = "/".join(value) if isinstance(value, tuple) else value
             problems.append(Problem("overlapping_rows", template.format(shown) + "."))
@@ -279,8 +361,9 @@ def _caps_without_sede(view: ReferenceView, provinces, comuni: Comuni) -> list[P
     for sigla, caps in sorted(unreached.items()):
         name = provinces[sigla].name if sigla in provinces else sigla
         detail = (
-            f"Provincia {sigla} ({name}): {len(caps)} CAP non raggiungono alcuna sede (es. {_examples(sorted(caps))}): "
-            f"manca una direzione provinciale o di coordinamento metropolitano in vigore."
+            f"Provincia {sigla} ({name}): {len(caps)} CAP non raggiungono alcuna sede "
+            f"(es. {_examples(sorted(caps))}): "
+            "manca una direzione provinciale o di coordinamento metropolitano in vigore."
         )
         problems.append(Problem("cap_without_sede", detail))
     return problems
@@ -340,5 +423,8 @@ def _companies_without_sede(view: ReferenceView, known_sedi: set[str]) -> list[P
     orphans = sorted(m for m, code in view.companies.items() if code in known_sedi and code not in view.sedi)
     if not orphans:
         return []
-    detail = f"{len(orphans)} matricole dell'anagrafica aziende hanno una sede non in vigore (es. {_examples(orphans)})."
+    detail = (
+        f"{len(orphans)} matricole dell'anagrafica aziende hanno una sede non in vigore "
+        f"(es. {_examples(orphans)})."
+    )
     return [Problem("company_sede_not_in_force", detail)]

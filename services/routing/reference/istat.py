@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from services.routing.structures import Comune, Province
+from services.routing.reference.model import Comune, Province
 from shared.identifiers import comuni_for_cap, comuni_index
 
 

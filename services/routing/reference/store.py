@@ -1,5 +1,5 @@
 """Reference versions in the database: store a checked dataset as the new active version,
-read a version back as a ``RoutingTable``, list the versions.
+read a version back as ``ReferenceData``, list the versions.
 
 A version is a complete snapshot (every table), written once and never changed; only
 the ``active`` flag moves. Old versions stay, so any recorded decision can be replayed.
@@ -13,9 +13,6 @@ from datetime import UTC
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from services.routing.checks import check_reference
-from services.routing.dataset import Problem, ReferenceDataset
-from services.routing.domain import RoutingTable
 from services.routing.models import (
     CompanyRow,
     CricRow,
@@ -27,7 +24,9 @@ from services.routing.models import (
     SedeRow,
     SubjectRow,
 )
-from services.routing.structures import (
+from services.routing.reference.checks import Problem, check_reference
+from services.routing.reference.dataset import ReferenceDataset
+from services.routing.reference.model import (
     Company,
     Cric,
     MatricolaPrefix,
@@ -69,12 +68,6 @@ def version_data(session, version_id: str) -> ReferenceData:
         )
         tables[attribute] = tuple(value_type(**dict(zip(fields, row, strict=False))) for row in rows)
     return ReferenceData(**tables)
-
-
-def load_routing_table(session, version_id: str | None) -> RoutingTable:
-    if version_id is None:
-        return RoutingTable.empty()
-    return RoutingTable(version_id, version_data(session, version_id))
 
 
 def version_exists(session, version_id: str) -> bool:

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from services.routing.structures import (
+from services.routing.reference.checks import Problem
+from services.routing.reference.model import (
     Company,
     Cric,
     MatricolaPrefix,
@@ -31,15 +32,7 @@ from services.routing.structures import (
 
 PERIOD_COLUMNS = ("valid_from", "valid_to")
 SOURCE_COLUMN = "source"
-SAMPLE_DIR = Path(__file__).parent / "reference_data" / "sample"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why a dataset cannot become active: a stable ``code`` and an Italian ``detail``."""
-
-    code: str
-    detail: str
+SAMPLE_DIR = Path(__file__).parent / "data" / "sample"  # written by ``command generate``
 
 
 @dataclass(frozen=True)
