@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from shared.vocabulary import SLA_DAYS
+
 CATALOG_PATH = Path(__file__).parent / "catalog" / "subjects.json"
 
 
@@ -47,7 +49,7 @@ class Catalog:
         for version in versions:
             measured = version.get("measured", True)
             for item in version["subjects"]:
-                allowed = (5, 10, 15, 25) if measured else (None,)
+                allowed = SLA_DAYS if measured else (None,)
                 if item["sla_days"] not in allowed:
                     raise ValueError(
                         f"{version['version']}/{item['code']}: sla_days must be one of {allowed}"

@@ -1,4 +1,5 @@
-"""Intake's tables: requests, their attachments and their state history."""
+"""Intake's tables: requests, their attachments and their state history; which columns of
+a request hold the facts the access policy reads."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Sequence, String, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from shared import access
 
 
 class Base(DeclarativeBase):
@@ -71,6 +74,28 @@ class Request(Base):
     messages: Mapped[list[Message]] = relationship(order_by="Message.at")
 
 
+# The access policy's ownership facts and the columns that hold them: one mapping builds
+# both the facts of a loaded request and the SQL filter of a search (views.py).
+OWNERSHIP_COLUMNS = {
+    "origin": Request.origin,
+    "requester": Request.requester_sub,
+    "patronato_ente": Request.patronato_ente,
+    "patronato_ufficio": Request.patronato_ufficio,
+    "matricola": Request.matricola,
+    "consulente": Request.consulente_codice_fiscale,
+    "assigned_sede": Request.assigned_sede,
+    "assigned_region": Request.assigned_region,
+    "area": Request.area,
+}
+
+
+def ownership(request: Request) -> access.Ownership:
+    """The facts of a request the access policy looks at."""
+    return access.Ownership(
+        **{fact: getattr(request, column.key) for fact, column in OWNERSHIP_COLUMNS.items()}
+    )
+
+
 class Attachment(Base):
     __tablename__ = "attachments"
 
@@ -86,7 +111,7 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # cassetto files are stored together in one archive; the single files are then purged.
     # An upload never used is marked purged when the purge takes it (no longer claimable)
-    # and its row deleted once its object is gone (handlers.attachments_to_purge).
+    # and its row deleted once its object is gone (use_cases/attachments.py).
     bundled_into: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
     purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 

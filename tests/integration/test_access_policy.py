@@ -13,9 +13,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from services.intake.handlers import ownership
-from services.intake.models import Request
-from services.intake.queries import scope_condition
+from services.intake.models import Request, ownership
+from services.intake.views import scope_condition
 from shared import access
 from shared.access import Caller
 
@@ -89,7 +88,9 @@ def test_sql_lists_exactly_what_the_policy_reads(stored, claims):
             listed = set()
         else:
             listed = set(
-                session.scalars(select(Request.id).where(Request.text == tag, scope_condition(caller))).all()
+                session.scalars(
+                    select(Request.id).where(Request.text == tag, scope_condition(access.read_scope(caller)))
+                ).all()
             )
     assert {row.id for row in rows} == ids
     assert listed == readable
@@ -97,6 +98,6 @@ def test_sql_lists_exactly_what_the_policy_reads(stored, claims):
 
 
 def test_every_ownership_fact_has_its_column():
-    from services.intake.handlers import OWNERSHIP_COLUMNS
+    from services.intake.models import OWNERSHIP_COLUMNS
 
     assert set(OWNERSHIP_COLUMNS) == set(access.OWNERSHIP_FIELDS)

@@ -16,9 +16,10 @@ from nameko.standalone.rpc import ClusterRpcClient
 from nameko.testing.services import worker_factory
 
 from gateway import downloads
-from services.intake import handlers
 from services.intake.catalog import default_catalog
 from services.intake.service import IntakeService
+from services.intake.unit_of_work import SqlUnitOfWork
+from services.intake.use_cases import submission as submission_use_cases
 from shared.access import Caller
 from shared.clock import SystemClock
 from shared.db import DatabaseAccess, cooperative_psycopg
@@ -170,7 +171,8 @@ def test_purge_skips_an_upload_a_submission_is_claiming_and_its_file_stays(
         # a submission claims the upload and holds its row lock, not yet committed...
         body = submission(attachments=[claimed["id"]])
         claimer = Caller.from_claims(caller)
-        result = handlers.submit_request(claiming, store, SystemClock(), default_catalog(), claimer, body)
+        uow = SqlUnitOfWork(claiming, SystemClock())
+        result = submission_use_cases.submit_request(uow, store, default_catalog(), claimer, body)
         # ...while the purge runs: it passes the locked row by instead of waiting for it
         purge = eventlet.spawn(worker.purge_attachments)
         with eventlet.Timeout(15, False):

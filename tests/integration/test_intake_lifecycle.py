@@ -298,7 +298,8 @@ def test_outbound_message_joins_the_company_history(infra, rpc, unique):
     assert (
         scalar(
             infra.database_url("intake"),
-            "SELECT count(*) FROM outbox WHERE event_type = 'outbound_message_sent' AND body->'payload'->>'message_id' = :id",
+            "SELECT count(*) FROM outbox WHERE event_type = 'outbound_message_sent' "
+            "AND body->'payload'->>'message_id' = :id",
             id=sent["id"],
         )
         == 1

@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from services.intake import domain
 from services.intake.catalog import Catalog, default_catalog
+from services.intake.rules import attachments, submission
 from shared.access import Caller
 from shared.errors import Forbidden, InvalidInput
 
@@ -27,7 +27,7 @@ PROTOCOLLO = {"kind": "protocollo", "value": "INPS.7000.15/03/2026.0012345"}
 def submit(caller, **fields):
     body = {"subject": "requisiti_accesso", "text": "Quali requisiti?", "contacts": {}}
     body.update(fields)
-    return domain.validate_submission(caller, body, default_catalog())
+    return submission.validate_submission(caller, body, default_catalog())
 
 
 def field_codes(excinfo):
@@ -36,7 +36,7 @@ def field_codes(excinfo):
 
 def test_operatore_generico_request_is_valid_with_citizen():
     valid = submit(OPERATORE, citizen=CITIZEN)
-    assert valid.channel == domain.Channel("combipat", "operatore_generico", "patronato")
+    assert valid.channel == submission.Channel("combipat", "operatore_generico", "patronato")
     assert valid.subject.sla_days == 10
     assert valid.patronato == {"ente": "001", "ufficio": "0001"}
 
@@ -143,44 +143,46 @@ def test_catalog_refuses_an_sla_outside_the_four_thresholds():
     ],
 )
 def test_attachment_type_is_taken_from_the_content(data, expected):
-    assert domain.sniff_content_type(data) == expected
+    assert attachments.sniff_content_type(data) == expected
 
 
 def test_disguised_executable_is_refused():
     with pytest.raises(InvalidInput) as refused:
-        domain.check_attachment("fattura.pdf", b"MZ\x90\x00" + b"\x00" * 60)
+        attachments.check_attachment("fattura.pdf", b"MZ\x90\x00" + b"\x00" * 60)
     assert field_codes(refused) == {("file", "file_type_not_allowed")}
 
 
 def test_file_names_are_sanitised_and_get_the_real_extension():
-    assert domain.sanitise_filename("../../etc/passwd", "text/plain") == "passwd.txt"
-    assert domain.sanitise_filename("Domanda “firmata” è.PDF", "application/pdf") == "Domanda firmata e.pdf"
-    assert domain.sanitise_filename("a<b>|c.pdf", "application/pdf") == "a_b_c.pdf"
-    assert domain.sanitise_filename("", "image/png") == "allegato.png"
+    assert attachments.sanitise_filename("../../etc/passwd", "text/plain") == "passwd.txt"
+    assert (
+        attachments.sanitise_filename("Domanda “firmata” è.PDF", "application/pdf") == "Domanda firmata e.pdf"
+    )
+    assert attachments.sanitise_filename("a<b>|c.pdf", "application/pdf") == "a_b_c.pdf"
+    assert attachments.sanitise_filename("", "image/png") == "allegato.png"
 
 
 def test_patronato_attachments_limited_to_6_mb_in_total():
-    channel = domain.Channel("combipat", "operatore_generico", "patronato")
-    domain.check_attachments_total(channel, [3 * 1024 * 1024, 3 * 1024 * 1024])
+    channel = submission.Channel("combipat", "operatore_generico", "patronato")
+    attachments.check_attachments_total(channel, [3 * 1024 * 1024, 3 * 1024 * 1024])
     with pytest.raises(InvalidInput) as refused:
-        domain.check_attachments_total(channel, [3 * 1024 * 1024, 3 * 1024 * 1024 + 1])
+        attachments.check_attachments_total(channel, [3 * 1024 * 1024, 3 * 1024 * 1024 + 1])
     assert field_codes(refused) == {("attachments", "attachments_too_large")}
 
 
 def test_granted_operator_may_act_as_referente():
-    assert domain.channel_for(OPERATORE, {}, referente_granted=True).profile == "referente_regionale"
-    assert domain.channel_for(OPERATORE, {}, referente_granted=False).profile == "operatore_generico"
-    assert domain.subject_profiles_for(OPERATORE, referente_granted=True)[1] == (
+    assert submission.channel_for(OPERATORE, {}, referente_granted=True).profile == "referente_regionale"
+    assert submission.channel_for(OPERATORE, {}, referente_granted=False).profile == "operatore_generico"
+    assert submission.subject_profiles_for(OPERATORE, referente_granted=True)[1] == (
         "referente_regionale",
         "operatore_generico",
     )
 
 
 def test_cassetto_allows_at_most_three_files():
-    channel = domain.Channel("cassetto", "intermediario", "cassetto")
-    domain.check_attachment_count(channel, 3)
+    channel = submission.Channel("cassetto", "intermediario", "cassetto")
+    attachments.check_attachment_count(channel, 3)
     with pytest.raises(InvalidInput) as refused:
-        domain.check_attachment_count(channel, 4)
+        attachments.check_attachment_count(channel, 4)
     assert field_codes(refused) == {("attachments", "too_many_attachments")}
 
 
@@ -217,7 +219,7 @@ EXE = b"MZ\x90\x00" + b"\x00" * 60
 )
 def test_archive_holding_an_executable_is_refused_like_the_executable(members):
     with pytest.raises(InvalidInput) as refused:
-        domain.check_attachment("documenti.zip", zip_of(*members))
+        attachments.check_attachment("documenti.zip", zip_of(*members))
     assert field_codes(refused) == {("file", "file_type_not_allowed")}
 
 
@@ -231,13 +233,13 @@ def test_archive_holding_an_executable_is_refused_like_the_executable(members):
     ids=["zip", "docx", "zip with a docx"],
 )
 def test_archives_of_documents_are_accepted(members, content_type):
-    assert domain.check_attachment("documenti", zip_of(*members))[0] == content_type
+    assert attachments.check_attachment("documenti", zip_of(*members))[0] == content_type
 
 
 def test_corrupt_archive_is_refused():
     data = zip_of(("domanda.pdf", b"%PDF-1.4\n" + bytes(range(256)) * 40))
     with pytest.raises(InvalidInput) as refused:
-        domain.check_attachment("documenti.zip", data[: len(data) // 2] + b"\x00" * 100 + data[-60:])
+        attachments.check_attachment("documenti.zip", data[: len(data) // 2] + b"\x00" * 100 + data[-60:])
     assert field_codes(refused) == {("file", "file_type_not_allowed")}
 
 
@@ -245,14 +247,14 @@ def test_archives_that_cannot_be_checked_are_refused():
     encrypted = bytearray(zip_of(("segreto.txt", b"cifrato")))
     encrypted[6] |= 0x1  # the "encrypted" flag, in the local header and in the central directory
     encrypted[encrypted.find(b"PK\x01\x02") + 8] |= 0x1
-    many = zip_of(*[(f"f{i}.txt", b"") for i in range(domain.ARCHIVE_MAX_MEMBERS + 1)])
+    many = zip_of(*[(f"f{i}.txt", b"") for i in range(attachments.ARCHIVE_MAX_MEMBERS + 1)])
     bzip2 = zip_of(("note.txt", "testo"), compression=zipfile.ZIP_BZIP2)
     nested = zip_of(("a.txt", "fondo"))
-    for _ in range(domain.ARCHIVE_MAX_DEPTH):
+    for _ in range(attachments.ARCHIVE_MAX_DEPTH):
         nested = zip_of(("dentro.zip", nested))
     for data in (bytes(encrypted), many, bzip2, nested):
         with pytest.raises(InvalidInput) as refused:
-            domain.check_archive(data)
+            attachments.check_archive(data)
         assert field_codes(refused) == {("file", "file_type_not_allowed")}
 
 
@@ -260,18 +262,18 @@ def test_zip_bomb_is_never_inflated_whole(monkeypatch):
     bomb = zip_of(("zeri.txt", b"\x00" * (64 * 1024 * 1024)))  # 64 MB that compress to ~64 KB
     tracemalloc.start()
     try:
-        domain.check_archive(bomb)
+        attachments.check_archive(bomb)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak < 1024 * 1024
     # and one that would unpack past the limit is refused from its declared sizes
-    monkeypatch.setattr(domain, "ARCHIVE_MAX_UNPACKED", 32 * 1024 * 1024)
+    monkeypatch.setattr(attachments, "ARCHIVE_MAX_UNPACKED", 32 * 1024 * 1024)
     with pytest.raises(InvalidInput):
-        domain.check_archive(bomb)
+        attachments.check_archive(bomb)
 
 
 def test_archive_glued_to_another_file_is_looked_into():
-    assert domain.check_attachment("foto.png", PNG + zip_of(("nota.txt", "ciao")))[0] == "image/png"
+    assert attachments.check_attachment("foto.png", PNG + zip_of(("nota.txt", "ciao")))[0] == "image/png"
     with pytest.raises(InvalidInput):
-        domain.check_attachment("foto.png", PNG + zip_of(("foto.exe", EXE)))
+        attachments.check_attachment("foto.png", PNG + zip_of(("foto.exe", EXE)))

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.intake import lifecycle
-from services.intake.lifecycle import RequestFacts
+from services.intake.rules import conversation
+from services.intake.rules.conversation import RequestFacts
 from shared.errors import Conflict, InvalidInput
 
 SUBMITTED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -21,12 +21,12 @@ def on(day, hour=10):
 
 
 def test_states_move_forward_only():
-    assert lifecycle.take_in_charge(OPEN) == "in_progress"
+    assert conversation.take_in_charge(OPEN) == "in_progress"
     with pytest.raises(Conflict) as again:
-        lifecycle.take_in_charge(replace(OPEN, state="in_progress"))
+        conversation.take_in_charge(replace(OPEN, state="in_progress"))
     assert again.value.code == "already_in_progress"
-    assert lifecycle.close(OPEN, "Pratica definita") == "closed"
-    for action in (lifecycle.take_in_charge, lifecycle.answer):
+    assert conversation.close(OPEN, "Pratica definita") == "closed"
+    for action in (conversation.take_in_charge, conversation.answer):
         with pytest.raises(Conflict) as closed:
             action(replace(OPEN, state="closed"))
         assert closed.value.code == "request_closed"
@@ -34,18 +34,18 @@ def test_states_move_forward_only():
 
 def test_closing_needs_an_outcome():
     with pytest.raises(InvalidInput) as refused:
-        lifecycle.close(OPEN, "  ")
+        conversation.close(OPEN, "  ")
     assert refused.value.errors[0]["field"] == "outcome"
 
 
 def test_two_followups_after_the_first_answer_then_refused():
     with pytest.raises(Conflict) as early:
-        lifecycle.add_followup(OPEN)
+        conversation.add_followup(OPEN)
     assert early.value.code == "no_answer_yet"
-    assert lifecycle.add_followup(ANSWERED) == 1
-    assert lifecycle.add_followup(replace(ANSWERED, followups_count=1)) == 2
+    assert conversation.add_followup(ANSWERED) == 1
+    assert conversation.add_followup(replace(ANSWERED, followups_count=1)) == 2
     with pytest.raises(Conflict) as third:
-        lifecycle.add_followup(replace(ANSWERED, followups_count=2))
+        conversation.add_followup(replace(ANSWERED, followups_count=2))
     assert third.value.code == "followups_exhausted"
     assert third.value.status == 409
     assert "2 ulteriori interazioni" in third.value.detail
@@ -53,11 +53,11 @@ def test_two_followups_after_the_first_answer_then_refused():
 
 def test_reminder_from_the_fifteenth_rome_day_without_answer():
     with pytest.raises(Conflict) as early:
-        lifecycle.add_reminder(OPEN, on(15))
+        conversation.add_reminder(OPEN, on(15))
     assert early.value.code == "reminder_too_early"
     assert early.value.extra == {"reminder_allowed_from": "2026-03-16"}
     assert "16/03/2026" in early.value.detail
-    assert lifecycle.add_reminder(OPEN, on(16)) == 15
+    assert conversation.add_reminder(OPEN, on(16)) == 15
 
 
 def test_reminder_day_boundary_is_rome_midnight():
@@ -69,28 +69,28 @@ def test_reminder_day_boundary_is_rome_midnight():
     )
     # 23:30 UTC on 1 March is 2 March in Rome: allowed from 17 March Rome time
     with pytest.raises(Conflict):
-        lifecycle.add_reminder(late_evening, datetime(2026, 3, 16, 22, 0, tzinfo=UTC))
-    assert lifecycle.add_reminder(late_evening, datetime(2026, 3, 16, 23, 30, tzinfo=UTC)) == 15
+        conversation.add_reminder(late_evening, datetime(2026, 3, 16, 22, 0, tzinfo=UTC))
+    assert conversation.add_reminder(late_evening, datetime(2026, 3, 16, 23, 30, tzinfo=UTC)) == 15
 
 
 def test_no_reminder_once_answered_and_next_one_after_fifteen_more_days():
     with pytest.raises(Conflict) as answered:
-        lifecycle.add_reminder(ANSWERED, on(20))
+        conversation.add_reminder(ANSWERED, on(20))
     assert answered.value.code == "already_answered"
     reminded = replace(OPEN, last_reminder_at=on(16))
     with pytest.raises(Conflict):
-        lifecycle.add_reminder(reminded, on(30))
-    assert lifecycle.add_reminder(reminded, on(31)) == 30
+        conversation.add_reminder(reminded, on(30))
+    assert conversation.add_reminder(reminded, on(31)) == 30
 
 
 def test_next_actions_tell_the_requester_what_is_possible():
-    assert lifecycle.next_actions(OPEN, on(10)) == {
+    assert conversation.next_actions(OPEN, on(10)) == {
         "followups_left": 2,
         "can_follow_up": False,
         "can_remind": False,
         "reminder_allowed_from": "2026-03-16",
     }
-    assert lifecycle.next_actions(replace(ANSWERED, followups_count=1), on(10)) == {
+    assert conversation.next_actions(replace(ANSWERED, followups_count=1), on(10)) == {
         "followups_left": 1,
         "can_follow_up": True,
         "can_remind": False,
@@ -101,5 +101,5 @@ def test_next_actions_tell_the_requester_what_is_possible():
 def test_outbound_communications_are_not_worked():
     outbound = replace(OPEN, origin="sede", state="closed")
     with pytest.raises(Conflict):
-        lifecycle.take_in_charge(replace(outbound, state="open"))
-    assert lifecycle.next_actions(outbound, on(20))["can_remind"] is False
+        conversation.take_in_charge(replace(outbound, state="open"))
+    assert conversation.next_actions(outbound, on(20))["can_remind"] is False

@@ -1,5 +1,11 @@
-"""Reading requests: the detail with its whole thread, and the history/queue search,
-always within the caller's scope."""
+"""The read side: a request's detail with its whole thread, one attachment's download, and
+the history/queue search.
+
+Views read the stored rows and present them; they decide nothing about access. Whoever
+calls one has already checked, with the access policy (shared/access.py), that the
+caller may read the request, or passes the scope (``access.require_some_scope``) a search
+is limited to.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,10 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
 
-from services.intake import lifecycle
 from services.intake.catalog import Catalog
-from services.intake.handlers import OWNERSHIP_COLUMNS, ownership
-from services.intake.models import Attachment, Request
-from services.intake.workflow import facts_of, load_request
+from services.intake.models import OWNERSHIP_COLUMNS, Attachment, Request
+from services.intake.rules.conversation import facts_of, next_actions
+from services.intake.rules.visibility import assignment_shown
 from shared import access
 from shared.access import Caller
 from shared.clock import ROME
@@ -25,18 +30,21 @@ DOWNLOAD_PATH = "/api/v1/requests/{request_id}/attachments/{attachment_id}"
 STORE_LINK_LIFETIME = timedelta(seconds=60)
 
 
-def readable_request(session, caller: Caller, request_id) -> Request:
-    """The request, if the caller may see it; otherwise the answer for a missing one."""
-    request = load_request(session, request_id, for_update=False)
-    access.require_read(caller, ownership(request))
+def find_request(session, request_id) -> Request:
+    try:
+        key = uuid.UUID(str(request_id))
+    except ValueError:
+        raise NotFound("request_not_found", "Richiesta non trovata.") from None
+    request = session.get(Request, key, with_for_update=False)
+    if request is None:
+        raise NotFound("request_not_found", "Richiesta non trovata.")
     return request
 
 
-def get_request(session, clock, catalog: Catalog, caller: Caller, request_id: str) -> dict:
-    request = readable_request(session, caller, request_id)
-    detail = summary(request, catalog)
-    is_official = caller.role in ("sede_operatore", "direttore", "admin")
-    detail.update(
+def detail(request: Request, catalog: Catalog, now: datetime, reader: Caller) -> dict:
+    """Everything about a request ``reader`` may read."""
+    shown = summary(request, catalog)
+    shown.update(
         {
             "text": request.text,
             "case_identifier": request.case_identifier,
@@ -47,7 +55,7 @@ def get_request(session, clock, catalog: Catalog, caller: Caller, request_id: st
             if request.patronato_ente
             else None,
             "parent_id": str(request.parent_id) if request.parent_id else None,
-            "assignment": _assignment_for(request.assignment, is_official),
+            "assignment": assignment_shown(request.assignment, reader),
             "outcome": request.outcome,
             "booking_enabled": request.booking_enabled,
             "thread": [
@@ -81,10 +89,10 @@ def get_request(session, clock, catalog: Catalog, caller: Caller, request_id: st
                 }
                 for a in _shown_attachments(request)
             ],
-            "next_actions": lifecycle.next_actions(facts_of(request), clock.now()),
+            "next_actions": next_actions(facts_of(request), now),
         }
     )
-    return detail
+    return shown
 
 
 def _shown_attachments(request: Request) -> list[Attachment]:
@@ -92,8 +100,8 @@ def _shown_attachments(request: Request) -> list[Attachment]:
     return [a for a in request.attachments if a.bundled_into is None]
 
 
-def attachment_download(session, store, caller: Caller, request_id: str, attachment_id: str) -> dict:
-    """What the gateway needs to serve one attachment to a caller who may read its request.
+def attachment_download(request: Request, store, attachment_id: str) -> dict:
+    """What the gateway needs to serve one attachment of a request the caller may read.
 
     Downloads go through the gateway rather than to presigned links on a public endpoint of
     the object store: such a link works for whoever holds it (a proxy log, the browser
@@ -103,7 +111,6 @@ def attachment_download(session, store, caller: Caller, request_id: str, attachm
     presigned on the internal endpoint for a minute; the gateway, which holds no storage
     credentials, streams from it and never shows it.
     """
-    request = readable_request(session, caller, request_id)
     try:
         wanted = uuid.UUID(str(attachment_id))
     except ValueError:
@@ -118,13 +125,6 @@ def attachment_download(session, store, caller: Caller, request_id: str, attachm
         "size": attachment.size,
         "store_url": store.download_url(attachment.object_key, expires=STORE_LINK_LIFETIME),
     }
-
-
-def _assignment_for(assignment: dict | None, is_official: bool) -> dict | None:
-    """Requesters see where their request went and why; officials also see the routing rule queue."""
-    if assignment is None or is_official:
-        return assignment
-    return {key: assignment[key] for key in ("kind", "code", "name", "reason") if key in assignment}
 
 
 def summary(request: Request, catalog: Catalog) -> dict:
@@ -152,18 +152,19 @@ def summary(request: Request, catalog: Catalog) -> dict:
     }
 
 
-def scope_condition(caller: Caller):
-    """What a caller may list: the same scope ``access.can_read`` checks, as SQL."""
-    return access.sql_condition(access.require_some_scope(caller), OWNERSHIP_COLUMNS)
+def scope_condition(scope: access.Scope):
+    """The requests of ``scope`` as SQL: the same facts ``access.can_read`` checks."""
+    return access.sql_condition(scope, OWNERSHIP_COLUMNS)
 
 
 def _day_start(day) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ROME)
 
 
-def search(session, catalog: Catalog, caller: Caller, filters: dict) -> dict:
-    """History (requesters) and work queue (officials), newest update first, paginated."""
-    query = select(Request).where(scope_condition(caller))
+def search(session, catalog: Catalog, scope: access.Scope, filters: dict) -> dict:
+    """History (requesters) and work queue (officials) within ``scope``, newest update
+    first, paginated."""
+    query = select(Request).where(scope_condition(scope))
     exact = {
         "matricola": Request.matricola,
         "subject": Request.subject_code,

@@ -1,10 +1,11 @@
-"""The life of a request after submission, as plain rules over its current facts.
+"""The rules of a request after submission, as plain functions over its current facts.
 
 States: open → in_progress → closed. Officials take in charge, answer, close (with an
 outcome) and re-classify; requesters follow up (at most 2 times after the first answer)
-and remind (only without an answer, from the 15th day after submission, Europe/Rome days).
-Each function either returns what changes or raises a typed error with a stable code and
-an Italian message.
+and remind (only without an answer, from the 15th day after submission, Europe/Rome days);
+a sede may write first, to a recipient it names. Each function either returns what
+changes or raises a typed error with a stable code and an Italian message; the request
+aggregate (services/intake/aggregate.py) applies what they return.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from services.intake.catalog import Catalog, Subject
 from shared.clock import rome_date
 from shared.errors import Conflict, InvalidInput, field_error
-
-STATE_OPEN = "open"
-STATE_IN_PROGRESS = "in_progress"
-STATE_CLOSED = "closed"
-
-MAX_FOLLOWUPS = 2  # further interactions allowed after the first answer (COMBIPAT 2021)
-REMINDER_AFTER_DAYS = 15
-OUTBOUND_ORIGINS = ("sede", "contact_center")
+from shared.identifiers import IdentifierError, check_matricola
+from shared.vocabulary import (
+    DAYS_WITHOUT_ANSWER,
+    MAX_FOLLOWUPS,
+    OUTBOUND_ORIGINS,
+    STATE_CLOSED,
+    STATE_IN_PROGRESS,
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,19 @@ class RequestFacts:
     first_answer_at: datetime | None = None
     followups_count: int = 0
     last_reminder_at: datetime | None = None
+
+
+def facts_of(request) -> RequestFacts:
+    """The facts of a stored request (``models.Request``, or anything with its attributes)."""
+    return RequestFacts(
+        state=request.state,
+        origin=request.origin,
+        submitted_at=request.created_at,
+        assigned_sede=request.assigned_sede,
+        first_answer_at=request.first_answer_at,
+        followups_count=request.followups_count,
+        last_reminder_at=request.last_reminder_at,
+    )
 
 
 # ---- what the official does -----------------------------------------------------------
@@ -79,6 +94,22 @@ def change_subject(facts: RequestFacts, current_subject: str, new_subject: str) 
         )
 
 
+def new_subject(catalog: Catalog, channel: str, profile: str, code: str) -> Subject:
+    """The active subject a request of this channel and profile may be re-classified under."""
+    subject = catalog.find_active(channel, profile, code)
+    if subject is None:
+        raise InvalidInput.from_errors(
+            [
+                field_error(
+                    "subject",
+                    "unknown_subject",
+                    f"Oggetto '{code}' non previsto per questo canale e profilo.",
+                )
+            ]
+        )
+    return subject
+
+
 # ---- what the requester does ----------------------------------------------------------
 
 
@@ -96,21 +127,24 @@ def add_followup(facts: RequestFacts) -> int:
     if facts.first_answer_at is None:
         raise Conflict(
             "no_answer_yet",
-            "Si può proseguire il contatto solo dopo la prima risposta della sede; in attesa, è possibile inviare un sollecito dal 15° giorno.",
+            "Si può proseguire il contatto solo dopo la prima risposta della sede; "
+            "in attesa, è possibile inviare un sollecito dal 15° giorno.",
         )
     if facts.followups_count >= MAX_FOLLOWUPS:
         raise Conflict(
             "followups_exhausted",
-            f"Sono già state utilizzate le {MAX_FOLLOWUPS} ulteriori interazioni consentite dopo la prima risposta.",
+            f"Sono già state utilizzate le {MAX_FOLLOWUPS} ulteriori interazioni consentite "
+            "dopo la prima risposta.",
             extra={"followups_left": 0},
         )
     return facts.followups_count + 1
 
 
 def reminder_allowed_from(facts: RequestFacts) -> date:
-    """First day (Europe/Rome) a reminder may be sent: 15 days after submission, and after the last reminder."""
+    """First day (Europe/Rome) a reminder may be sent: 15 days after submission, and after
+    the last reminder."""
     since = facts.last_reminder_at or facts.submitted_at
-    return rome_date(since) + timedelta(days=REMINDER_AFTER_DAYS)
+    return rome_date(since) + timedelta(days=DAYS_WITHOUT_ANSWER)
 
 
 def add_reminder(facts: RequestFacts, now: datetime) -> int:
@@ -122,7 +156,8 @@ def add_reminder(facts: RequestFacts, now: datetime) -> int:
     if rome_date(now) < allowed_from:
         raise Conflict(
             "reminder_too_early",
-            f"Il sollecito è consentito trascorsi almeno {REMINDER_AFTER_DAYS} giorni: sarà possibile dal {allowed_from:%d/%m/%Y}.",
+            f"Il sollecito è consentito trascorsi almeno {DAYS_WITHOUT_ANSWER} giorni: "
+            f"sarà possibile dal {allowed_from:%d/%m/%Y}.",
             extra={"reminder_allowed_from": allowed_from.isoformat()},
         )
     return (rome_date(now) - rome_date(facts.submitted_at)).days
@@ -142,3 +177,40 @@ def next_actions(facts: RequestFacts, now: datetime) -> dict:
         if open_request and facts.first_answer_at is None
         else None,
     }
+
+
+# ---- what the sede writes first -------------------------------------------------------
+
+
+def check_recipient(recipient: dict) -> None:
+    """A sede's message names who receives it: a company by matricola, an intermediary by
+    codice fiscale or matricola, a patronato by its office."""
+    kind = recipient["kind"]
+    problems = []
+    if kind == "azienda" and not recipient.get("matricola"):
+        problems.append(
+            field_error("recipient.matricola", "matricola_required", "Indicare la matricola dell'azienda.")
+        )
+    if kind == "intermediario" and not (recipient.get("codice_fiscale") or recipient.get("matricola")):
+        problems.append(
+            field_error(
+                "recipient.codice_fiscale",
+                "codice_fiscale_required",
+                "Indicare il codice fiscale dell'intermediario o una matricola.",
+            )
+        )
+    if kind == "patronato" and not recipient.get("patronato"):
+        problems.append(
+            field_error(
+                "recipient.patronato",
+                "patronato_required",
+                "Indicare codice ente e codice ufficio del patronato.",
+            )
+        )
+    if recipient.get("matricola"):
+        try:
+            check_matricola(recipient["matricola"])
+        except IdentifierError as exc:
+            problems.append(field_error("recipient.matricola", exc.code, exc.detail))
+    if problems:
+        raise InvalidInput.from_errors(problems)
