@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.agenda import handlers
+from services.agenda import projections
 from shared.clock import Clock
 from shared.consumer import event_handler
 from shared.db import Database
@@ -24,7 +24,7 @@ class AgendaService:
     @rpc
     def eligibility(self, request_id):
         with self.db.begin() as session:
-            return handlers.eligibility(session, request_id, self.clock.now())
+            return projections.eligibility(session, request_id, self.clock.now())
 
     @rpc
     def ops_status(self):
@@ -32,16 +32,16 @@ class AgendaService:
 
     @event_handler("request_submitted")
     def on_request_submitted(self, event):
-        self.db.apply_once(event, handlers.record_submitted)
+        self.db.apply_once(event, projections.record_submitted)
 
     @event_handler("request_answered")
     def on_request_answered(self, event):
-        self.db.apply_once(event, handlers.record_answered)
+        self.db.apply_once(event, projections.record_answered)
 
     @event_handler("request_followup_added")
     def on_request_followup_added(self, event):
-        self.db.apply_once(event, handlers.record_followup_added)
+        self.db.apply_once(event, projections.record_followup_added)
 
     @event_handler("request_closed")
     def on_request_closed(self, event):
-        self.db.apply_once(event, handlers.record_closed)
+        self.db.apply_once(event, projections.record_closed)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from services.notify import handlers
+from services.notify import use_cases
 from services.notify.mailer import Mailer
 from shared.clock import Clock
 from shared.consumer import event_handler
@@ -30,35 +30,35 @@ class NotifyService:
     @rpc
     def deliveries_for(self, request_id):
         with self.db.begin() as session:
-            return handlers.deliveries_for(session, request_id)
+            return use_cases.deliveries_for(session, request_id)
 
     @rpc
     def ops_status(self):
         def failed(session, now):
-            return {"failed_deliveries": handlers.failed_deliveries_count(session)}
+            return {"failed_deliveries": use_cases.failed_deliveries_count(session)}
 
         return service_status(self.name, self.db, self.clock.now(), failed)
 
     @event_handler("request_submitted")
     def on_request_submitted(self, event):
         self.db.apply_once(
-            event, partial(handlers.notify_protocol_registered, mailer=self.mailer, clock=self.clock)
+            event, partial(use_cases.notify_protocol_registered, mailer=self.mailer, clock=self.clock)
         )
 
     @event_handler("request_routed")
     def on_request_routed(self, event):
         self.db.apply_once(
-            event, partial(handlers.notify_request_routed, mailer=self.mailer, clock=self.clock)
+            event, partial(use_cases.notify_request_routed, mailer=self.mailer, clock=self.clock)
         )
 
     @event_handler("request_closed")
     def on_request_closed(self, event):
         self.db.apply_once(
-            event, partial(handlers.notify_request_closed, mailer=self.mailer, clock=self.clock)
+            event, partial(use_cases.notify_request_closed, mailer=self.mailer, clock=self.clock)
         )
 
     @event_handler("outbound_message_sent")
     def on_outbound_message_sent(self, event):
         self.db.apply_once(
-            event, partial(handlers.notify_outbound_message, mailer=self.mailer, clock=self.clock)
+            event, partial(use_cases.notify_outbound_message, mailer=self.mailer, clock=self.clock)
         )

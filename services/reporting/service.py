@@ -3,7 +3,7 @@ and computes the dashboard's figures from it."""
 
 from __future__ import annotations
 
-from services.reporting import handlers, queries
+from services.reporting import projections, views
 from shared.clock import Clock
 from shared.consumer import event_handler
 from shared.db import Database
@@ -25,17 +25,17 @@ class ReportingService:
     @rpc
     def request_fact(self, request_id):
         with self.db.begin() as session:
-            return queries.request_fact(session, request_id)
+            return views.request_fact(session, request_id)
 
     @rpc
     def count_by_state(self):
         with self.db.begin() as session:
-            return queries.count_by_state(session)
+            return views.count_by_state(session)
 
     @rpc
     def sla_snapshot(self, sede=None, origin=None, now_iso=None):
         with self.db.begin() as session:
-            return queries.sla_snapshot(session, queries.as_of(now_iso, self.clock), sede=sede, origin=origin)
+            return views.sla_snapshot(session, views.as_of(now_iso, self.clock), sede=sede, origin=origin)
 
     @rpc
     def ops_status(self):
@@ -43,40 +43,40 @@ class ReportingService:
 
     @event_handler("request_submitted")
     def on_request_submitted(self, event):
-        self.db.apply_once(event, handlers.record_submitted)
+        self.db.apply_once(event, projections.record_submitted)
 
     @event_handler("request_routed")
     def on_request_routed(self, event):
-        self.db.apply_once(event, handlers.record_routed)
+        self.db.apply_once(event, projections.record_routed)
 
     @event_handler("request_taken_in_charge")
     def on_request_taken_in_charge(self, event):
-        self.db.apply_once(event, handlers.record_taken_in_charge)
+        self.db.apply_once(event, projections.record_taken_in_charge)
 
     @event_handler("request_answered")
     def on_request_answered(self, event):
-        self.db.apply_once(event, handlers.record_answered)
+        self.db.apply_once(event, projections.record_answered)
 
     @event_handler("request_followup_added")
     def on_request_followup_added(self, event):
-        self.db.apply_once(event, handlers.record_followup_added)
+        self.db.apply_once(event, projections.record_followup_added)
 
     @event_handler("request_reminded")
     def on_request_reminded(self, event):
-        self.db.apply_once(event, handlers.record_reminded)
+        self.db.apply_once(event, projections.record_reminded)
 
     @event_handler("request_subject_changed")
     def on_request_subject_changed(self, event):
-        self.db.apply_once(event, handlers.record_subject_changed)
+        self.db.apply_once(event, projections.record_subject_changed)
 
     @event_handler("request_closed")
     def on_request_closed(self, event):
-        self.db.apply_once(event, handlers.record_closed)
+        self.db.apply_once(event, projections.record_closed)
 
     @event_handler("outbound_message_sent")
     def on_outbound_message_sent(self, event):
-        self.db.apply_once(event, handlers.record_outbound_message)
+        self.db.apply_once(event, projections.record_outbound_message)
 
     @event_handler("contact_center_message_recorded")
     def on_contact_center_message_recorded(self, event):
-        self.db.apply_once(event, handlers.record_contact_center_message)
+        self.db.apply_once(event, projections.record_contact_center_message)

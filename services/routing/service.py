@@ -6,7 +6,7 @@ from functools import partial
 
 from nameko.timer import timer
 
-from services.routing import handlers, queries
+from services.routing import use_cases, views
 from services.routing.dependencies import RoutingTableProvider
 from services.routing.reference import store as reference_store
 from shared.access import Caller
@@ -35,26 +35,26 @@ class RoutingService:
     @rpc
     def explain(self, caller, query):
         """The decision routing would take for these facts, with the rule chain; stores nothing."""
-        return queries.explain(self.routing_tables.current(), self.clock, Caller.from_claims(caller), query)
+        return views.explain(self.routing_tables.current(), self.clock, Caller.from_claims(caller), query)
 
     @rpc
     def decision(self, request_id):
         """The current decision of a request, as recorded."""
         with self.db.begin() as session:
-            return queries.recorded_decision(session, request_id)
+            return views.recorded_decision(session, request_id)
 
     @rpc
     def explain_decision(self, caller, request_id):
         """Every recorded decision of a request, replayed on the reference version it used."""
         with self.db.begin() as session:
-            return queries.explain_recorded(
+            return views.explain_recorded(
                 session, Caller.from_claims(caller), request_id, self.routing_tables.for_version
             )
 
     @rpc
     def reassign(self, caller, request_id, body):
         with self.db.begin() as session:
-            return handlers.reassign(
+            return use_cases.reassign(
                 self.routing_tables.current(),
                 self.clock,
                 session,
@@ -65,23 +65,23 @@ class RoutingService:
 
     @rpc
     def list_sedi(self, caller, query=None):
-        return queries.list_sedi(
+        return views.list_sedi(
             self.routing_tables.current(), self.clock, Caller.from_claims(caller), query or {}
         )
 
     @rpc
     def list_versions(self, caller):
         with self.db.begin() as session:
-            return queries.reference_versions(session, Caller.from_claims(caller))
+            return views.reference_versions(session, Caller.from_claims(caller))
 
     @event_handler("request_submitted")
     def on_request_submitted(self, event):
-        self.db.apply_once(event, partial(handlers.route_request, self.routing_tables.current(), self.clock))
+        self.db.apply_once(event, partial(use_cases.route_request, self.routing_tables.current(), self.clock))
 
     @event_handler("request_subject_changed")
     def on_request_subject_changed(self, event):
         self.db.apply_once(
-            event, partial(handlers.reroute_on_subject_change, self.routing_tables.current(), self.clock)
+            event, partial(use_cases.reroute_on_subject_change, self.routing_tables.current(), self.clock)
         )
 
     @timer(interval=0.2)

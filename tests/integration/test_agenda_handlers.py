@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from nameko.testing.services import worker_factory
 
-from services.agenda import handlers
+from services.agenda import projections
 from services.agenda.models import BookingEligibility
 from services.agenda.service import AgendaService
 from shared.clock import FixedClock
@@ -73,8 +73,8 @@ def test_same_event_twice_changes_nothing(sessions):
     event = submitted(uuid.uuid4())
     db = DatabaseAccess(sessions, "agenda.on_request_submitted")
 
-    assert db.apply_once(event, handlers.record_submitted) is True
-    assert db.apply_once(event, handlers.record_submitted) is False
+    assert db.apply_once(event, projections.record_submitted) is True
+    assert db.apply_once(event, projections.record_submitted) is False
 
 
 @pytest.mark.parametrize("days, allowed", [(14, False), (16, True)])
@@ -140,10 +140,10 @@ def closed(request_id, days, booking_enabled):
 
 
 HANDLERS = {
-    REQUEST_SUBMITTED: handlers.record_submitted,
-    REQUEST_ANSWERED: handlers.record_answered,
-    REQUEST_FOLLOWUP_ADDED: handlers.record_followup_added,
-    REQUEST_CLOSED: handlers.record_closed,
+    REQUEST_SUBMITTED: projections.record_submitted,
+    REQUEST_ANSWERED: projections.record_answered,
+    REQUEST_FOLLOWUP_ADDED: projections.record_followup_added,
+    REQUEST_CLOSED: projections.record_closed,
 }
 
 

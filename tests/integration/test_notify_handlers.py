@@ -16,7 +16,7 @@ from nameko.testing.services import worker_factory
 from sqlalchemy import select
 
 from deploy.local.smtp_sink import read_mails
-from services.notify import handlers
+from services.notify import use_cases
 from services.notify.mailer import PermanentDeliveryError, SmtpMailer, SmtpSettings
 from services.notify.models import Delivery, RequestContact
 from services.notify.service import NotifyService
@@ -91,11 +91,11 @@ def apply(sessions, consumer, handler, event, mailer):
 
 
 def on_submitted(sessions, event, mailer):
-    return apply(sessions, "on_request_submitted", handlers.notify_protocol_registered, event, mailer)
+    return apply(sessions, "on_request_submitted", use_cases.notify_protocol_registered, event, mailer)
 
 
 def on_routed(sessions, event, mailer):
-    return apply(sessions, "on_request_routed", handlers.notify_request_routed, event, mailer)
+    return apply(sessions, "on_request_routed", use_cases.notify_request_routed, event, mailer)
 
 
 def deliveries(sessions, request_id):
@@ -154,7 +154,7 @@ def test_no_email_records_skipped_delivery(sessions):
     assert mailer.sent == []
     (delivery,) = deliveries(sessions, event.payload["request_id"])
     assert (delivery.channel, delivery.status, delivery.recipient) == ("email", "skipped", None)
-    assert delivery.error == handlers.NO_EMAIL
+    assert delivery.error == use_cases.NO_EMAIL
 
 
 def test_sms_is_recorded_as_skipped_without_provider(sessions):
@@ -282,7 +282,7 @@ def closed(request_id, outcome="accolta", comment="Pratica definita.", booking_e
 
 
 def on_closed(sessions, event, mailer):
-    return apply(sessions, "on_request_closed", handlers.notify_request_closed, event, mailer)
+    return apply(sessions, "on_request_closed", use_cases.notify_request_closed, event, mailer)
 
 
 def test_closed_mails_the_outcome_and_the_comment(sessions):
@@ -357,7 +357,7 @@ def outbound(email="azienda@example.it", sms=None, request_id=None, subject="Ver
 
 
 def on_outbound(sessions, event, mailer):
-    return apply(sessions, "on_outbound_message_sent", handlers.notify_outbound_message, event, mailer)
+    return apply(sessions, "on_outbound_message_sent", use_cases.notify_outbound_message, event, mailer)
 
 
 def deliveries_of(sessions, event):
@@ -378,7 +378,7 @@ def test_outbound_mails_the_contact_in_the_event_without_a_request(sessions):
     assert "codice 7000" in body
     email, sms = deliveries_of(sessions, event)
     assert (email.status, email.request_id, email.template) == ("sent", None, "outbound_message")
-    assert (sms.status, sms.error) == ("skipped", handlers.NO_SMS_PROVIDER)
+    assert (sms.status, sms.error) == ("skipped", use_cases.NO_SMS_PROVIDER)
 
 
 def test_outbound_about_a_request_is_listed_with_it(sessions):
@@ -396,7 +396,7 @@ def test_outbound_without_email_records_a_skipped_delivery(sessions):
 
     assert mailer.sent == []
     (delivery,) = deliveries_of(sessions, event)
-    assert (delivery.channel, delivery.status, delivery.error) == ("email", "skipped", handlers.NO_EMAIL)
+    assert (delivery.channel, delivery.status, delivery.error) == ("email", "skipped", use_cases.NO_EMAIL)
 
 
 def test_service_entrypoints_for_closed_and_outbound(sessions):

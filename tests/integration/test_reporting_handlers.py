@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from nameko.testing.services import worker_factory
 
-from services.reporting import handlers, queries
+from services.reporting import projections, views
 from services.reporting.service import ReportingService
 from shared.db import DatabaseAccess
 from shared.errors import NotFound
@@ -67,15 +67,15 @@ def apply(sessions, handler, event):
 
 def fact(sessions, request_id):
     with sessions() as session:
-        return queries.request_fact(session, str(request_id))
+        return views.request_fact(session, str(request_id))
 
 
 @pytest.mark.parametrize("routed_first", [False, True], ids=["submitted_first", "routed_first"])
 def test_submitted_and_routed_merge_in_either_order(sessions, routed_first):
     request_id = uuid.uuid4()
     events = [
-        (handlers.record_submitted, submitted(request_id)),
-        (handlers.record_routed, routed(request_id)),
+        (projections.record_submitted, submitted(request_id)),
+        (projections.record_routed, routed(request_id)),
     ]
     if routed_first:
         events.reverse()
@@ -99,25 +99,25 @@ def test_submitted_and_routed_merge_in_either_order(sessions, routed_first):
 def test_routed_alone_leaves_a_partial_row_not_counted(sessions):
     request_id = uuid.uuid4()
     with sessions() as session:
-        before = queries.count_by_state(session)
+        before = views.count_by_state(session)
 
-    apply(sessions, handlers.record_routed, routed(request_id))
+    apply(sessions, projections.record_routed, routed(request_id))
 
     row = fact(sessions, request_id)
     assert (row["sede_code"], row["protocol"], row["state"]) == ("7000", None, None)
     with sessions() as session:
-        assert queries.count_by_state(session) == before
+        assert views.count_by_state(session) == before
 
 
 def test_an_older_routing_decision_does_not_overwrite_a_newer_one(sessions):
     request_id = uuid.uuid4()
     apply(
         sessions,
-        handlers.record_routed,
+        projections.record_routed,
         routed(request_id, code="8000", name="Milano", decided_at=NOW + timedelta(hours=1)),
     )
 
-    apply(sessions, handlers.record_routed, routed(request_id, code="7000", name="Roma", decided_at=NOW))
+    apply(sessions, projections.record_routed, routed(request_id, code="7000", name="Roma", decided_at=NOW))
 
     assert fact(sessions, request_id)["sede_code"] == "8000"
 

@@ -16,7 +16,7 @@ import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import select
 
-from services.reporting import handlers, queries
+from services.reporting import projections, views
 from services.reporting.models import ContactCenterMessage, OutboundMessage
 from services.reporting.service import ReportingService
 from shared.clock import FixedClock
@@ -27,16 +27,16 @@ from shared.events import make_event, parse_event
 SUBMITTED_AT = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 HANDLERS = {
-    "request_submitted": handlers.record_submitted,
-    "request_routed": handlers.record_routed,
-    "request_taken_in_charge": handlers.record_taken_in_charge,
-    "request_answered": handlers.record_answered,
-    "request_followup_added": handlers.record_followup_added,
-    "request_reminded": handlers.record_reminded,
-    "request_subject_changed": handlers.record_subject_changed,
-    "request_closed": handlers.record_closed,
-    "outbound_message_sent": handlers.record_outbound_message,
-    "contact_center_message_recorded": handlers.record_contact_center_message,
+    "request_submitted": projections.record_submitted,
+    "request_routed": projections.record_routed,
+    "request_taken_in_charge": projections.record_taken_in_charge,
+    "request_answered": projections.record_answered,
+    "request_followup_added": projections.record_followup_added,
+    "request_reminded": projections.record_reminded,
+    "request_subject_changed": projections.record_subject_changed,
+    "request_closed": projections.record_closed,
+    "outbound_message_sent": projections.record_outbound_message,
+    "contact_center_message_recorded": projections.record_contact_center_message,
 }
 
 
@@ -166,7 +166,7 @@ def apply(sessions, ev):
 
 def fact(sessions, request):
     with sessions() as session:
-        return queries.request_fact(session, str(request.id))
+        return views.request_fact(session, str(request.id))
 
 
 def days(n):
@@ -285,15 +285,15 @@ def test_a_late_submission_does_not_reopen_a_request_in_progress(sessions):
 def test_closed_before_submitted_is_not_counted_until_the_submission_arrives(sessions):
     request = Request()
     with sessions() as session:
-        before = queries.count_by_state(session)
+        before = views.count_by_state(session)
 
     apply(sessions, request.closed(2))
     with sessions() as session:
-        assert queries.count_by_state(session) == before
+        assert views.count_by_state(session) == before
 
     apply(sessions, request.submitted())
     with sessions() as session:
-        assert queries.count_by_state(session)["closed"] == before["closed"] + 1
+        assert views.count_by_state(session)["closed"] == before["closed"] + 1
     assert fact(sessions, request)["state"] == "closed"
 
 
@@ -412,7 +412,7 @@ def test_sla_snapshot_per_subject_for_one_sede(sessions, unique):
     now = seed_sede(sessions, sede)
 
     with sessions() as session:
-        snapshot = queries.sla_snapshot(session, now, sede=sede)
+        snapshot = views.sla_snapshot(session, now, sede=sede)
 
     f24, durc = snapshot["subjects"]  # sorted by subject
     assert (durc["subject"], durc["sla_days"]) == ("regolarita_contributiva", 5)
@@ -437,7 +437,7 @@ def test_sla_snapshot_filters_by_origin(sessions, unique):
     now = seed_sede(sessions, sede)
 
     with sessions() as session:
-        snapshot = queries.sla_snapshot(session, now, sede=sede, origin="patronato")
+        snapshot = views.sla_snapshot(session, now, sede=sede, origin="patronato")
 
     (only,) = snapshot["subjects"]
     assert (only["open"], only["open_past_sla"], only["threshold_indicator"], only["backlog_index"]) == (

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
-from services.routing import handlers, queries
+from services.routing import use_cases, views
 from services.routing.decision import store as decision_store
 from services.routing.decision.values import RequestFacts
 from services.routing.dependencies import load_routing_table
@@ -188,12 +188,12 @@ def routed_events_for(session, request_id) -> list[dict]:
 
 def route(sessions, table, event, clock=None):
     db = DatabaseAccess(sessions, "routing.on_request_submitted")
-    return db.apply_once(event, partial(handlers.route_request, table, clock or FixedClock(NOW)))
+    return db.apply_once(event, partial(use_cases.route_request, table, clock or FixedClock(NOW)))
 
 
 def reroute(sessions, table, event, at):
     db = DatabaseAccess(sessions, "routing.on_request_subject_changed")
-    return db.apply_once(event, partial(handlers.reroute_on_subject_change, table, FixedClock(at)))
+    return db.apply_once(event, partial(use_cases.reroute_on_subject_change, table, FixedClock(at)))
 
 
 def test_a_request_is_decided_once_with_the_loaded_table(sessions, table):
@@ -209,7 +209,7 @@ def test_a_request_is_decided_once_with_the_loaded_table(sessions, table):
             select(RoutingDecision).where(RoutingDecision.request_id == request_id)
         ).all()
         events = routed_events_for(session, request_id)
-        recorded = queries.recorded_decision(session, str(request_id))
+        recorded = views.recorded_decision(session, str(request_id))
     assert len(decisions) == 1 and len(events) == 1
     decision = decisions[0]
     assert (decision.rule, decision.sequence, decision.trigger) == (
@@ -280,7 +280,7 @@ def test_an_official_of_the_current_sede_reassigns_with_a_reason(sessions, table
     clock = FixedClock(NOW + timedelta(days=1))
 
     with sessions.begin() as session:
-        result = handlers.reassign(
+        result = use_cases.reassign(
             table,
             clock,
             session,
@@ -310,9 +310,9 @@ def test_an_official_of_the_current_sede_reassigns_with_a_reason(sessions, table
     ]
     for caller, body, error in refusals:
         with sessions.begin() as session, pytest.raises(error):
-            handlers.reassign(table, clock, session, caller, str(request_id), body)
+            use_cases.reassign(table, clock, session, caller, str(request_id), body)
     with sessions.begin() as session, pytest.raises(NotFound):
-        handlers.reassign(
+        use_cases.reassign(
             table, clock, session, ADMIN, str(uuid.uuid4()), {"sede": "0704", "reason": "nessuna"}
         )
     with sessions() as session:
@@ -360,7 +360,7 @@ def test_a_decision_is_explained_after_the_fact_on_the_version_it_used(url, sess
     tables = {table.version: table, newer.version: newer}
 
     with sessions() as session:
-        explained = queries.explain_recorded(
+        explained = views.explain_recorded(
             session, ADMIN, str(request_id), lambda _s, version: tables.get(version)
         )
 
@@ -394,7 +394,7 @@ def test_only_who_held_the_request_or_supervisors_see_its_decisions(sessions, ta
 
     def explain(caller):
         with sessions() as session:
-            return queries.explain_recorded(session, caller, str(request_id), lambda _s, _v: table)
+            return views.explain_recorded(session, caller, str(request_id), lambda _s, _v: table)
 
     assert explain(rome)["current"]["assignment"]["code"] == "0704"
     assert explain(Caller(sub="d", role="direttore", scope="national"))["history"]
@@ -414,6 +414,6 @@ def test_only_who_held_the_request_or_supervisors_see_its_decisions(sessions, ta
 
 def test_an_unknown_decision_is_not_found(sessions):
     with sessions() as session, pytest.raises(NotFound):
-        queries.recorded_decision(session, str(uuid.uuid4()))
+        views.recorded_decision(session, str(uuid.uuid4()))
     with sessions() as session, pytest.raises(NotFound):
-        queries.recorded_decision(session, "not-a-uuid")
+        views.recorded_decision(session, "not-a-uuid")

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.reporting.domain import RequestTiming, sla_figures, sla_snapshot
+from services.reporting.rules import RequestTiming, sla_figures, sla_snapshot
 
 SUBMITTED = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NOW = SUBMITTED + timedelta(days=30)

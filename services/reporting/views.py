@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from services.reporting import domain
+from services.reporting import rules
 from services.reporting.models import RequestFact
 from shared.clock import parse_instant
 from shared.errors import InvalidInput, NotFound, field_error
@@ -48,7 +48,7 @@ def sla_snapshot(session, now: datetime, sede: str | None = None, origin: str | 
         query = query.where(RequestFact.sede_code == sede)
     if origin is not None:
         query = query.where(RequestFact.origin == _known_origin(origin))
-    figures = domain.sla_snapshot(session.execute(query).all(), now)
+    figures = rules.sla_snapshot(session.execute(query).all(), now)
     return {"as_of": now.isoformat(), "sede": sede, "origin": origin, **figures}
 
 

@@ -3,7 +3,7 @@ its subject changed) and an official's reassignment.
 
 Each takes its ports (routing table, clock, session) as arguments; the nameko service runs
 it inside one unit of work, so ``request_routed`` goes to the outbox in the same
-transaction as the decision it announces. The read-only use cases are in ``queries.py``.
+transaction as the decision it announces. The read side is in ``views.py``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Routing's read-only use cases: a dry run of the rules, the decisions of a request as
-recorded (each replayed on the reference version it used), the sedi in force, the
-reference versions. Nothing here writes; the use cases that record a decision are in
-``handlers.py``.
+"""Routing's read side: a dry run of the rules, the decisions of a request as recorded
+(each replayed on the reference version it used), the sedi in force, the reference
+versions. Nothing here writes; the use cases that record a decision are in
+``use_cases.py``.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 
-from services.agenda.domain import booking_allowed
 from services.agenda.models import BookingEligibility
+from services.agenda.rules import booking_allowed
 from shared.errors import NotFound
 
 ROWS = BookingEligibility.__table__
