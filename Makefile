@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run stop status test faults mails bench clean
+.PHONY: install run stop status lint format test faults mails bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,15 @@ status:
 mails:
 	$(PY) -m deploy.local.smtp_sink list --maildir var/mail
 
-test: install
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint
 	$(PY) -m deploy.local.testrun $(PYTEST_ARGS)
 
 # The full fault suite (about 8 minutes): stops RabbitMQ and restarts PostgreSQL under load.

@@ -11,6 +11,7 @@ from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from shared import contracts
 from shared.errors import ProblemError
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,16 @@ RETRY_AFTER_SECONDS = 5
 
 
 def problem_response(problem: dict) -> Response:
+    """The problem document, dumped through ``contracts.ProblemOutput`` like every answer (an
+    extension member the schema does not declare is dropped and logged, never a 500)."""
+    body, mismatches = contracts.dump(contracts.ProblemOutput, problem)
+    if mismatches:
+        log.warning(
+            "problem %s: not declared in ProblemOutput: %s", problem.get("code"), ", ".join(mismatches)
+        )
     # a 503 is never the caller's fault: say when to try again
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if problem["status"] == 503 else None
-    return json_response(problem, status=problem["status"], headers=headers, content_type=PROBLEM_JSON)
+    return json_response(body, status=problem["status"], headers=headers, content_type=PROBLEM_JSON)
 
 
 _QUERY_STRING = re.compile(r'(?P<path>"[A-Z]+ [^ ?"]*)\?[^ "]*')

@@ -1,9 +1,12 @@
-"""Shapes of the data that cross the gateway → service RPC boundary.
+"""Shapes of the data that cross the gateway: what the HTTP API reads and what it answers.
 
-The gateway uses these schemas to read HTTP bodies and to generate the OpenAPI document;
-the services load the same shapes at their RPC edge (a service never trusts its caller).
-Only shapes and formats live here: the rules (which subject needs which identifier, which
-CAP exists, who may do what) live in each service's domain.
+The gateway loads every input with these schemas, dumps every JSON answer through them
+(``dump``: a field the schema does not declare never leaves the gateway) and generates
+its OpenAPI document from the same classes (``gateway/openapi.py``): the document is what
+the API does. The services load the same input shapes at their RPC edge (a service never
+trusts its caller). Only shapes and formats live here: the rules (which subject needs
+which identifier, which CAP exists, who may do what) live in each service's domain, and
+what they refuse is listed in the document as the operation's business-rule answers.
 """
 
 from __future__ import annotations
@@ -15,19 +18,37 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from shared.access import OFFICIAL_GROUP, REQUESTER_ROLES, ROLES, SUB_MAX  # noqa: F401 - one definition
 from shared.errors import InvalidInput, field_error
+from shared.events import ASSIGNMENT_KINDS
+from shared.identifiers import MATRICOLA_PATTERN
 from shared.vocabulary import ORIGINS, STATES
 
 IDENTIFIER_KINDS = ("protocollo", "domus", "pensione")
 # Dates outside these bounds are typing mistakes, and would overflow date arithmetic.
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
 MAX_PAGE = 10_000
+# The kinds of sede of routing's reference data (a unit test keeps them equal to routing's).
+SEDE_TYPES = (
+    "direzione_regionale",
+    "direzione_provinciale",
+    "direzione_coordinamento_metropolitano",
+    "filiale_metropolitana",
+    "agenzia_complessa",
+    "agenzia_territoriale",
+)
+MESSAGE_KINDS = ("answer", "followup", "reminder")
 # No control characters in any field (PostgreSQL refuses NUL; the others garble logs and
 # mails); free texts keep newlines and tabs.
 _NO_CONTROL = re.compile(r"^[^\x00-\x1f\x7f]*\Z")
 _TEXT_NO_CONTROL = re.compile(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z")
+# every other pattern of an input field (digits, letters) excludes control characters too, so
+# the document shows that one where a field has both
+NO_CONTROL_PATTERNS = frozenset({_NO_CONTROL.pattern, _TEXT_NO_CONTROL.pattern})
 
 
 class StrictSchema(Schema):
+    """An input: a field it does not declare is refused ("Campo non previsto."), and the
+    document says so (``additionalProperties: false``)."""
+
     class Meta:
         unknown = "raise"
 
@@ -81,12 +102,25 @@ def Day(**kwargs) -> fields.Date:
     )
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON ``true`` or ``false`` and nothing else: marshmallow's Boolean would also take
+    "yes", "1" or 0, which the document (``type: boolean``) does not allow."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 CODICE_FISCALE_SHAPE = validate.Regexp(
     r"^[A-Za-z0-9]{11,16}\Z", error="Codice fiscale non valido (11 o 16 caratteri)."
 )
 OFFICE_CODE_SHAPE = validate.Regexp(
     r"^[A-Za-z0-9]{1,20}\Z", error="Codice non valido: da 1 a 20 lettere o cifre."
 )
+
+
+# ---- what the API reads -----------------------------------------------------------------
 
 
 class CaseIdentifierInput(StrictSchema):
@@ -97,14 +131,31 @@ class CaseIdentifierInput(StrictSchema):
         ),
         metadata={"description": "protocollo | domus | pensione"},
     )
-    value = Line(40, required=True, min_length=1)
+    value = Line(
+        40,
+        required=True,
+        min_length=1,
+        metadata={
+            "description": "INPS.<sede>.<gg/mm/aaaa>.<7 cifre> | 8-12 cifre (Domus) | "
+            "categoria e numero (pensione); il formato è verificato dalla regola dell'oggetto"
+        },
+    )
 
 
 class CitizenInput(StrictSchema):
     codice_fiscale = Line(
-        20, required=True, metadata={"description": "Codice fiscale del cittadino (16 caratteri)"}
+        20,
+        required=True,
+        metadata={
+            "description": "Codice fiscale del cittadino (16 caratteri, carattere di controllo verificato)",
+            "example": "RSSMRA85T10A562S",
+        },
     )
-    cap = Line(10, required=True, metadata={"description": "CAP di residenza"})
+    cap = Line(
+        10,
+        required=True,
+        metadata={"description": "CAP di residenza (5 cifre, di un comune esistente)", "example": "00184"},
+    )
 
 
 class ContactsInput(StrictSchema):
@@ -131,84 +182,17 @@ class RequestSubmissionInput(StrictSchema):
     text = Text(10000, required=True, min_length=1)
     case_identifier = fields.Nested(CaseIdentifierInput, load_default=None, allow_none=True)
     citizen = fields.Nested(CitizenInput, load_default=None, allow_none=True)
-    matricola = Line(20)
-    attachments = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=20))
-    parent_id = fields.UUID(load_default=None, allow_none=True)
-    contacts = fields.Nested(ContactsInput, load_default=dict)
-
-
-class SubmissionResult(Schema):
-    id = fields.UUID(required=True)
-    protocol = fields.String(required=True)
-    state = fields.String(required=True)
-
-
-class AttachmentResult(Schema):
-    id = fields.UUID(required=True)
-    filename = fields.String(required=True)
-    content_type = fields.String(required=True)
-    size = fields.Integer(required=True)
-
-
-class AssignmentOutput(Schema):
-    kind = fields.String()
-    code = fields.String()
-    name = fields.String()
-    reason = fields.String()
-    queue = fields.String()
-
-
-class StateChangeOutput(Schema):
-    from_state = fields.String(allow_none=True)
-    to_state = fields.String()
-    comment = fields.String(allow_none=True)
-    actor = fields.String()
-    at = fields.String()
-
-
-class AttachmentOutput(Schema):
-    id = fields.UUID()
-    filename = fields.String()
-    content_type = fields.String()
-    size = fields.Integer()
-    download_url = fields.String(
-        metadata={
-            "description": "Percorso di download nel gateway, con la stessa autorizzazione del dettaglio"
-        }
+    matricola = Line(20, metadata={"description": "Matricola aziendale (10 cifre), richieste del cassetto"})
+    attachments = fields.List(
+        fields.UUID(),
+        load_default=list,
+        validate=validate.Length(max=20),
+        metadata={"description": "Identificativi degli allegati caricati (POST /api/v1/attachments)"},
     )
-
-
-class RequestDetail(Schema):
-    id = fields.UUID()
-    protocol = fields.String()
-    origin = fields.String()
-    channel = fields.String()
-    profile = fields.String()
-    subject = fields.Dict()
-    text = fields.String()
-    case_identifier = fields.Dict(allow_none=True)
-    citizen = fields.Dict(allow_none=True)
-    matricola = fields.String(allow_none=True)
-    patronato = fields.Dict(allow_none=True)
-    parent_id = fields.UUID(allow_none=True)
-    state = fields.String()
-    assignment = fields.Nested(AssignmentOutput, allow_none=True)
-    state_history = fields.List(fields.Nested(StateChangeOutput))
-    attachments = fields.List(fields.Nested(AttachmentOutput))
-    submitted_at = fields.String()
-    updated_at = fields.String()
-
-
-class SubjectOutput(Schema):
-    code = fields.String()
-    label = fields.String()
-    channel = fields.String()
-    profiles = fields.List(fields.String())
-    catalog_version = fields.String()
-    identifier_required = fields.Boolean()
-    identifier_kinds = fields.List(fields.String())
-    sla_days = fields.Integer()
-    area = fields.String()
+    parent_id = fields.UUID(
+        load_default=None, allow_none=True, metadata={"description": "Richiesta precedente collegata"}
+    )
+    contacts = fields.Nested(ContactsInput, load_default=dict)
 
 
 class SearchFilters(StrictSchema):
@@ -250,16 +234,16 @@ class CommentInput(StrictSchema):
 
 class ReplyInput(CommentInput):
     text = Text(10000, required=True, min_length=1)
-    close = fields.Boolean(
+    close = StrictBoolean(
         load_default=False, metadata={"description": "chiude la richiesta con questo esito"}
     )
-    outcome = Text(4000)
-    enable_booking = fields.Boolean(load_default=False)
+    outcome = Text(4000, metadata={"description": "esito: obbligatorio (non vuoto) con close"})
+    enable_booking = StrictBoolean(load_default=False)
 
 
 class CloseInput(CommentInput):
-    outcome = Text(4000, required=True, min_length=1)
-    enable_booking = fields.Boolean(
+    outcome = Text(4000, required=True, min_length=1, metadata={"description": "esito (non solo spazi)"})
+    enable_booking = StrictBoolean(
         load_default=False, metadata={"description": "consente al richiedente di prenotare un appuntamento"}
     )
 
@@ -304,9 +288,611 @@ class OutboundInput(StrictSchema):
 
 
 class ReferenteProfileInput(StrictSchema):
-    referente_regionale = fields.Boolean(
+    referente_regionale = StrictBoolean(
         required=True, metadata={"description": "true concede, false revoca il profilo"}
     )
+
+
+class AttachmentUpload(StrictSchema):
+    """The multipart form of an upload: one part, ``file``, and nothing else."""
+
+    file = fields.Raw(
+        required=True,
+        metadata={
+            "type": "string",
+            "format": "binary",
+            "description": "Il file (al massimo 6 MB); il tipo è riconosciuto dal contenuto",
+        },
+    )
+
+
+# Path parameters: documented from these; the gateway and the services answer 404 for an id
+# that is not a UUID, like for one that does not exist.
+class RequestPath(StrictSchema):
+    request_id = fields.UUID(required=True)
+
+
+class AttachmentPath(RequestPath):
+    attachment_id = fields.UUID(required=True)
+
+
+class OperatorPath(StrictSchema):
+    operator_id = Line(
+        SUB_MAX, required=True, min_length=1, metadata={"description": "il sub del token dell'operatore"}
+    )
+
+
+# ---- routing's input (the same shapes routing loads at its RPC edge) ----------------------
+
+_ROUTING_REQUIRED = {"required": "Campo obbligatorio.", "null": "Campo obbligatorio."}
+_ROUTING_DAY = {"invalid": "Data non valida: usare AAAA-MM-GG."}
+_ROUTING_DAY_RANGE = validate.Range(
+    min=FIRST_DAY, max=LAST_DAY, error="La data deve essere tra il 1900 e il 2100."
+)
+ROUTING_TEXT_MAX = 200  # no routing input is longer; anything longer is refused before it is looked up
+_routing_bounded = validate.Length(max=ROUTING_TEXT_MAX, error="Al massimo {max} caratteri.")
+
+
+class RoutingInput(StrictSchema):
+    error_messages = {"unknown": "Campo non previsto."}
+
+
+def _routing_text(required: bool = False, validate=None, **kwargs) -> fields.String:
+    checks = [validate] if validate is not None else []
+    kwargs["validate"] = checks + [_routing_bounded, no_control_characters()]
+    if required:
+        return fields.String(required=True, error_messages=_ROUTING_REQUIRED, **kwargs)
+    return fields.String(load_default=None, **kwargs)
+
+
+def _routing_day(description: str) -> fields.Date:
+    return fields.Date(
+        load_default=None,
+        error_messages=_ROUTING_DAY,
+        validate=_ROUTING_DAY_RANGE,
+        metadata={"description": description},
+    )
+
+
+class ExplainQuery(RoutingInput):
+    """A dry run: the request routing would see, and optionally the day to decide on."""
+
+    channel = _routing_text(
+        True, validate=validate.Length(min=1, max=40), metadata={"description": "combipat | cassetto"}
+    )
+    profile = _routing_text(
+        True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "operatore_generico | referente_regionale | azienda | intermediario"},
+    )
+    subject = _routing_text(True, validate=validate.Length(min=1, max=100))
+    area = _routing_text(validate=validate.Length(max=100))
+    cap = _routing_text(validate=validate.Regexp(r"^[0-9]{5}\Z", error="Il CAP deve essere di 5 cifre."))
+    matricola = _routing_text(
+        validate=validate.Regexp(MATRICOLA_PATTERN, error="La matricola deve essere di 10 cifre.")
+    )
+    ente = _routing_text(
+        validate=validate.Length(min=1, max=20), metadata={"description": "codice ente del patronato"}
+    )
+    ufficio = _routing_text(
+        validate=validate.Length(min=1, max=20), metadata={"description": "codice ufficio del patronato"}
+    )
+    on = _routing_day("giorno della decisione, predefinito oggi")
+
+
+class SediQuery(RoutingInput):
+    on = _routing_day("sedi in vigore in questo giorno, predefinito oggi")
+    region = _routing_text()
+    type = _routing_text(
+        validate=validate.OneOf(SEDE_TYPES, error="Tipo di sede non valido: usare {choices}.")
+    )
+
+
+class ReassignmentInput(RoutingInput):
+    sede = _routing_text(
+        True,
+        validate=validate.Regexp(r"^[0-9]{4}\Z", error="Il codice sede deve essere di 4 cifre."),
+        metadata={"description": "codice della sede (o del CRIC) di destinazione", "example": "0703"},
+    )
+    reason = _routing_text(
+        True,
+        validate=validate.Length(
+            min=3, max=1000, error="La motivazione deve essere tra {min} e {max} caratteri."
+        ),
+        metadata={"description": "motivazione della riassegnazione"},
+    )
+
+
+# ---- what the API answers ---------------------------------------------------------------
+#
+# Every field a route returns is declared here, with its type and whether it may be null;
+# ``dump`` drops (and reports) anything else. Output schemas are marshmallow's default
+# (unknown fields raise), so the document says ``additionalProperties: false`` for them
+# too, except where an object is free-form by design (``fields.Dict()``).
+
+
+def _text(*, nullable: bool = False, required: bool = True, enum=None, fmt=None, **metadata) -> fields.String:
+    if fmt:
+        metadata["format"] = fmt
+    return fields.String(
+        required=required,
+        allow_none=nullable,
+        validate=validate.OneOf(list(enum)) if enum else None,
+        metadata=metadata,
+    )
+
+
+def Id(*, nullable: bool = False, required: bool = True, **metadata) -> fields.String:
+    """A UUID, as text (dumped as given, never parsed on the way out)."""
+    return _text(nullable=nullable, required=required, fmt="uuid", **metadata)
+
+
+def Instant(*, nullable: bool = False, required: bool = True, **metadata) -> fields.String:
+    """A moment, ISO 8601 with its offset."""
+    return _text(nullable=nullable, required=required, fmt="date-time", **metadata)
+
+
+def DayOut(*, nullable: bool = False, required: bool = True, **metadata) -> fields.String:
+    """A calendar day, AAAA-MM-GG."""
+    return _text(nullable=nullable, required=required, fmt="date", **metadata)
+
+
+def _int(*, nullable: bool = False, required: bool = True, **metadata) -> fields.Integer:
+    return fields.Integer(required=required, allow_none=nullable, metadata=metadata)
+
+
+def _bool(*, nullable: bool = False, required: bool = True, **metadata) -> fields.Boolean:
+    return fields.Boolean(required=required, allow_none=nullable, metadata=metadata)
+
+
+def _list(inner, **metadata) -> fields.List:
+    return fields.List(inner, required=True, metadata=metadata)
+
+
+def _nested(schema, *, nullable: bool = False, required: bool = True, **metadata) -> fields.Nested:
+    return fields.Nested(schema, required=required, allow_none=nullable, metadata=metadata)
+
+
+class FieldErrorOutput(Schema):
+    field = _text(description="il campo in errore, con il percorso: citizen.cap")
+    code = _text(description="invalid_field per la forma; il codice della regola altrimenti")
+    detail = _text()
+
+
+class ProblemOutput(Schema):
+    """RFC 9457, with the extension members the API uses."""
+
+    type = _text(description="URI del tipo di problema")
+    title = _text()
+    status = _int()
+    code = _text(description="Codice stabile per i programmi")
+    detail = _text(description="Spiegazione in italiano per le persone")
+    errors = fields.List(fields.Nested(FieldErrorOutput), metadata={"description": "Campi non validi"})
+    followups_left = _int(required=False, description="followups_exhausted: 0")
+    reminder_allowed_from = DayOut(required=False, description="reminder_too_early: il primo giorno utile")
+    claims = fields.List(
+        fields.String(), metadata={"description": "invalid_claims: i claim del token in errore"}
+    )
+    checks = fields.Dict(
+        keys=fields.String(),
+        values=_text(enum=("ok", "failing")),
+        metadata={"description": "not_ready: ogni servizio, ok o failing"},
+    )
+
+
+class HealthOutput(Schema):
+    status = _text(enum=("ok",))
+
+
+class ReadyOutput(Schema):
+    status = _text(enum=("ready",))
+    checks = fields.Dict(
+        keys=fields.String(),
+        values=_text(enum=("ok", "failing")),
+        required=True,
+        metadata={"description": "Per servizio: ok | failing (il motivo è nel log del gateway)"},
+    )
+
+
+class SubjectOutput(Schema):
+    code = _text()
+    label = _text()
+    channel = _text()
+    profiles = _list(fields.String())
+    catalog_version = _text()
+    identifier_required = _bool()
+    identifier_kinds = _list(_text(enum=IDENTIFIER_KINDS))
+    sla_days = _int(nullable=True, description="Giorni per chiudere; null: comunicazione non misurata")
+    area = _text()
+
+
+class AttachmentResult(Schema):
+    id = Id()
+    filename = _text(description="Nome ripulito, con l'estensione del tipo riconosciuto")
+    content_type = _text()
+    size = _int(description="Byte")
+
+
+class SubmissionResult(Schema):
+    id = Id()
+    protocol = _text(example="COMBID.2026.00000001")
+    state = _text(enum=STATES)
+
+
+class RequestSubjectOutput(Schema):
+    code = _text()
+    label = _text()
+    catalog_version = _text()
+    sla_days = _int(nullable=True)
+
+
+class AssignmentOutput(Schema):
+    """Where a request is and why; officials also see the work queue and the region."""
+
+    kind = _text(enum=ASSIGNMENT_KINDS)
+    code = _text()
+    name = _text()
+    reason = _text()
+    queue = _text(required=False, description="coda di lavoro (operatori, direttori, amministratori)")
+    region = _text(nullable=True, required=False, description="regione della struttura (operatori)")
+
+
+class RequestSummary(Schema):
+    id = Id()
+    protocol = _text()
+    origin = _text(enum=ORIGINS)
+    channel = _text()
+    profile = _text()
+    subject = _nested(RequestSubjectOutput)
+    state = _text(enum=STATES)
+    matricola = _text(nullable=True)
+    consulente = _text(nullable=True, description="codice fiscale dell'intermediario")
+    citizen_codice_fiscale = _text(nullable=True)
+    assigned_sede = _text(nullable=True)
+    submitted_at = Instant()
+    updated_at = Instant()
+    closed_at = Instant(nullable=True)
+
+
+class SearchResult(Schema):
+    items = _list(fields.Nested(RequestSummary))
+    page = _int()
+    page_size = _int()
+    total = _int()
+
+
+class CaseIdentifierOutput(Schema):
+    kind = _text(enum=IDENTIFIER_KINDS)
+    value = _text()
+
+
+class CitizenOutput(Schema):
+    codice_fiscale = _text()
+    cap = _text()
+
+
+class PatronatoOfficeOutput(Schema):
+    ente = _text()
+    ufficio = _text(nullable=True)
+
+
+class ThreadMessageOutput(Schema):
+    id = Id()
+    kind = _text(enum=MESSAGE_KINDS)
+    author = _text()
+    author_role = _text()
+    text = _text()
+    at = Instant()
+
+
+class StateChangeOutput(Schema):
+    from_state = _text(nullable=True, enum=STATES)
+    to_state = _text(enum=STATES)
+    comment = _text(nullable=True)
+    actor = _text()
+    at = Instant()
+
+
+class AttachmentOutput(Schema):
+    id = Id()
+    filename = _text()
+    content_type = _text()
+    size = _int()
+    download_url = _text(
+        description="Percorso di download nel gateway, con la stessa autorizzazione del dettaglio"
+    )
+
+
+class NextActionsOutput(Schema):
+    followups_left = _int(description="ulteriori interazioni ancora possibili dopo la prima risposta")
+    can_follow_up = _bool()
+    can_remind = _bool()
+    reminder_allowed_from = DayOut(nullable=True, description="dal giorno in cui si può sollecitare")
+
+
+class BookingOutput(Schema):
+    allowed = _bool(nullable=True, description="null: servizio appuntamenti non disponibile")
+    reason_code = _text()
+    reason = _text()
+
+
+class RequestDetail(RequestSummary):
+    text = _text()
+    case_identifier = _nested(CaseIdentifierOutput, nullable=True)
+    citizen = _nested(CitizenOutput, nullable=True)
+    patronato = _nested(PatronatoOfficeOutput, nullable=True)
+    parent_id = Id(nullable=True)
+    assignment = _nested(AssignmentOutput, nullable=True, description="null finché non è instradata")
+    outcome = _text(nullable=True, description="esito, alla chiusura")
+    booking_enabled = _bool(description="prenotazione abilitata dalla sede alla chiusura")
+    thread = _list(fields.Nested(ThreadMessageOutput))
+    state_history = _list(fields.Nested(StateChangeOutput))
+    attachments = _list(fields.Nested(AttachmentOutput))
+    next_actions = _nested(NextActionsOutput)
+    booking = _nested(BookingOutput)
+
+
+class StateResult(Schema):
+    """Take in charge, close."""
+
+    id = Id()
+    state = _text(enum=STATES)
+
+
+class ReplyResult(StateResult):
+    message_id = Id()
+
+
+class FollowupResult(Schema):
+    id = Id()
+    message_id = Id()
+    followups_left = _int()
+
+
+class ReminderResult(Schema):
+    id = Id()
+    reminders = _int(description="solleciti inviati finora")
+
+
+class SubjectChangeResult(Schema):
+    id = Id()
+    subject = _text()
+    sla_days = _int(nullable=True)
+
+
+class OutboundResult(Schema):
+    id = Id()
+    protocol = _text()
+
+
+class ReferenteProfileResult(Schema):
+    operator = _text()
+    patronato = _text()
+    referente_regionale = _bool()
+    changed_at = Instant()
+
+
+# routing
+
+
+class RuleCheckOutput(Schema):
+    rule = _text(
+        description="referente_regionale_cric | polo | operatore_generico_cap | cassetto_matricola | triage "
+        "| manual_reassignment | manual_reassignment_kept"
+    )
+    outcome = _text(enum=("matched", "not_applicable", "not_resolved"))
+    code = _text()
+    detail = _text()
+
+
+class RoutingFactsOutput(Schema):
+    """What the rules looked at."""
+
+    channel = _text(nullable=True)
+    profile = _text(nullable=True)
+    subject = _text(nullable=True)
+    area = _text(nullable=True)
+    cap = _text(nullable=True)
+    matricola = _text(nullable=True)
+    ente = _text(nullable=True)
+    ufficio = _text(nullable=True)
+
+
+class DecisionOutput(Schema):
+    assignment = _nested(AssignmentOutput)
+    rule = _text()
+    inputs = fields.Dict(required=True, metadata={"description": "i dati che la regola ha usato"})
+    reference_version = _text()
+    rule_chain = _list(fields.Nested(RuleCheckOutput))
+    request = _nested(RoutingFactsOutput)
+
+
+class ExplainedDecision(DecisionOutput):
+    dry_run = _bool(description="sempre true: nulla è registrato")
+    effective_day = DayOut(description="giorno dei dati di riferimento in vigore usati")
+
+
+class ReplayOutput(Schema):
+    reference_version = _text()
+    available = _bool(description="false: la versione dei dati non è più disponibile")
+    rule = _text(required=False)
+    assignment = _nested(AssignmentOutput, required=False)
+    same_decision = _bool(required=False)
+
+
+class RecordedDecision(DecisionOutput):
+    id = Id()
+    request_id = Id()
+    sequence = _int()
+    trigger = _text(enum=("request_submitted", "request_subject_changed", "manual"))
+    decided_at = Instant()
+    effective_day = DayOut(nullable=True)
+    previous = _nested(AssignmentOutput, nullable=True)
+    emitted = _bool(description="se è stato emesso request_routed")
+
+
+class ReplayedDecision(RecordedDecision):
+    replay = _nested(
+        ReplayOutput,
+        nullable=True,
+        description="la stessa decisione ricalcolata sulla versione registrata (null: decisione manuale)",
+    )
+
+
+class DecisionHistoryOutput(Schema):
+    request_id = Id()
+    current = _nested(ReplayedDecision)
+    history = _list(fields.Nested(ReplayedDecision))
+
+
+class SedeOutput(Schema):
+    valid_from = DayOut(nullable=True)
+    valid_to = DayOut(nullable=True)
+    code = _text()
+    name = _text()
+    type = _text(enum=SEDE_TYPES)
+    parent_code = _text(nullable=True)
+    region = _text()
+    province = _text(nullable=True)
+    email = _text(nullable=True)
+    province_wide = _bool(description="copre la provincia, tranne i comuni elencati per le sedi locali")
+    comuni = _list(fields.String(), description="codici catastali dei comuni coperti (sedi locali)")
+
+
+class CricOutput(Schema):
+    valid_from = DayOut(nullable=True)
+    valid_to = DayOut(nullable=True)
+    code = _text()
+    name = _text()
+    region = _text()
+    parent_code = _text()
+    email = _text(nullable=True)
+
+
+class SediOutput(Schema):
+    reference_version = _text(nullable=True, description="null: nessun dato di riferimento caricato")
+    on = DayOut()
+    sedi = _list(fields.Nested(SedeOutput))
+    cric = _list(fields.Nested(CricOutput))
+
+
+class ReferenceVersionOutput(Schema):
+    id = _text()
+    loaded_at = Instant()
+    source = _text()
+    active = _bool()
+    checksum = _text()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+
+
+class ReferenceVersionsOutput(Schema):
+    active = _text(nullable=True)
+    versions = _list(fields.Nested(ReferenceVersionOutput))
+
+
+# operators' status (each service's ``ops_status``, summed up by the gateway)
+
+SERVICE_STATUSES = ("ok", "degraded", "no_answer", "not_running", "failing", "unreachable")
+
+
+class OutboxStatusOutput(Schema):
+    pending = _int(description="eventi da pubblicare")
+    oldest_pending_age_seconds = fields.Float(required=True, allow_none=True)
+    parked = _int(description="eventi fermi dopo troppi tentativi")
+    oldest_parked_age_seconds = fields.Float(required=True, allow_none=True)
+
+
+class DeadLettersStatusOutput(Schema):
+    total = _int(required=False)
+    queues = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(allow_none=True),
+        metadata={"description": "messaggi per coda (null: coda non dichiarata)"},
+    )
+    error = _text(required=False, description="broker_unavailable: code non lette")
+
+
+class ServiceStatusOutput(Schema):
+    status = _text(enum=SERVICE_STATUSES)
+    error = _text(required=False, description="perché il servizio non ha risposto")
+    database = _text(required=False, description="ok, o il codice del guasto")
+    outbox = _nested(OutboxStatusOutput, required=False)
+    dead_letters = _nested(DeadLettersStatusOutput, required=False)
+    unrouted_requests = _int(required=False, description="intake: richieste non ancora instradate")
+    failed_deliveries = _int(required=False, description="notify: invii falliti")
+
+
+class StatusTotalsOutput(Schema):
+    outbox_parked = _int()
+    dead_letters = _int()
+    unrouted_requests = _int()
+    failed_deliveries = _int()
+    outbox_pending = _int()
+
+
+class AdminStatusOutput(Schema):
+    status = _text(enum=("ok", "degraded"))
+    attention = _list(
+        fields.String(),
+        description="Codici da guardare: outbox_parked, dead_letters, unrouted_requests, "
+        "failed_deliveries, service_<stato>",
+    )
+    totals = _nested(StatusTotalsOutput, description="Somme su tutti i servizi")
+    services = fields.Dict(keys=fields.String(), values=fields.Nested(ServiceStatusOutput), required=True)
+
+
+# ---- dumping an answer --------------------------------------------------------------------
+
+
+def dump(schema_cls, data, *, many: bool = False):
+    """``data`` through ``schema_cls``: what the schema declares, nothing else.
+
+    Returns the dumped value and the places where ``data`` does not match the declaration:
+    ``"path: undeclared"`` for a field the schema does not declare (dropped), ``"path: null"``
+    for a None where the schema does not allow null.
+    """
+    schema = schema_cls(many=many) if isinstance(schema_cls, type) else schema_cls
+    return schema.dump(data), mismatches(schema_cls, data, many=many)
+
+
+def mismatches(schema_cls, data, *, many: bool = False, path: str = "") -> list[str]:
+    schema = schema_cls() if isinstance(schema_cls, type) else schema_cls
+    if many:
+        if not isinstance(data, list | tuple):
+            return [f"{path or '$'}: not a list"]
+        found = []
+        for index, item in enumerate(data):
+            found += mismatches(schema, item, path=f"{path}[{index}]")
+        return found
+    if not isinstance(data, dict):
+        return [f"{path or '$'}: not an object"]
+    found = [f"{_join(path, key)}: undeclared" for key in data if key not in schema.fields]
+    for name, field in schema.fields.items():
+        if name in data:
+            found += _field_mismatches(field, data[name], _join(path, name))
+    return found
+
+
+def _field_mismatches(field, value, path: str) -> list[str]:
+    if value is None:
+        return [] if field.allow_none else [f"{path}: null"]
+    if isinstance(field, fields.Nested):
+        return mismatches(field.schema, value, many=bool(field.many), path=path)
+    if isinstance(field, fields.List) and isinstance(value, list | tuple):
+        found = []
+        for index, item in enumerate(value):
+            found += _field_mismatches(field.inner, item, f"{path}[{index}]")
+        return found
+    if isinstance(field, fields.Dict) and field.value_field is not None and isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            found += _field_mismatches(field.value_field, item, _join(path, key))
+        return found
+    return []
+
+
+def _join(path: str, key) -> str:
+    return f"{path}.{key}" if path else str(key)
 
 
 # ---- loading input at an edge ---------------------------------------------------------

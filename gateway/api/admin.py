@@ -11,14 +11,11 @@ from __future__ import annotations
 import time
 
 import eventlet
-from marshmallow import Schema, fields
 from nameko import config
 from nameko.exceptions import UnknownService
 
-from gateway.api.base import GatewayBase
-from gateway.entrypoints import http, json_response
-from gateway.openapi import operation
-from shared import access
+from gateway.api.base import GatewayBase, route
+from shared import access, contracts
 from shared.errors import ProblemError
 
 OPS_SERVICES = ("intake", "routing", "notify", "reporting", "agenda")
@@ -34,14 +31,20 @@ ATTENTION = (
 )
 
 
-class AdminApi(GatewayBase):
-    @http("GET", "/api/v1/admin/status")
-    def admin_status(self, request):
-        self._require_admin(request)
-        return json_response(summarise(self._ops_reports()))
+def require_admin(caller) -> None:
+    access.require_role(caller, ADMIN_ROLES)
 
-    def _require_admin(self, request) -> None:
-        access.require_role(self._caller(request), ADMIN_ROLES)
+
+class AdminApi(GatewayBase):
+    @route(
+        "GET",
+        "/api/v1/admin/status",
+        "Stato operativo dei servizi (solo amministratori)",
+        access=require_admin,
+        output=contracts.AdminStatusOutput,
+    )
+    def admin_status(self, call):
+        return summarise(self._ops_reports())
 
     def _ops_reports(self) -> dict:
         reports, calls = {}, {}
@@ -95,34 +98,3 @@ def summarise(reports: dict[str, dict]) -> dict:
         "totals": totals,
         "services": services,
     }
-
-
-# ---- OpenAPI ----------------------------------------------------------------------------------
-
-
-class AdminStatusOutput(Schema):
-    status = fields.String(
-        metadata={"description": "ok | degraded (un servizio non risponde o non legge un componente)"}
-    )
-    attention = fields.List(
-        fields.String(),
-        metadata={
-            "description": "Codici da guardare: outbox_parked, dead_letters, unrouted_requests, "
-            "failed_deliveries, service_<stato>"
-        },
-    )
-    totals = fields.Dict(metadata={"description": "Somme su tutti i servizi"})
-    services = fields.Dict(
-        metadata={
-            "description": "Per servizio: status, database, outbox (pending, parked, età dei più vecchi), "
-            "dead_letters (total, queues), unrouted_requests (intake), failed_deliveries (notify)"
-        }
-    )
-
-
-def document(spec) -> None:
-    spec.components.schema("AdminStatus", schema=AdminStatusOutput)
-    spec.path(
-        "/api/v1/admin/status",
-        operations={"get": operation("Stato operativo dei servizi (solo amministratori)", "AdminStatus")},
-    )

@@ -1,21 +1,39 @@
-"""What every group of endpoints shares: the RPC client, the caller, JSON bodies, the
-correlation id. Every input is bounded here before it goes anywhere."""
+"""What every group of endpoints shares: the route declaration, the RPC client, the caller,
+JSON bodies, the correlation id, the answer dumped through its schema. Every input is
+bounded here before it goes anywhere.
+
+``route`` declares an operation once: it registers the nameko HTTP entrypoint, reads the
+input in a fixed order (token, access rule on the caller, path checks, body, query string,
+each loaded with its ``shared.contracts`` schema) and dumps what the handler returns
+through the output schema (``respond``). ``gateway.openapi`` builds the document from the
+same declarations.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import re
 import uuid
+from dataclasses import dataclass, replace
 
 import eventlet
 from nameko import config
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Request, Response
 
 from gateway.auth import TokenVerifier
+from gateway.entrypoints import http, json_response, problem_response
+from gateway.openapi import Route
 from gateway.rpc import GatewayRpc
+from shared import contracts
 from shared.access import Caller
+from shared.config import is_development
 from shared.errors import PayloadTooLarge, ProblemError, Unavailable
 from shared.outages import outage_code
+
+log = logging.getLogger(__name__)
 
 # A stale RPC must not run after the caller gave up: requests expire on the broker.
 RPC_EXPIRATION_SECONDS = 10
@@ -93,3 +111,93 @@ def _limited_body(request, limit: int) -> bytes:
         return request.get_data(cache=True)
     except RequestEntityTooLarge:
         raise too_large from None
+
+
+# ---- routes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler receives: the HTTP request and its input, already checked."""
+
+    request: Request
+    caller: Caller | None = None
+    body: dict | None = None  # the JSON body as sent (loaded once to check it, passed on as is)
+    query: dict | None = None  # the query string, first value of each name
+
+
+class UndeclaredResponse(Exception):
+    """A handler answered what its output schema does not declare (development only: the
+    gateway answers 500 and says where; elsewhere the field is dropped and logged)."""
+
+
+def route(method: str, path: str, summary: str, **declared):
+    """Declare an operation (see ``gateway.openapi.Route``) on its handler
+    ``handler(self, call: Call, **path_parameters)``; the handler returns the data to dump
+    through ``output``, or a werkzeug ``Response`` it built itself."""
+    described = Route(method=method.upper(), path=path, summary=summary, **declared)
+
+    def decorator(handler):
+        declaration = replace(described, operation_id=handler.__name__)
+
+        @functools.wraps(handler)
+        def entrypoint(self, request, **params):
+            try:
+                call = _read(self, request, declaration, params)
+                result = handler(self, call, **params)
+            except ProblemError as problem:
+                # answered here, not raised: nameko would log every refusal as a worker
+                # error with its traceback, burying the real ones
+                (log.warning if problem.status >= 500 else log.info)(
+                    "%s %s: %s %s", declaration.method, declaration.path, problem.status, problem.code
+                )
+                return problem_response(problem.as_problem())
+            if isinstance(result, Response):
+                return result
+            headers = {"Location": declaration.location.format(**result)} if declaration.location else None
+            return respond(
+                declaration.output, result, declaration.status, many=declaration.many, headers=headers
+            )
+
+        entrypoint.route = declaration
+        return http(declaration.method, declaration.nameko_path)(entrypoint)
+
+    return decorator
+
+
+def _read(service: GatewayBase, request, declared: Route, params: dict) -> Call:
+    caller = service._caller(request) if declared.secured else None
+    if declared.access is not None:
+        declared.access(caller)
+    for name, check in declared.path_checks.items():
+        check(params[name])
+    body = None
+    if declared.body is not None and not declared.multipart:
+        body = service._json_body(request, allow_empty=declared.empty_body)
+        contracts.load(declared.body, body)
+    query = None
+    if declared.query is not None:
+        query = request.args.to_dict()
+        contracts.load(declared.query, query)
+    return Call(request, caller, body, query)
+
+
+def respond(schema, data, status: int = 200, *, many: bool = False, headers: dict | None = None) -> Response:
+    """``data`` dumped through ``schema``, as JSON: the answer holds what the document declares."""
+    dumped, mismatches = contracts.dump(schema, data, many=many)
+    if mismatches:
+        name = getattr(schema, "__name__", schema.__class__.__name__)
+        message = f"{name} does not declare: {', '.join(mismatches[:20])}"
+        if strict_responses():
+            raise UndeclaredResponse(message)
+        log.warning("answer dumped through its schema: %s", message)
+    return json_response(dumped, status=status, headers=headers)
+
+
+def strict_responses() -> bool:
+    """In development (``make run``, ``make test``) an answer that does not match its schema is
+    a 500, so a test meets it; ``RESPONSE_CONTRACT`` (strict | lenient) says otherwise."""
+    chosen = str(config.get("RESPONSE_CONTRACT") or "").strip().lower()
+    if chosen in ("strict", "lenient"):
+        return chosen == "strict"
+    return is_development(str(config.get("COMBID_ENV") or ""))

@@ -7,9 +7,10 @@ import time
 
 import eventlet
 
-from gateway.api.base import GatewayBase
-from gateway.entrypoints import http, json_response, problem_response
-from gateway.openapi import openapi_document, operation
+from gateway.api.base import GatewayBase, route
+from gateway.entrypoints import json_response, problem_response
+from gateway.openapi import OPENAPI_PATH, openapi_document
+from shared import contracts
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +28,19 @@ def _reason(exc: BaseException) -> str:
 
 
 class ProbesApi(GatewayBase):
-    @http("GET", "/health")
-    def health(self, request):
-        return json_response({"status": "ok"})
+    @route("GET", "/health", "Liveness", secured=False, output=contracts.HealthOutput)
+    def health(self, call):
+        return {"status": "ok"}
 
-    @http("GET", "/ready")
-    def ready(self, request):
+    @route(
+        "GET",
+        "/ready",
+        "Readiness: each service with its database and storage, ok or failing",
+        secured=False,
+        output=contracts.ReadyOutput,
+        extra_problems=(503,),
+    )
+    def ready(self, call):
         """Each component "ok" or "failing", nothing more: the reason goes to this log only
         (anonymous callers must not read internal errors)."""
         # in parallel, each in its own green thread: even the request's publish can block
@@ -51,7 +59,7 @@ class ProbesApi(GatewayBase):
                 log.warning("ready: %s failing: %s", service, failure)
             checks[service] = FAILING if failure else OK
         if all(state == OK for state in checks.values()):
-            return json_response({"status": "ready", "checks": checks})
+            return {"status": "ready", "checks": checks}
         return problem_response(
             {
                 "type": "about:blank",
@@ -78,18 +86,15 @@ class ProbesApi(GatewayBase):
             return _reason(exc)
         return None
 
-    @http("GET", "/api/v1/openapi.json")
-    def openapi(self, request):
-        return json_response(openapi_document())
-
-
-def document(spec) -> None:
-    spec.path("/health", operations={"get": operation("Liveness", secured=False)})
-    spec.path(
-        "/ready",
-        operations={
-            "get": operation(
-                "Readiness: each service with its database and storage, ok or failing", secured=False
-            )
+    @route(
+        "GET",
+        OPENAPI_PATH,
+        "Questo documento (OpenAPI 3), generato dalle rotte del gateway",
+        secured=False,
+        response={
+            "description": "Il documento OpenAPI",
+            "content": {"application/json": {"schema": {"type": "object"}}},
         },
     )
+    def openapi(self, call):
+        return json_response(openapi_document(type(self)))

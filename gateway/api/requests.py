@@ -9,26 +9,99 @@ import base64
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from gateway import downloads
-from gateway.api.base import GatewayBase, correlation_id
-from gateway.entrypoints import http, json_response
-from gateway.openapi import ID_PARAM, operation
+from gateway.api.base import GatewayBase, correlation_id, route
+from gateway.openapi import Link
 from shared import access, contracts
 from shared.errors import InvalidInput, NotFound, PayloadTooLarge, ProblemError, field_error
 
 UPLOAD_MAX_BYTES = 6 * 1024 * 1024
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
+# ---- links: what a client does next with the request it has ----------------------------------
+
+_CONVERSATION = {
+    "GetRequest": "get_request",
+    "TakeInCharge": "take_in_charge",
+    "Reply": "reply",
+    "Close": "close",
+    "ChangeSubject": "change_subject",
+    "FollowUp": "add_followup",
+    "Remind": "add_reminder",
+    "Reassign": "reassign_request",
+    "RoutingDecisions": "explain_recorded_routing",
+}
+
+
+def request_links(expression: str = "$response.body#/id", *names: str) -> dict[str, Link]:
+    """Links to the operations on one request, whose id is at ``expression`` in the answer."""
+    chosen = names or tuple(_CONVERSATION)
+    return {name: Link(_CONVERSATION[name], {"request_id": expression}) for name in chosen}
+
+
+DOWNLOAD_FIRST_ATTACHMENT = Link(
+    "download_attachment",
+    {"request_id": "$response.body#/id", "attachment_id": "$response.body#/attachments/0/id"},
+    description="il primo allegato della richiesta",
+)
+SUBMIT_WITH_UPLOAD = Link(
+    "submit_request",
+    request_body={"attachments": ["$response.body#/id"]},
+    description="una richiesta con l'allegato appena caricato",
+)
+# what an example submission needs: a patronato operator's request for a citizen of Roma
+SUBMISSION_EXAMPLE = {
+    "subject": "requisiti_accesso",
+    "text": "Quali sono i requisiti per la pensione anticipata?",
+    "citizen": {"codice_fiscale": "RSSMRA85T10A562S", "cap": "00184"},
+    "contacts": {"email": "operatore@patronato.example"},
+}
+
+SUBMISSION_RULES = (
+    "unknown_subject",
+    "citizen_required",
+    "invalid_codice_fiscale",
+    "invalid_cap",
+    "unknown_cap",
+    "invalid_matricola",
+    "matricola_not_delegated",
+    "identifier_required",
+    "identifier_not_expected",
+    "invalid_protocollo",
+    "invalid_domus",
+    "invalid_pensione",
+    "too_many_attachments",
+    "attachments_too_large",
+    "unknown_attachment",
+    "unknown_parent",
+)
+OFFICIAL_STEP_CONFLICTS = ("request_closed", "outbound_message")
+
 
 class RequestsApi(GatewayBase):
-    @http("GET", "/api/v1/subjects")
-    def list_subjects(self, request):
-        caller = self._caller(request)
-        return json_response(self._call("intake", "list_subjects", caller))
+    @route(
+        "GET",
+        "/api/v1/subjects",
+        "Catalogo degli oggetti per il profilo del chiamante",
+        output=contracts.SubjectOutput,
+        many=True,
+    )
+    def list_subjects(self, call):
+        return self._call("intake", "list_subjects", call.caller)
 
-    @http("POST", "/api/v1/attachments")
-    def upload_attachment(self, request):
-        caller = self._caller(request)
-        access.require_requester(caller)
+    @route(
+        "POST",
+        "/api/v1/attachments",
+        "Carica un allegato (multipart/form-data, un solo campo: file)",
+        body=contracts.AttachmentUpload,
+        multipart=True,
+        access=access.require_requester,
+        output=contracts.AttachmentResult,
+        status=201,
+        rules={422: ("empty_file", "file_type_not_allowed")},
+        links={"SubmitWithAttachment": SUBMIT_WITH_UPLOAD},
+    )
+    def upload_attachment(self, call):
+        request = call.request
         too_large = PayloadTooLarge("file_too_large", "Il file supera la dimensione massima di 6 MB.")
         if request.content_length and request.content_length > UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD_BYTES:
             raise too_large
@@ -36,8 +109,13 @@ class RequestsApi(GatewayBase):
         request.max_content_length = UPLOAD_MAX_BYTES + MULTIPART_OVERHEAD_BYTES
         try:
             upload = request.files.get("file")
+            others = sorted({*request.form.keys(), *request.files.keys()} - {"file"})
         except RequestEntityTooLarge:
             raise too_large from None
+        if others:  # the form has one part: like a JSON body, anything else is refused
+            raise InvalidInput.from_errors(
+                [field_error(name, "invalid_field", "Campo non previsto.") for name in others]
+            )
         if upload is None:
             raise InvalidInput.from_errors(
                 [
@@ -49,43 +127,91 @@ class RequestsApi(GatewayBase):
         data = upload.stream.read(UPLOAD_MAX_BYTES + 1)
         if len(data) > UPLOAD_MAX_BYTES:
             raise too_large
-        result = self._call(
+        return self._call(
             "intake",
             "upload_attachment",
-            caller,
+            call.caller,
             upload.filename or "allegato",
             base64.b64encode(data).decode("ascii"),
         )
-        return json_response(result, status=201)
 
-    @http("POST", "/api/v1/requests")
-    def submit_request(self, request):
-        caller = self._caller(request)
-        access.require_requester(caller)
-        body = self._json_body(request)
-        contracts.load(contracts.RequestSubmissionInput, body)  # shape errors answered here, early
-        result = self._call("intake", "submit_request", caller, body, correlation_id(request))
-        return json_response(result, status=201, headers={"Location": f"/api/v1/requests/{result['id']}"})
+    @route(
+        "POST",
+        "/api/v1/requests",
+        "Invia una richiesta",
+        body=contracts.RequestSubmissionInput,
+        example=SUBMISSION_EXAMPLE,
+        access=access.require_requester,
+        output=contracts.SubmissionResult,
+        status=201,
+        location="/api/v1/requests/{id}",
+        rules={422: SUBMISSION_RULES},
+        links=request_links(),
+    )
+    def submit_request(self, call):
+        return self._call("intake", "submit_request", call.caller, call.body, correlation_id(call.request))
 
-    @http("GET", "/api/v1/requests")
-    def search_requests(self, request):
-        caller = self._caller(request)
-        filters = request.args.to_dict()
-        contracts.load(contracts.SearchFilters, filters)
-        return json_response(self._call("intake", "search_requests", caller, filters))
+    @route(
+        "GET",
+        "/api/v1/requests",
+        "Storico (richiedenti) e coda di lavoro (operatori), con filtri e paginazione",
+        query=contracts.SearchFilters,
+        output=contracts.SearchResult,
+        links=request_links(
+            "$response.body#/items/0/id", "GetRequest", "TakeInCharge", "Reply", "Close", "FollowUp"
+        ),
+    )
+    def search_requests(self, call):
+        return self._call("intake", "search_requests", call.caller, call.query)
 
-    @http("GET", "/api/v1/requests/<string:request_id>")
-    def get_request(self, request, request_id):
-        caller = self._caller(request)
-        detail = self._call("intake", "get_request", caller, request_id)
+    @route(
+        "GET",
+        "/api/v1/requests/{request_id}",
+        "Dettaglio di una richiesta, con il filo della conversazione",
+        path_schema=contracts.RequestPath,
+        output=contracts.RequestDetail,
+        links={
+            **request_links(
+                "$response.body#/id",
+                "TakeInCharge",
+                "Reply",
+                "Close",
+                "ChangeSubject",
+                "FollowUp",
+                "Remind",
+                "Reassign",
+                "RoutingDecisions",
+            ),
+            "DownloadAttachment": DOWNLOAD_FIRST_ATTACHMENT,
+        },
+    )
+    def get_request(self, call, request_id):
+        detail = self._call("intake", "get_request", call.caller, request_id)
         detail["booking"] = self._booking_eligibility(request_id)
-        return json_response(detail)
+        return detail
 
-    @http("GET", "/api/v1/requests/<string:request_id>/attachments/<string:attachment_id>")
-    def download_attachment(self, request, request_id, attachment_id):
+    @route(
+        "GET",
+        "/api/v1/requests/{request_id}/attachments/{attachment_id}",
+        "Scarica un allegato della richiesta (chi può leggere la richiesta; 404 per gli altri)",
+        path_schema=contracts.AttachmentPath,
+        response={
+            "description": "Il file, con il tipo rilevato dal contenuto e il nome ripulito",
+            "headers": {
+                "Content-Disposition": {
+                    "schema": {"type": "string"},
+                    "description": "attachment; filename=...; filename*=UTF-8''...",
+                },
+                "Content-Length": {"schema": {"type": "integer"}},
+                "X-Content-Type-Options": {"schema": {"type": "string"}, "description": "nosniff"},
+                "Cache-Control": {"schema": {"type": "string"}, "description": "private, no-store"},
+            },
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        },
+    )
+    def download_attachment(self, call, request_id, attachment_id):
         """Streamed by the gateway, authorised like the detail (see ``gateway.downloads``)."""
-        caller = self._caller(request)
-        found = self._call("intake", "attachment_download", caller, request_id, attachment_id)
+        found = self._call("intake", "attachment_download", call.caller, request_id, attachment_id)
         return downloads.stream_attachment(found)
 
     def _booking_eligibility(self, request_id: str) -> dict:
@@ -106,174 +232,136 @@ class RequestsApi(GatewayBase):
             }
         return {key: eligibility.get(key) for key in ("allowed", "reason_code", "reason")}
 
-    # -- the conversation ---------------------------------------------------------------
+    # -- the conversation: the access rule is on the caller, the service checks the request ---
 
-    def _step(self, request, request_id, method, schema, require):
-        """One step of the conversation: ``require`` is the access rule on the caller
-        (the service checks the request itself)."""
-        caller = self._caller(request)
-        require(caller)
-        body = self._json_body(request, allow_empty=True)
-        contracts.load(schema, body)
-        return json_response(self._call("intake", method, caller, request_id, body, correlation_id(request)))
+    def _step(self, call, request_id, method):
+        return self._call("intake", method, call.caller, request_id, call.body, correlation_id(call.request))
 
-    @http("POST", "/api/v1/requests/<string:request_id>/take")
-    def take_in_charge(self, request, request_id):
-        return self._step(
-            request, request_id, "take_in_charge", contracts.CommentInput, access.require_official
-        )
-
-    @http("POST", "/api/v1/requests/<string:request_id>/replies")
-    def reply(self, request, request_id):
-        return self._step(request, request_id, "reply", contracts.ReplyInput, access.require_official)
-
-    @http("POST", "/api/v1/requests/<string:request_id>/close")
-    def close(self, request, request_id):
-        return self._step(request, request_id, "close", contracts.CloseInput, access.require_official)
-
-    @http("POST", "/api/v1/requests/<string:request_id>/subject")
-    def change_subject(self, request, request_id):
-        return self._step(
-            request, request_id, "change_subject", contracts.SubjectChangeInput, access.require_official
-        )
-
-    @http("POST", "/api/v1/requests/<string:request_id>/followups")
-    def add_followup(self, request, request_id):
-        return self._step(
-            request, request_id, "add_followup", contracts.FollowupInput, access.require_requester
-        )
-
-    @http("POST", "/api/v1/requests/<string:request_id>/reminders")
-    def add_reminder(self, request, request_id):
-        return self._step(
-            request, request_id, "add_reminder", contracts.ReminderInput, access.require_requester
-        )
-
-    @http("POST", "/api/v1/outbound")
-    def send_outbound(self, request):
-        caller = self._caller(request)
-        access.require_official(caller)
-        body = self._json_body(request)
-        contracts.load(contracts.OutboundInput, body)
-        return json_response(
-            self._call("intake", "send_outbound", caller, body, correlation_id(request)), status=201
-        )
-
-    @http("PUT", "/api/v1/patronato/operators/<string:operator_id>/profile")
-    def set_referente_profile(self, request, operator_id):
-        caller = self._caller(request)
-        access.require_role(caller, ("patronato_admin",))
-        contracts.check_operator_id(operator_id)
-        body = self._json_body(request)
-        contracts.load(contracts.ReferenteProfileInput, body)
-        return json_response(self._call("intake", "set_referente_profile", caller, operator_id, body))
-
-
-def document(spec) -> None:
-    for name, schema in (
-        ("SearchFilters", contracts.SearchFilters),
-        ("CommentInput", contracts.CommentInput),
-        ("ReplyInput", contracts.ReplyInput),
-        ("CloseInput", contracts.CloseInput),
-        ("SubjectChangeInput", contracts.SubjectChangeInput),
-        ("FollowupInput", contracts.FollowupInput),
-        ("ReminderInput", contracts.ReminderInput),
-        ("OutboundInput", contracts.OutboundInput),
-        ("ReferenteProfileInput", contracts.ReferenteProfileInput),
-    ):
-        spec.components.schema(name, schema=schema)
-    spec.path(
-        "/api/v1/subjects",
-        operations={
-            "get": operation(
-                "Catalogo degli oggetti per il profilo del chiamante", {"type": "array", "items": "Subject"}
-            )
-        },
+    @route(
+        "POST",
+        "/api/v1/requests/{request_id}/take",
+        "Presa in carico (operatore di sede)",
+        path_schema=contracts.RequestPath,
+        body=contracts.CommentInput,
+        body_required=False,
+        empty_body=True,
+        access=access.require_official,
+        output=contracts.StateResult,
+        rules={409: ("already_in_progress", *OFFICIAL_STEP_CONFLICTS)},
+        links=request_links("$response.body#/id", "GetRequest", "Reply", "Close", "ChangeSubject"),
     )
-    spec.path(
-        "/api/v1/attachments",
-        operations={
-            "post": operation(
-                "Carica un allegato",
-                "AttachmentResult",
-                "201",
-                body="AttachmentUpload",
-                body_type="multipart/form-data",
-            )
-        },
+    def take_in_charge(self, call, request_id):
+        return self._step(call, request_id, "take_in_charge")
+
+    @route(
+        "POST",
+        "/api/v1/requests/{request_id}/replies",
+        "Risposta della sede, eventualmente con chiusura ed esito",
+        path_schema=contracts.RequestPath,
+        body=contracts.ReplyInput,
+        empty_body=True,
+        example={"text": "La domanda è in istruttoria."},
+        access=access.require_official,
+        output=contracts.ReplyResult,
+        rules={409: OFFICIAL_STEP_CONFLICTS, 422: ("outcome_required",)},
+        links=request_links("$response.body#/id", "GetRequest", "FollowUp", "Close"),
     )
-    search = operation("Storico (richiedenti) e coda di lavoro (operatori), con filtri e paginazione")
-    search["parameters"] = [{"in": "query", "schema": "SearchFilters"}]
-    spec.path(
-        "/api/v1/requests",
-        operations={
-            "post": operation("Invia una richiesta", "SubmissionResult", "201", body="RequestSubmission"),
-            "get": search,
-        },
+    def reply(self, call, request_id):
+        return self._step(call, request_id, "reply")
+
+    @route(
+        "POST",
+        "/api/v1/requests/{request_id}/close",
+        "Chiusura con esito",
+        path_schema=contracts.RequestPath,
+        body=contracts.CloseInput,
+        empty_body=True,
+        example={"outcome": "Pratica definita", "enable_booking": True},
+        access=access.require_official,
+        output=contracts.StateResult,
+        rules={409: OFFICIAL_STEP_CONFLICTS, 422: ("outcome_required",)},
+        links=request_links("$response.body#/id", "GetRequest"),
     )
-    spec.path(
-        "/api/v1/requests/{request_id}",
-        operations={
-            "get": operation(
-                "Dettaglio di una richiesta, con il filo della conversazione",
-                "RequestDetail",
-                params=ID_PARAM,
-            )
-        },
+    def close(self, call, request_id):
+        return self._step(call, request_id, "close")
+
+    @route(
+        "POST",
+        "/api/v1/requests/{request_id}/subject",
+        "Cambio oggetto per lavorazione",
+        path_schema=contracts.RequestPath,
+        body=contracts.SubjectChangeInput,
+        empty_body=True,
+        access=access.require_official,
+        output=contracts.SubjectChangeResult,
+        rules={409: OFFICIAL_STEP_CONFLICTS, 422: ("same_subject", "unknown_subject")},
+        links=request_links("$response.body#/id", "GetRequest", "RoutingDecisions"),
     )
-    spec.path("/api/v1/requests/{request_id}/attachments/{attachment_id}", operations={"get": _download()})
-    steps = {
-        "take": ("Presa in carico (operatore di sede)", "CommentInput"),
-        "replies": ("Risposta della sede, eventualmente con chiusura ed esito", "ReplyInput"),
-        "close": ("Chiusura con esito", "CloseInput"),
-        "subject": ("Cambio oggetto per lavorazione", "SubjectChangeInput"),
-        "followups": (
-            "Ulteriore interazione del richiedente (al massimo 2 dopo la prima risposta)",
-            "FollowupInput",
-        ),
-        "reminders": ("Sollecito (dopo 15 giorni senza risposta)", "ReminderInput"),
-    }
-    for path, (summary, body) in steps.items():
-        spec.path(
-            f"/api/v1/requests/{{request_id}}/{path}",
-            operations={"post": operation(summary, body=body, params=ID_PARAM)},
-        )
-    spec.path(
+    def change_subject(self, call, request_id):
+        return self._step(call, request_id, "change_subject")
+
+    @route(
+        "POST",
+        "/api/v1/requests/{request_id}/followups",
+        "Ulteriore interazione del richiedente (al massimo 2 dopo la prima risposta)",
+        path_schema=contracts.RequestPath,
+        body=contracts.FollowupInput,
+        empty_body=True,
+        example={"text": "Servono altri documenti?"},
+        access=access.require_requester,
+        output=contracts.FollowupResult,
+        rules={409: ("request_closed", "no_answer_yet", "followups_exhausted")},
+        links=request_links("$response.body#/id", "GetRequest", "Reply"),
+    )
+    def add_followup(self, call, request_id):
+        return self._step(call, request_id, "add_followup")
+
+    @route(
+        "POST",
+        "/api/v1/requests/{request_id}/reminders",
+        "Sollecito (dal 15° giorno senza risposta)",
+        path_schema=contracts.RequestPath,
+        body=contracts.ReminderInput,
+        body_required=False,
+        empty_body=True,
+        access=access.require_requester,
+        output=contracts.ReminderResult,
+        rules={409: ("already_answered", "request_closed", "outbound_message", "reminder_too_early")},
+        links=request_links("$response.body#/id", "GetRequest"),
+    )
+    def add_reminder(self, call, request_id):
+        return self._step(call, request_id, "add_reminder")
+
+    @route(
+        "POST",
         "/api/v1/outbound",
-        operations={
-            "post": operation("Comunicazione proattiva della sede", status="201", body="OutboundInput")
+        "Comunicazione proattiva della sede",
+        body=contracts.OutboundInput,
+        example={
+            "recipient": {"kind": "azienda", "matricola": "7012345678"},
+            "subject": "Convocazione",
+            "text": "Si invita l'azienda a contattare la sede.",
         },
+        access=access.require_official,
+        output=contracts.OutboundResult,
+        status=201,
+        rules={
+            422: ("matricola_required", "codice_fiscale_required", "patronato_required", "invalid_matricola")
+        },
+        links=request_links("$response.body#/id", "GetRequest"),
     )
-    spec.path(
+    def send_outbound(self, call):
+        return self._call("intake", "send_outbound", call.caller, call.body, correlation_id(call.request))
+
+    @route(
+        "PUT",
         "/api/v1/patronato/operators/{operator_id}/profile",
-        operations={
-            "put": operation(
-                "Concede o revoca il profilo di referente regionale (amministratore del patronato)",
-                body="ReferenteProfileInput",
-                params=[
-                    {"name": "operator_id", "in": "path", "required": True, "schema": {"type": "string"}}
-                ],
-            )
-        },
+        "Concede o revoca il profilo di referente regionale (amministratore del patronato)",
+        path_schema=contracts.OperatorPath,
+        path_checks={"operator_id": contracts.check_operator_id},
+        body=contracts.ReferenteProfileInput,
+        access=lambda caller: access.require_role(caller, ("patronato_admin",)),
+        output=contracts.ReferenteProfileResult,
     )
-
-
-def _download() -> dict:
-    attachment_id = {"name": "attachment_id", "in": "path", "required": True}
-    attachment_id["schema"] = {"type": "string", "format": "uuid"}
-    download = operation(
-        "Scarica un allegato della richiesta (chi può leggere la richiesta; 404 per gli altri)",
-        params=[*ID_PARAM, attachment_id],
-    )
-    header = {"schema": {"type": "string"}}
-    download["responses"]["200"] = {
-        "description": "Il file, con il tipo rilevato dal contenuto e il nome ripulito",
-        "headers": {
-            "Content-Disposition": dict(header, description="attachment; filename=...; filename*=UTF-8''..."),
-            "Content-Length": {"schema": {"type": "integer"}},
-            "X-Content-Type-Options": dict(header, description="nosniff"),
-            "Cache-Control": dict(header, description="private, no-store"),
-        },
-        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
-    }
-    return download
+    def set_referente_profile(self, call, operator_id):
+        return self._call("intake", "set_referente_profile", call.caller, operator_id, call.body)

@@ -15,12 +15,11 @@ from services.routing.decision.overrides import manual_decision, reroute
 from services.routing.decision.table import RoutingTable
 from services.routing.decision.values import Decision, RequestFacts
 from services.routing.models import RoutingDecision
-from services.routing.schemas import ReassignmentInput
 from shared import access
 from shared.access import Caller
 from shared.clock import rome_date
 from shared.consumer import RetryLater
-from shared.contracts import load
+from shared.contracts import ReassignmentInput, load
 from shared.errors import Conflict, InvalidInput, field_error
 from shared.events import REQUEST_ROUTED, make_event
 from shared.outbox import add_event

@@ -13,11 +13,10 @@ from services.routing.decision.table import RoutingTable
 from services.routing.decision.values import MANUAL_KEPT_RULE, MANUAL_RULE, RequestFacts
 from services.routing.reference import store as reference_store
 from services.routing.reference.model import PROVINCIAL_TYPES
-from services.routing.schemas import ExplainQuery, SediQuery
 from shared import access
 from shared.access import Caller
 from shared.clock import rome_date
-from shared.contracts import load
+from shared.contracts import ExplainQuery, SediQuery, load
 from shared.errors import InvalidInput, field_error
 
 # ---- decisions ----------------------------------------------------------------------------------

@@ -134,6 +134,8 @@ ENDPOINTS = {
     "health": ("GET", "/health", public()),
     "ready": ("GET", "/ready", public()),
     "openapi": ("GET", "/api/v1/openapi.json", public()),
+    "docs": ("GET", "/api/docs", public()),
+    "docs file": ("GET", "/api/docs/<string:filename>", public()),
     "list subjects": ("GET", "/api/v1/subjects", expect(200)),
     "upload attachment": ("POST", "/api/v1/attachments", only(REQUESTERS, 201)),
     "submit request": (
@@ -341,6 +343,7 @@ def call(world: World, endpoint: str, caller: str, tok):
     path = route.replace("<string:request_id>", request_id)
     path = path.replace("<string:attachment_id>", world.attachment)
     path = path.replace("<string:operator_id>", f"op-{uuid.uuid4().hex[:6]}")
+    path = path.replace("<string:filename>", "swagger-ui.css")
     kwargs = {}
     if endpoint == "upload attachment":
         kwargs["files"] = {"file": ("a.pdf", PDF)}
