@@ -152,6 +152,8 @@ class RequestFollowupAddedV1(RequestStepV1):
     message_id = fields.UUID(required=True)
     interactions_used = fields.Integer(required=True, validate=validate.Range(min=1))
     interactions_left = fields.Integer(required=True, validate=validate.Range(min=0))
+    # added later with a default: the follow-up reopened a request closed with its first answer
+    reopened = fields.Boolean(load_default=False)
 
 
 class RequestRemindedV1(RequestStepV1):
@@ -169,6 +171,9 @@ class RequestSubjectChangedV1(RequestStepV1):
 class RequestClosedV1(RequestStepV1):
     outcome = fields.String(required=True)
     booking_enabled = fields.Boolean(required=True)
+    # added later: whether booking is possible at all once closed (enabled by the office, or
+    # interactions used up); None from earlier producers, read as ``booking_enabled``
+    booking_possible = fields.Boolean(load_default=None, allow_none=True)
 
 
 class RecipientSchema(StrictSchema):

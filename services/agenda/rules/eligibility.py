@@ -12,9 +12,9 @@ office's reply, so the 15-day rule no longer applies to it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
-from shared.clock import days_between
+from shared.clock import days_between, rome_date
 from shared.vocabulary import DAYS_WITHOUT_ANSWER, MAX_FOLLOWUPS
 
 # booking opens once *more than* DAYS_WITHOUT_ANSWER days have passed, or when the
@@ -87,3 +87,13 @@ def _before_answer(days_waited: int) -> tuple[bool, str, str]:
         f"La prenotazione è possibile se la richiesta resta senza risposta "
         f"per più di {DAYS_WITHOUT_ANSWER} giorni: {still}.",
     )
+
+
+def booking_possible_from(row, now: datetime) -> date | None:
+    """The first day (Europe/Rome) booking becomes possible by waiting, when it is not yet:
+    the day after the 15th without an answer. None when it is already possible, or when
+    waiting alone will not make it possible (an answer came, the request was closed)."""
+    allowed, reason_code, _ = booking_allowed(row, now)
+    if allowed or reason_code != WAITING_FOR_ANSWER:
+        return None
+    return rome_date(row.submitted_at) + timedelta(days=DAYS_WITHOUT_ANSWER + 1)
