@@ -326,7 +326,7 @@ class Request:
         self.row.updated_at = now
         if reopens:
             self.row.closed_at = None
-            self._move(STATE_IN_PROGRESS, requester, now, "Riaperta dall'ulteriore interazione del richiedente")
+            self._move(STATE_IN_PROGRESS, requester, now, "Riaperta dall'ulteriore interazione")
         self._record(
             events.REQUEST_FOLLOWUP_ADDED,
             self._step(

@@ -16,9 +16,7 @@ import pytest
 
 from shared.config import REPO_ROOT
 
-SERVICES = sorted(
-    path.name for path in (REPO_ROOT / "services").iterdir() if (path / "service.py").is_file()
-)
+SERVICES = sorted(path.name for path in (REPO_ROOT / "services").iterdir() if (path / "service.py").is_file())
 PACKAGES = [f"services.{name}" for name in SERVICES] + ["gateway", "shared"]
 
 

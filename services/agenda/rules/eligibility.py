@@ -40,7 +40,7 @@ def booking_allowed(row, now: datetime) -> tuple[bool, str, str]:
     answered = row.first_answer_at is not None
     if answered and row.interactions >= MAX_FOLLOWUPS:
         return _interactions_exhausted()
-    if row.closed_at is not None:
+    if is_closed(row):
         return (
             False,
             CLOSED_WITHOUT_BOOKING,
@@ -50,6 +50,13 @@ def booking_allowed(row, now: datetime) -> tuple[bool, str, str]:
     if answered:
         return _interactions_left(row.interactions)
     return _before_answer(days_between(row.submitted_at, now))
+
+
+def is_closed(row) -> bool:
+    """Closed, and not reopened since by a follow-up (msg 3813/2021: a follow-up reopens a
+    request closed with its first answer). ``reopened_at`` is optional on ``row``."""
+    reopened_at = getattr(row, "reopened_at", None)
+    return row.closed_at is not None and (reopened_at is None or row.closed_at > reopened_at)
 
 
 def _interactions_exhausted() -> tuple[bool, str, str]:
