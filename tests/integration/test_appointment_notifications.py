@@ -291,7 +291,7 @@ def test_a_booking_reaches_notify_and_reporting_through_the_broker(
         with (
             entrypoint_waiter(
                 containers["notify"], "on_appointment_booked", callback=about(punto_id="0101-S")
-            ) as notified,
+            ),
             entrypoint_waiter(
                 containers["reporting"], "on_appointment_booked", callback=about(punto_id="0101-S")
             ),
