@@ -290,10 +290,10 @@ def test_a_booking_reaches_notify_and_reporting_through_the_broker(
         }
         with (
             entrypoint_waiter(
-                containers["notify"], "on_appointment_booked", callback=about(punto_id="0101-S")
+                containers["notify"], "on_appointment_booked", callback=about(booked_by=caller["sub"])
             ),
             entrypoint_waiter(
-                containers["reporting"], "on_appointment_booked", callback=about(punto_id="0101-S")
+                containers["reporting"], "on_appointment_booked", callback=about(booked_by=caller["sub"])
             ),
         ):
             booking = rpc.agenda.book(caller, command)
