@@ -90,9 +90,7 @@ def reschedule(
     }
     _cancel(
         session,
-        settings,
         old,
-        caller,
         by_office=False,
         reason="Appuntamento spostato",
         now=now,
@@ -255,11 +253,11 @@ def cancel(
     by_office = caller.role not in access.BOOKER_ROLES
     if by_office:
         access.require_appointment_office(caller, booking.sede)
-    _cancel(session, settings, booking, caller, by_office, command.get("reason"), now, correlation_id)
+    _cancel(session, booking, by_office, command.get("reason"), now, correlation_id)
     return views.detail(booking, caller, settings.web_meeting_base_url)
 
 
-def _cancel(session, settings, booking, caller, by_office, reason, now, correlation_id, flush=False) -> None:
+def _cancel(session, booking, by_office, reason, now, correlation_id, flush=False) -> None:
     booking.state = rules.cancel(booking.state, by_office, reason, booking.slot_start, now)
     booking.cancelled_at = booking.updated_at = now
     booking.cancel_reason = (reason or "").strip() or None

@@ -147,3 +147,18 @@ def test_the_closing_mail_tells_when_interactions_used_up_open_booking():
     assert "interazioni previste sono esaurite" in exhausted.body
     not_possible = render_request_closed("P1", "s", "esito", None, False, START, booking_possible=False)
     assert "Prenota" not in not_possible.body
+
+
+def test_the_services_settings_come_from_its_config():
+    from nameko import config
+
+    from services.agenda.service import settings_from_config
+
+    with config.patch({"WEB_MEETING_BASE_URL": "https://meet.example/x", "REMINDER_LEAD_MINUTES": "60, 15"}):
+        settings = settings_from_config()
+    assert (settings.web_meeting_base_url, settings.reminder_leads_minutes) == (
+        "https://meet.example/x",
+        (60, 15),
+    )
+    with config.patch({}, clear=True):
+        assert settings_from_config().reminder_leads_minutes == (1440, 120)

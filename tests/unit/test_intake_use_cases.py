@@ -269,6 +269,17 @@ def test_a_followup_reopens_a_request_its_first_answer_closed(uow, request_id):
     assert result["id"] == request_id
 
 
+def test_request_closed_says_whether_booking_is_possible(uow, request_id):
+    conversation.reply(uow, OFFICIAL, request_id, {"text": "Risposta."})
+    conversation.add_followup(uow, OPERATORE, request_id, {"text": "Prima?"})
+    conversation.add_followup(uow, OPERATORE, request_id, {"text": "Seconda?"})
+    published(uow)
+    conversation.close(uow, OFFICIAL, request_id, {"outcome": "Pratica definita"})
+    [closed] = uow.outbox
+    # interactions used up: booking is possible without the office enabling it (msg 3813/2021 §1.3)
+    assert (closed.payload["booking_enabled"], closed.payload["booking_possible"]) == (False, True)
+
+
 def test_closing_without_an_outcome_changes_and_records_nothing(uow, request_id):
     for use_case, command in (
         (conversation.close, {"outcome": "  "}),
