@@ -67,12 +67,15 @@ class ReferenceVersion(Base):
     """A loaded set of punti di consulenza; one is active at a time."""
 
     __tablename__ = "punti_versions"
+    __table_args__ = (
+        Index("uq_punti_versions_active", "active", unique=True, postgresql_where=text("active")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     label: Mapped[str] = mapped_column(String(100), unique=True)
     source: Mapped[str] = mapped_column(String(300))
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    active: Mapped[bool] = mapped_column(Boolean, default=False)  # one active (a partial unique index)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
     punti_count: Mapped[int] = mapped_column(Integer)
 
 
