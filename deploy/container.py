@@ -27,6 +27,9 @@ def main(argv: list[str]) -> None:
         from services.routing.reference.command import main as reference_main
 
         reference_main(["load"])
+        from services.agenda.reference.command import main as punti_main
+
+        punti_main(["load"])
         return
     if role not in SERVICES:
         raise SystemExit(f"servizio sconosciuto: {role}")

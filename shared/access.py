@@ -33,11 +33,17 @@ ROLES = (
     "sede_operatore",
     "direttore",
     "admin",
+    "contact_center",
 )
 # Roles that write requests (companies, intermediaries, patronato operators and referenti).
 REQUESTER_ROLES = ("azienda", "intermediario", "patronato_operatore", "patronato_referente")
 PATRONATO_ROLES = ("patronato_operatore", "patronato_referente", "patronato_admin")
 CASSETTO_ROLES = ("azienda", "intermediario")
+# Contact-center operators book appointments for callers (circ. 135/2011: "fissare un
+# appuntamento con un funzionario di Agenzia"); they read no request.
+CONTACT_CENTER_ROLE = "contact_center"
+# Who books appointments: the requesters and the contact center.
+BOOKER_ROLES = (*REQUESTER_ROLES, CONTACT_CENTER_ROLE)
 # The group that enables a sede official to "Comunicazione Bidirezionale" (messaggio 1986/2011).
 OFFICIAL_GROUP = "APP_FEA_COMBID"
 NATIONAL_SCOPE = "national"
@@ -382,3 +388,54 @@ def require_reassignment(caller: Caller, current_assignment: Mapping) -> None:
         raise Forbidden(
             "not_competent", "La richiesta non è assegnata alla sede dell'operatore: non può riassegnarla."
         )
+
+
+# ---- appointments -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppointmentParties:
+    """Who an appointment concerns: whoever booked it, and the sede (and region) of its punto."""
+
+    booked_by: str
+    sede: str
+    region: str | None = None
+
+    @property
+    def office(self) -> Ownership:
+        return Ownership(assigned_sede=self.sede, assigned_region=self.region)
+
+
+def can_see_appointment(caller: Caller, parties: AppointmentParties) -> bool:
+    """The booker; the officials of the punto's sede; directors of that sede, its region or
+    national; admins. Another requester sees nothing of it."""
+    if caller.role in BOOKER_ROLES:
+        return caller.sub == parties.booked_by
+    return caller.role in ("sede_operatore", "direttore", "admin") and read_scope(caller).matches(
+        parties.office
+    )
+
+
+def require_appointment_party(caller: Caller, parties: AppointmentParties) -> None:
+    if not can_see_appointment(caller, parties):
+        raise NotFound("appointment_not_found", "Appuntamento non trovato.")
+
+
+def require_appointment_office(caller: Caller, sede: str) -> None:
+    """The officials of the sede (group APP_FEA_COMBID) and admins manage its appointments
+    and availability; another sede's punti answer as missing."""
+    require_official(caller)
+    if caller.role != "admin" and caller.sede != sede:
+        raise NotFound("punto_not_found", "Punto di consulenza non trovato.")
+
+
+def appointment_scope(caller: Caller) -> Scope | None:
+    """For lists: None for a booker (their own bookings), else the offices' scope over
+    ``assigned_sede``/``assigned_region``; a token without the claims it needs is refused."""
+    if caller.role in BOOKER_ROLES:
+        return None
+    if caller.role not in ("sede_operatore", "direttore", "admin"):
+        raise Forbidden(
+            "role_not_allowed", "Il profilo dell'utente non consente di consultare gli appuntamenti."
+        )
+    return require_some_scope(caller)

@@ -957,3 +957,134 @@ def check_operator_id(operator_id: str) -> str:
             ]
         )
     return operator_id
+
+
+# =============================================================================================
+# ---- Agenda Appuntamenti (issue 9) ------------------------------------------------------------
+# The shapes of agenda's RPC inputs (and, later, of the gateway's appointment routes). The
+# rules (2 codici fiscali at most, motivazione, web meeting contact, modality and topic the
+# punto offers) live in services/agenda/rules.
+# =============================================================================================
+
+APPOINTMENT_MODALITIES = ("in_person", "phone", "web_meeting")
+APPOINTMENT_STATES = ("confirmed", "held", "no_show", "cancelled_by_requester", "cancelled_by_office")
+SEDE_CODE_SHAPE = validate.Regexp(r"^[0-9]{4}\Z", error="Codice sede non valido (4 cifre).")
+PUNTO_ID_SHAPE = validate.Regexp(r"^[A-Za-z0-9_-]{1,20}\Z", error="Identificativo del punto non valido.")
+_MODALITY = validate.OneOf(APPOINTMENT_MODALITIES, error="Modalità non valida: usare {choices}.")
+
+
+class PuntiFilters(StrictSchema):
+    sede = Line(4, validators=[SEDE_CODE_SHAPE])
+    modality = fields.String(load_default=None, allow_none=True, validate=_MODALITY)
+    topic = Line(60)
+
+
+def RequiredDay(**kwargs) -> fields.Date:
+    return fields.Date(
+        required=True,
+        validate=validate.Range(
+            min=FIRST_DAY, max=LAST_DAY, error="La data deve essere tra il 1900 e il 2100."
+        ),
+        error_messages={"invalid": "Data non valida (AAAA-MM-GG).", "required": "Campo obbligatorio."},
+        **kwargs,
+    )
+
+
+class AvailabilityQuery(StrictSchema):
+    punto_id = Line(20, required=True, validators=[PUNTO_ID_SHAPE])
+    # "from" is a Python keyword: on the wire "from" and "to", loaded as from_day and to_day
+    from_day = RequiredDay(data_key="from")
+    to_day = RequiredDay(data_key="to")
+    modality = fields.String(load_default=None, allow_none=True, validate=_MODALITY)
+    topic = Line(60)
+
+
+class AppointmentContactInput(StrictSchema):
+    email = fields.Email(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=254),
+        error_messages={"invalid": "Indirizzo e-mail non valido."},
+    )
+    phone = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^\+?[0-9]{6,15}\Z", error="Numero di telefono non valido."),
+    )
+
+
+class BookingInput(StrictSchema):
+    request_id = fields.UUID(load_default=None, allow_none=True)
+    punto_id = Line(20, required=True, validators=[PUNTO_ID_SHAPE])
+    slot_start = fields.AwareDateTime(
+        required=True, format="iso", error_messages={"invalid": "Data e ora non valide (ISO 8601 con fuso)."}
+    )
+    modality = fields.String(required=True, validate=_MODALITY)
+    topic = Line(60, required=True, min_length=1)
+    # at most 2 (the rule says so, with its own code); the bound here only stops abuse
+    codici_fiscali = fields.List(
+        Line(16, required=True, validators=[CODICE_FISCALE_SHAPE]),
+        required=True,
+        validate=validate.Length(max=10),
+    )
+    contact = fields.Nested(AppointmentContactInput, load_default=None, allow_none=True)
+    motivazione = Text(2000)
+    attachments = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=3))
+    matricola = Line(20)
+
+
+class AppointmentFilters(StrictSchema):
+    from_day = Day(data_key="from")
+    to_day = Day(data_key="to")
+    codice_fiscale = Line(16, validators=[CODICE_FISCALE_SHAPE])
+    state = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(APPOINTMENT_STATES, error="Stato non valido: usare {choices}."),
+    )
+    punto_id = Line(20, validators=[PUNTO_ID_SHAPE])
+    page = fields.Integer(
+        load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error="La pagina va da {min} a {max}.")
+    )
+    page_size = fields.Integer(
+        load_default=20,
+        validate=validate.Range(min=1, max=100, error="Da {min} a {max} elementi per pagina."),
+    )
+
+
+class AppointmentCancelInput(StrictSchema):
+    reason = Text(1000)
+
+
+class AppointmentOutcomeInput(StrictSchema):
+    outcome = fields.String(
+        required=True,
+        validate=validate.OneOf(("held", "no_show"), error="Esito non valido: usare {choices}."),
+    )
+    note = Text(2000)
+
+
+class CalendarExceptionInput(StrictSchema):
+    day = RequiredDay()
+    kind = fields.String(
+        required=True, validate=validate.OneOf(("closed", "extra"), error="Tipo non valido: usare {choices}.")
+    )
+    hours = Line(11, metadata={"description": "HH:MM-HH:MM; vuoto = tutto il giorno (solo chiusure)"})
+    reason = Line(300)
+
+
+class AvailabilityInput(StrictSchema):
+    weekly = Line(500, metadata={"description": "mon=09:00-12:30,14:30-16:00;wed=09:00-12:30"})
+    slot_minutes = fields.Integer(load_default=None, allow_none=True)
+    add_exceptions = fields.List(
+        fields.Nested(CalendarExceptionInput), load_default=list, validate=validate.Length(max=100)
+    )
+    remove_exceptions = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=100))
+
+
+class DayViewQuery(StrictSchema):
+    punto_id = Line(20, required=True, validators=[PUNTO_ID_SHAPE])
+    day = RequiredDay()
+    days = fields.Integer(
+        load_default=1, validate=validate.OneOf((1, 7), error="Un giorno (1) o una settimana (7).")
+    )

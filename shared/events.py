@@ -152,6 +152,8 @@ class RequestFollowupAddedV1(RequestStepV1):
     message_id = fields.UUID(required=True)
     interactions_used = fields.Integer(required=True, validate=validate.Range(min=1))
     interactions_left = fields.Integer(required=True, validate=validate.Range(min=0))
+    # added later with a default: the follow-up reopened a request closed with its first answer
+    reopened = fields.Boolean(load_default=False)
 
 
 class RequestRemindedV1(RequestStepV1):
@@ -169,6 +171,9 @@ class RequestSubjectChangedV1(RequestStepV1):
 class RequestClosedV1(RequestStepV1):
     outcome = fields.String(required=True)
     booking_enabled = fields.Boolean(required=True)
+    # added later: whether booking is possible at all once closed (enabled by the office, or
+    # interactions used up); None from earlier producers, read as ``booking_enabled``
+    booking_possible = fields.Boolean(load_default=None, allow_none=True)
 
 
 class RecipientSchema(StrictSchema):
@@ -221,6 +226,55 @@ class ContactCenterMessageRecordedV1(StrictSchema):
     recorded_at = fields.AwareDateTime(required=True, format="iso")
 
 
+# ---- appointments (agenda) -----------------------------------------------------------
+
+
+class AppointmentContactSchema(StrictSchema):
+    email = fields.String(load_default=None, allow_none=True)
+    phone = fields.String(load_default=None, allow_none=True)
+
+
+class AppointmentFactsV1(StrictSchema):
+    """What every appointment event carries: enough for a message or a count on its own."""
+
+    booking_id = fields.UUID(required=True)
+    request_id = fields.UUID(load_default=None, allow_none=True)
+    punto_id = fields.String(required=True)
+    punto_name = fields.String(required=True)
+    punto_address = fields.String(required=True)
+    sede = fields.String(required=True)
+    region = fields.String(load_default=None, allow_none=True)
+    modality = fields.String(required=True, validate=validate.OneOf(["in_person", "phone", "web_meeting"]))
+    topic = fields.String(required=True)
+    slot_start = fields.AwareDateTime(required=True, format="iso")
+    slot_end = fields.AwareDateTime(required=True, format="iso")
+    booked_by = fields.String(required=True)
+    booked_by_role = fields.String(required=True)
+    contact = fields.Nested(AppointmentContactSchema, required=True)
+    at = fields.AwareDateTime(required=True, format="iso")
+
+
+class AppointmentBookedV1(AppointmentFactsV1):
+    codici_fiscali = fields.List(fields.String(), required=True)
+    room_url = fields.String(load_default=None, allow_none=True)  # web meeting only
+    rescheduled_from = fields.UUID(load_default=None, allow_none=True)
+
+
+class AppointmentCancelledV1(AppointmentFactsV1):
+    by = fields.String(required=True, validate=validate.OneOf(["requester", "office"]))
+    reason = fields.String(load_default=None, allow_none=True)
+    rescheduled_to = fields.UUID(load_default=None, allow_none=True)
+
+
+class AppointmentOutcomeV1(AppointmentFactsV1):
+    note = fields.String(load_default=None, allow_none=True)
+
+
+class AppointmentReminderDueV1(AppointmentFactsV1):
+    lead_minutes = fields.Integer(required=True, validate=validate.Range(min=1))
+    room_url = fields.String(load_default=None, allow_none=True)
+
+
 REQUEST_SUBMITTED = "request_submitted"
 REQUEST_ROUTED = "request_routed"
 REQUEST_TAKEN_IN_CHARGE = "request_taken_in_charge"
@@ -232,6 +286,11 @@ REQUEST_CLOSED = "request_closed"
 OUTBOUND_MESSAGE_SENT = "outbound_message_sent"
 CONTACT_CENTER_MESSAGE = "contact_center_message"  # external: published by contact-center systems
 CONTACT_CENTER_MESSAGE_RECORDED = "contact_center_message_recorded"
+APPOINTMENT_BOOKED = "appointment_booked"
+APPOINTMENT_CANCELLED = "appointment_cancelled"
+APPOINTMENT_HELD = "appointment_held"
+APPOINTMENT_NO_SHOW = "appointment_no_show"
+APPOINTMENT_REMINDER_DUE = "appointment_reminder_due"
 
 # (type, version) -> payload schema. The one list of event types.
 EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
@@ -246,6 +305,11 @@ EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
     (OUTBOUND_MESSAGE_SENT, 1): OutboundMessageSentV1,
     (CONTACT_CENTER_MESSAGE, 1): ContactCenterMessageV1,
     (CONTACT_CENTER_MESSAGE_RECORDED, 1): ContactCenterMessageRecordedV1,
+    (APPOINTMENT_BOOKED, 1): AppointmentBookedV1,
+    (APPOINTMENT_CANCELLED, 1): AppointmentCancelledV1,
+    (APPOINTMENT_HELD, 1): AppointmentOutcomeV1,
+    (APPOINTMENT_NO_SHOW, 1): AppointmentOutcomeV1,
+    (APPOINTMENT_REMINDER_DUE, 1): AppointmentReminderDueV1,
 }
 
 EVENT_TYPES = sorted({event_type for event_type, _ in EVENT_SCHEMAS})

@@ -62,7 +62,15 @@ QUORUM = {"x-queue-type": "quorum"}
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "intake": ("request_routed", "contact_center_message"),
     "routing": ("request_submitted", "request_subject_changed"),
-    "notify": ("request_submitted", "request_routed", "request_closed", "outbound_message_sent"),
+    "notify": (
+        "request_submitted",
+        "request_routed",
+        "request_closed",
+        "outbound_message_sent",
+        "appointment_booked",
+        "appointment_cancelled",
+        "appointment_reminder_due",
+    ),
     "reporting": (
         "request_submitted",
         "request_routed",
@@ -74,8 +82,18 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "request_closed",
         "outbound_message_sent",
         "contact_center_message_recorded",
+        "appointment_booked",
+        "appointment_cancelled",
+        "appointment_held",
+        "appointment_no_show",
     ),
-    "agenda": ("request_submitted", "request_answered", "request_followup_added", "request_closed"),
+    "agenda": (
+        "request_submitted",
+        "request_routed",
+        "request_answered",
+        "request_followup_added",
+        "request_closed",
+    ),
 }
 
 events_exchange = Exchange(EVENTS_EXCHANGE_NAME, type="topic", durable=True)

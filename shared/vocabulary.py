@@ -6,7 +6,8 @@ gateway's contract) must agree on lives here.
 
 from __future__ import annotations
 
-# A request's states, in the only order they are reached (never backwards).
+# A request's states, in the order they are reached; the one way back is a follow-up that
+# reopens a request closed with its first answer (closed -> in_progress, msg 3813/2021).
 STATE_OPEN = "open"
 STATE_IN_PROGRESS = "in_progress"
 STATE_CLOSED = "closed"

@@ -376,11 +376,14 @@ def local_env(ports: Ports) -> dict:
 
 
 def prepare_data(env: dict) -> None:
-    """Databases + migrations, broker topology, routing reference data."""
+    """Databases + migrations, broker topology, routing reference data, agenda's punti di consulenza."""
     subprocess.run([sys.executable, "-m", "shared.migrations", "upgrade"], env=env, cwd=REPO_ROOT, check=True)
     subprocess.run([sys.executable, "-m", "shared.queue_tools"], env=env, cwd=REPO_ROOT, check=True)
     subprocess.run(
         [sys.executable, "-m", "services.routing.reference", "load"], env=env, cwd=REPO_ROOT, check=True
+    )
+    subprocess.run(
+        [sys.executable, "-m", "services.agenda.reference", "load"], env=env, cwd=REPO_ROOT, check=True
     )
 
 

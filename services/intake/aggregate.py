@@ -26,6 +26,7 @@ from shared.vocabulary import (
     ORIGIN_FAX,
     ORIGIN_SEDE,
     STATE_CLOSED,
+    STATE_IN_PROGRESS,
     STATE_OPEN,
 )
 
@@ -271,13 +272,21 @@ class Request:
         self._close(official, now, outcome, comment, enable_booking)
 
     def _close(self, official: Caller, now: datetime, outcome: str, comment, enable_booking: bool) -> None:
+        booking_possible = conversation.booking_possible_on_closing(self.facts, enable_booking)
         self.row.outcome = outcome.strip()
         self.row.booking_enabled = enable_booking
         self.row.closed_at = now
         self._move(STATE_CLOSED, official, now, comment)
         self._record(
             events.REQUEST_CLOSED,
-            self._step(official, now, comment, outcome=self.row.outcome, booking_enabled=enable_booking),
+            self._step(
+                official,
+                now,
+                comment,
+                outcome=self.row.outcome,
+                booking_enabled=enable_booking,
+                booking_possible=booking_possible,
+            ),
         )
 
     def change_subject(
@@ -311,10 +320,13 @@ class Request:
 
     def follow_up(self, requester: Caller, now: datetime, text: str) -> uuid.UUID:
         """One of the further interactions after the first answer; returns its message id."""
-        used = conversation.add_followup(self.facts)
+        used, reopens = conversation.add_followup(self.facts)
         message = self._write("followup", requester, text, now)
         self.row.followups_count = used
         self.row.updated_at = now
+        if reopens:
+            self.row.closed_at = None
+            self._move(STATE_IN_PROGRESS, requester, now, "Riaperta dall'ulteriore interazione")
         self._record(
             events.REQUEST_FOLLOWUP_ADDED,
             self._step(
@@ -324,6 +336,7 @@ class Request:
                 message_id=message.id,
                 interactions_used=used,
                 interactions_left=MAX_FOLLOWUPS - used,
+                reopened=reopens,
             ),
         )
         return message.id

@@ -45,8 +45,11 @@ class SmtpSettings:
         )
 
 
-def build_message(sender: str, to: str, subject: str, body: str, now: datetime | None = None) -> EmailMessage:
-    """A plain-text UTF-8 message with the headers mail servers and clients expect."""
+def build_message(
+    sender: str, to: str, subject: str, body: str, now: datetime | None = None, attachments=()
+) -> EmailMessage:
+    """A plain-text UTF-8 message with the headers mail servers and clients expect, and its
+    attachments ((file name, MIME type, bytes): the .ics of an appointment)."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
@@ -55,6 +58,9 @@ def build_message(sender: str, to: str, subject: str, body: str, now: datetime |
     # An explicit domain: without it make_msgid asks DNS for this host's name.
     message["Message-ID"] = make_msgid(domain=_domain_of(sender))
     message.set_content(body, charset="utf-8")
+    for filename, mime_type, content in attachments:
+        maintype, _, subtype = mime_type.partition("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return message
 
 
@@ -71,9 +77,9 @@ class SmtpMailer:
     def __init__(self, settings: SmtpSettings):
         self.settings = settings
 
-    def send(self, to: str, subject: str, body: str) -> str:
+    def send(self, to: str, subject: str, body: str, attachments=()) -> str:
         """Send one message; returns its Message-ID."""
-        message = build_message(self.settings.sender, to, subject, body)
+        message = build_message(self.settings.sender, to, subject, body, attachments=attachments)
         try:
             with smtplib.SMTP(self.settings.host, self.settings.port, timeout=self.settings.timeout) as smtp:
                 smtp.send_message(message)

@@ -21,6 +21,10 @@ TEMPLATE_PROTOCOL_REGISTERED = "protocol_registered"
 TEMPLATE_REQUEST_ROUTED = "request_routed"
 TEMPLATE_REQUEST_CLOSED = "request_closed"
 TEMPLATE_OUTBOUND_MESSAGE = "outbound_message"
+TEMPLATE_APPOINTMENT_BOOKED = "appointment_booked"
+TEMPLATE_APPOINTMENT_CANCELLED = "appointment_cancelled"
+TEMPLATE_APPOINTMENT_REMINDER = "appointment_reminder"
+MODALITY_NAMES = {"in_person": "in presenza", "phone": "telefonica", "web_meeting": "web meeting"}
 
 SUBJECT_LINE_MAX = 200  # what a delivery record keeps; long enough for any mail client
 
@@ -30,6 +34,8 @@ class OutgoingMessage:
     template: str
     subject_line: str
     body: str
+    # (file name, MIME type, content): the .ics of an appointment
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
 
 
 @lru_cache(maxsize=1)
@@ -79,8 +85,16 @@ def render_request_routed(protocol: str, subject: str, assignment: dict) -> Outg
 
 
 def render_request_closed(
-    protocol: str, subject: str, outcome: str, comment: str | None, booking_enabled: bool, closed_at: datetime
+    protocol: str,
+    subject: str,
+    outcome: str,
+    comment: str | None,
+    booking_enabled: bool,
+    closed_at: datetime,
+    booking_possible: bool | None = None,
 ) -> OutgoingMessage:
+    """Booking is offered only when it is really possible: enabled by the office, or (the
+    event's ``booking_possible``) the further interactions are used up."""
     body = _render(
         TEMPLATE_REQUEST_CLOSED,
         protocol=protocol,
@@ -88,9 +102,44 @@ def render_request_closed(
         outcome=outcome,
         comment=comment,
         booking_enabled=booking_enabled,
+        booking_possible=booking_enabled if booking_possible is None else booking_possible,
         closed_at=rome_time(closed_at),
     )
     return OutgoingMessage(TEMPLATE_REQUEST_CLOSED, f"Richiesta chiusa n. {protocol}", body)
+
+
+def _appointment_values(payload: dict) -> dict:
+    return {
+        "punto_name": payload["punto_name"],
+        "punto_address": payload["punto_address"],
+        "modality": MODALITY_NAMES.get(payload["modality"], payload["modality"]),
+        "topic": payload["topic"],
+        "slot_start": rome_time(payload["slot_start"]),
+        "room_url": payload.get("room_url"),
+    }
+
+
+def render_appointment_booked(payload: dict, ics_text: str, ics_name: str) -> OutgoingMessage:
+    """The confirmation, with the appointment as an .ics file and, for a web meeting, the room."""
+    values = _appointment_values(payload)
+    body = _render(TEMPLATE_APPOINTMENT_BOOKED, **values, rescheduled=bool(payload.get("rescheduled_from")))
+    subject_line = shortened(f"Appuntamento confermato: {values['slot_start']}", SUBJECT_LINE_MAX)
+    attachment = (ics_name, "text/calendar", ics_text.encode("utf-8"))
+    return OutgoingMessage(TEMPLATE_APPOINTMENT_BOOKED, subject_line, body, (attachment,))
+
+
+def render_appointment_cancelled(payload: dict) -> OutgoingMessage:
+    values = _appointment_values(payload)
+    body = _render(TEMPLATE_APPOINTMENT_CANCELLED, **values, reason=payload.get("reason"))
+    subject_line = shortened(f"Appuntamento annullato dalla sede: {values['slot_start']}", SUBJECT_LINE_MAX)
+    return OutgoingMessage(TEMPLATE_APPOINTMENT_CANCELLED, subject_line, body)
+
+
+def render_appointment_reminder(payload: dict) -> OutgoingMessage:
+    values = _appointment_values(payload)
+    body = _render(TEMPLATE_APPOINTMENT_REMINDER, **values)
+    subject_line = shortened(f"Promemoria appuntamento: {values['slot_start']}", SUBJECT_LINE_MAX)
+    return OutgoingMessage(TEMPLATE_APPOINTMENT_REMINDER, subject_line, body)
 
 
 def render_outbound_message(subject: str, sede: str, sent_at: datetime) -> OutgoingMessage:

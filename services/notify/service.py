@@ -62,3 +62,21 @@ class NotifyService:
         self.db.apply_once(
             event, partial(use_cases.notify_outbound_message, mailer=self.mailer, clock=self.clock)
         )
+
+    @event_handler("appointment_booked")
+    def on_appointment_booked(self, event):
+        self.db.apply_once(
+            event, partial(use_cases.notify_appointment_booked, mailer=self.mailer, clock=self.clock)
+        )
+
+    @event_handler("appointment_cancelled")
+    def on_appointment_cancelled(self, event):
+        self.db.apply_once(
+            event, partial(use_cases.notify_appointment_cancelled, mailer=self.mailer, clock=self.clock)
+        )
+
+    @event_handler("appointment_reminder_due")
+    def on_appointment_reminder_due(self, event):
+        self.db.apply_once(
+            event, partial(use_cases.notify_appointment_reminder, mailer=self.mailer, clock=self.clock)
+        )

@@ -16,6 +16,9 @@ from sqlalchemy import func, select
 from services.notify.mailer import PermanentDeliveryError
 from services.notify.messages import (
     OutgoingMessage,
+    render_appointment_booked,
+    render_appointment_cancelled,
+    render_appointment_reminder,
     render_outbound_message,
     render_protocol_registered,
     render_request_closed,
@@ -30,6 +33,7 @@ from services.notify.models import (
     Delivery,
     RequestContact,
 )
+from shared import appointment_ics
 from shared.consumer import RetryLater
 from shared.errors import NotFound
 
@@ -82,6 +86,7 @@ def notify_request_closed(session, event, *, mailer, clock) -> None:
         payload["comment"],
         payload["booking_enabled"],
         payload["at"],
+        payload.get("booking_possible"),
     )
     deliver(session, mailer, clock, event, contact, message)
 
@@ -93,6 +98,62 @@ def notify_outbound_message(session, event, *, mailer, clock) -> None:
     recipient = Recipient(payload["request_id"], contacts.get("email"), contacts.get("sms"))
     message = render_outbound_message(payload["subject"], payload["sede"], payload["sent_at"])
     deliver(session, mailer, clock, event, recipient, message)
+
+
+# ---- appointments (agenda) -----------------------------------------------------------------
+
+# Cassetto (msg 1986/2011): companies and intermediaries get appointment reminders "tramite
+# e-mail ed SMS"; without an SMS provider the SMS is recorded as skipped, as for requests.
+SMS_ROLES = ("azienda", "intermediario")
+
+
+def appointment_recipient(session, payload: dict) -> Recipient:
+    """The booking's contact; without an e-mail there, the one given with its request."""
+    contact = payload.get("contact") or {}
+    email = contact.get("email")
+    if not email and payload.get("request_id"):
+        known = session.get(RequestContact, payload["request_id"])
+        email = known.email if known else None
+    sms = contact.get("phone") if payload["booked_by_role"] in SMS_ROLES else None
+    return Recipient(payload.get("request_id"), email, sms)
+
+
+def notify_appointment_booked(session, event, *, mailer, clock) -> None:
+    """``appointment_booked``: the confirmation, with the .ics and, for a web meeting, the room."""
+    payload = event.payload
+    facts = {**payload, "stamped_at": payload["at"]}
+    ics_text = appointment_ics.appointment_ics(facts, payload.get("room_url"))
+    message = render_appointment_booked(payload, ics_text, appointment_ics.filename(payload["booking_id"]))
+    send_email(session, mailer, clock, event, appointment_recipient(session, payload), message)
+
+
+def notify_appointment_cancelled(session, event, *, mailer, clock) -> None:
+    """``appointment_cancelled``: the office's cancellation is told to whoever booked; the
+    requester's own (or a reschedule) needs no message."""
+    payload = event.payload
+    if payload["by"] != "office":
+        return
+    send_email(
+        session,
+        mailer,
+        clock,
+        event,
+        appointment_recipient(session, payload),
+        render_appointment_cancelled(payload),
+    )
+
+
+def notify_appointment_reminder(session, event, *, mailer, clock) -> None:
+    """``appointment_reminder_due``: by e-mail, and for companies by SMS (recorded as skipped)."""
+    payload = event.payload
+    deliver(
+        session,
+        mailer,
+        clock,
+        event,
+        appointment_recipient(session, payload),
+        render_appointment_reminder(payload),
+    )
 
 
 def known_contact(session, event) -> RequestContact:
@@ -138,7 +199,10 @@ def send_email(session, mailer, clock, event, recipient, message: OutgoingMessag
     # Insert first: a duplicate (event, channel) fails on the unique key before anything is sent.
     session.flush()
     try:
-        mailer.send(recipient.email, message.subject_line, message.body)
+        if message.attachments:
+            mailer.send(recipient.email, message.subject_line, message.body, attachments=message.attachments)
+        else:
+            mailer.send(recipient.email, message.subject_line, message.body)
     except PermanentDeliveryError as exc:
         delivery.status, delivery.error = STATUS_FAILED, str(exc)
         return delivery

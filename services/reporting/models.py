@@ -76,3 +76,19 @@ class ContactCenterMessage(Base):
     matricola: Mapped[str | None] = mapped_column(String(40), nullable=True)
     codice_fiscale: Mapped[str | None] = mapped_column(String(40), nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class AppointmentFact(Base):
+    """One row per booking (agenda's events): where, how, and how it ended."""
+
+    __tablename__ = "appointment_facts"
+
+    booking_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    sede: Mapped[str] = mapped_column(String(10), index=True)
+    region: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    modality: Mapped[str] = mapped_column(String(20))
+    topic: Mapped[str] = mapped_column(String(60))
+    slot_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # confirmed, then one of held | no_show | cancelled_by_requester | cancelled_by_office
+    state: Mapped[str] = mapped_column(String(30))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

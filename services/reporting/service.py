@@ -3,7 +3,7 @@ and computes the dashboard's figures from it."""
 
 from __future__ import annotations
 
-from services.reporting import projections, views
+from services.reporting import appointments, projections, views
 from shared.clock import Clock
 from shared.consumer import event_handler
 from shared.db import Database
@@ -36,6 +36,11 @@ class ReportingService:
     def sla_snapshot(self, sede=None, origin=None, now_iso=None):
         with self.db.begin() as session:
             return views.sla_snapshot(session, views.as_of(now_iso, self.clock), sede=sede, origin=origin)
+
+    @rpc
+    def appointments_by_sede(self, sede=None):
+        with self.db.begin() as session:
+            return appointments.appointments_by_sede(session, sede)
 
     @rpc
     def ops_status(self):
@@ -80,3 +85,19 @@ class ReportingService:
     @event_handler("contact_center_message_recorded")
     def on_contact_center_message_recorded(self, event):
         self.db.apply_once(event, projections.record_contact_center_message)
+
+    @event_handler("appointment_booked")
+    def on_appointment_booked(self, event):
+        self.db.apply_once(event, appointments.record_appointment)
+
+    @event_handler("appointment_cancelled")
+    def on_appointment_cancelled(self, event):
+        self.db.apply_once(event, appointments.record_appointment)
+
+    @event_handler("appointment_held")
+    def on_appointment_held(self, event):
+        self.db.apply_once(event, appointments.record_appointment)
+
+    @event_handler("appointment_no_show")
+    def on_appointment_no_show(self, event):
+        self.db.apply_once(event, appointments.record_appointment)

@@ -36,12 +36,8 @@ def infra(infra):
 @pytest.fixture(scope="session")
 def stack(infra, tmp_path_factory):
     stack = Stack(infra, tmp_path_factory.mktemp("stack"))
-    subprocess.run(
-        [sys.executable, "-m", "services.routing.reference", "load"],
-        env=stack.env,
-        cwd=REPO_ROOT,
-        check=True,
-    )
+    for reference in ("services.routing.reference", "services.agenda.reference"):
+        subprocess.run([sys.executable, "-m", reference, "load"], env=stack.env, cwd=REPO_ROOT, check=True)
     stack.start_supervisor(die_with_parent=True)
     try:
         stack.start_services(timeout=90)

@@ -255,3 +255,60 @@ def test_service_entrypoints_apply_lifecycle_events(sessions):
     service.on_request_closed(closed(request_id, 2, booking_enabled=False))
 
     assert service.eligibility(str(request_id))["reason_code"] == "interactions_exhausted"
+
+
+def reopening_followup(request_id, days, used):
+    return step(
+        REQUEST_FOLLOWUP_ADDED,
+        request_id,
+        days,
+        message_id=uuid.uuid4(),
+        interactions_used=used,
+        interactions_left=2 - used,
+        reopened=True,
+    )
+
+
+@pytest.mark.parametrize("order", ["as_published", "reversed"])
+def test_a_followup_reopens_a_request_closed_with_its_first_answer(sessions, order):
+    request_id = uuid.uuid4()
+    events = [
+        submitted(request_id),
+        answered(request_id, 2),
+        closed(request_id, 2, booking_enabled=False),
+        reopening_followup(request_id, 3, 1),
+    ]
+    for event in events if order == "as_published" else reversed(events):
+        apply(sessions, event)
+
+    result = eligibility(sessions, request_id, 4)
+    assert (result["allowed"], result["reason_code"], result["closed_at"]) == (
+        False,
+        "interactions_available",
+        None,
+    )
+
+    apply(sessions, followup(request_id, 5, 2))
+    assert eligibility(sessions, request_id, 6)["reason_code"] == "interactions_exhausted"
+    apply(sessions, closed(request_id, 7, booking_enabled=False))  # closed again, later: still exhausted
+    assert eligibility(sessions, request_id, 8)["allowed"] is True
+
+
+def test_routing_decisions_project_the_latest_assignment(sessions):
+    request_id = uuid.uuid4()
+
+    def routed(sede, minutes):
+        payload = {
+            "request_id": request_id,
+            "assignment": {"kind": "sede", "code": sede, "name": "Sede", "reason": "r", "queue": "q"},
+            "rule": "cap_to_sede",
+            "reference_version": "v1",
+            "decided_at": SUBMITTED_AT + timedelta(minutes=minutes),
+        }
+        return parse_event(make_event("request_routed", payload, producer="routing").to_message())
+
+    db = DatabaseAccess(sessions, "agenda.on_request_routed")
+    db.apply_once(routed("0703", 10), projections.record_routed)
+    db.apply_once(routed("0704", 5), projections.record_routed)  # older, arriving late
+    with sessions() as session:
+        assert session.get(BookingEligibility, request_id).assigned_sede == "0703"

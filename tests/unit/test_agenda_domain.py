@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.agenda.rules import (
+from services.agenda.rules.eligibility import (
     CLOSED_WITHOUT_BOOKING,
     ENABLED_BY_OFFICE,
     INTERACTIONS_AVAILABLE,

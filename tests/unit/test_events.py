@@ -60,7 +60,7 @@ def test_every_event_type_has_a_consumer_so_mandatory_publish_never_blocks():
 
 def test_a_handler_not_in_the_subscription_table_refuses_to_start():
     with pytest.raises(LookupError):
-        consumer_queue("agenda", "request_routed")
+        consumer_queue("agenda", "outbound_message_sent")
 
 
 @pytest.mark.parametrize(

@@ -42,13 +42,41 @@ def test_two_followups_after_the_first_answer_then_refused():
     with pytest.raises(Conflict) as early:
         conversation.add_followup(OPEN)
     assert early.value.code == "no_answer_yet"
-    assert conversation.add_followup(ANSWERED) == 1
-    assert conversation.add_followup(replace(ANSWERED, followups_count=1)) == 2
+    assert conversation.add_followup(ANSWERED) == (1, False)
+    assert conversation.add_followup(replace(ANSWERED, followups_count=1)) == (2, False)
     with pytest.raises(Conflict) as third:
         conversation.add_followup(replace(ANSWERED, followups_count=2))
     assert third.value.code == "followups_exhausted"
     assert third.value.status == 409
     assert "2 ulteriori interazioni" in third.value.detail
+
+
+CLOSED_WITH_FIRST_ANSWER = replace(ANSWERED, state="closed", closed_at=ANSWERED.first_answer_at)
+
+
+def test_a_followup_reopens_a_request_closed_with_its_first_answer():
+    # msg 3813/2021 §1.2: the two further interactions follow the first answer, even a closing one
+    assert conversation.add_followup(CLOSED_WITH_FIRST_ANSWER) == (1, True)
+    assert conversation.next_actions(CLOSED_WITH_FIRST_ANSWER, on(6))["can_follow_up"] is True
+
+
+def test_a_request_closed_after_its_first_answer_stays_closed():
+    closed_later = replace(CLOSED_WITH_FIRST_ANSWER, closed_at=on(9))
+    with pytest.raises(Conflict) as closed:
+        conversation.add_followup(closed_later)
+    assert closed.value.code == "request_closed"
+    assert conversation.next_actions(closed_later, on(10))["can_follow_up"] is False
+    with pytest.raises(Conflict) as unanswered:
+        conversation.add_followup(replace(OPEN, state="closed", closed_at=on(4)))
+    assert unanswered.value.code == "request_closed"
+
+
+def test_booking_is_possible_on_closing_when_enabled_or_interactions_are_used_up():
+    assert conversation.booking_possible_on_closing(ANSWERED, enable_booking=True) is True
+    assert conversation.booking_possible_on_closing(ANSWERED, enable_booking=False) is False
+    exhausted = replace(ANSWERED, followups_count=2)
+    assert conversation.booking_possible_on_closing(exhausted, enable_booking=False) is True
+    assert conversation.booking_possible_on_closing(OPEN, enable_booking=False) is False
 
 
 def test_reminder_from_the_fifteenth_rome_day_without_answer():

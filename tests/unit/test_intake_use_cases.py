@@ -251,6 +251,35 @@ def test_an_answer_that_closes_records_both_events_in_order(uow, request_id):
     assert published(uow) == ["request_answered", "request_closed"]
 
 
+def test_a_followup_reopens_a_request_its_first_answer_closed(uow, request_id):
+    command = {"text": "Fatto.", "close": True, "outcome": "Pratica definita"}
+    conversation.reply(uow, OFFICIAL, request_id, command)
+
+    result = conversation.add_followup(uow, OPERATORE, request_id, {"text": "E per i minori?"})
+
+    request = stored(uow, request_id)
+    assert (request.state, request.followups_count, request.closed_at) == ("in_progress", 1, None)
+    assert [(c.from_state, c.to_state) for c in request.state_changes][-1] == ("closed", "in_progress")
+    followup = uow.outbox[-1]
+    assert (followup.type, followup.payload["reopened"], followup.payload["interactions_left"]) == (
+        "request_followup_added",
+        True,
+        1,
+    )
+    assert result["id"] == request_id
+
+
+def test_request_closed_says_whether_booking_is_possible(uow, request_id):
+    conversation.reply(uow, OFFICIAL, request_id, {"text": "Risposta."})
+    conversation.add_followup(uow, OPERATORE, request_id, {"text": "Prima?"})
+    conversation.add_followup(uow, OPERATORE, request_id, {"text": "Seconda?"})
+    published(uow)
+    conversation.close(uow, OFFICIAL, request_id, {"outcome": "Pratica definita"})
+    [closed] = uow.outbox
+    # interactions used up: booking is possible without the office enabling it (msg 3813/2021 §1.3)
+    assert (closed.payload["booking_enabled"], closed.payload["booking_possible"]) == (False, True)
+
+
 def test_closing_without_an_outcome_changes_and_records_nothing(uow, request_id):
     for use_case, command in (
         (conversation.close, {"outcome": "  "}),

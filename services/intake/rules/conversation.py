@@ -37,6 +37,7 @@ class RequestFacts:
     first_answer_at: datetime | None = None
     followups_count: int = 0
     last_reminder_at: datetime | None = None
+    closed_at: datetime | None = None
 
 
 def facts_of(request) -> RequestFacts:
@@ -49,6 +50,7 @@ def facts_of(request) -> RequestFacts:
         first_answer_at=request.first_answer_at,
         followups_count=request.followups_count,
         last_reminder_at=request.last_reminder_at,
+        closed_at=request.closed_at,
     )
 
 
@@ -117,9 +119,31 @@ def followups_left(facts: RequestFacts) -> int:
     return max(0, MAX_FOLLOWUPS - facts.followups_count) if facts.first_answer_at else MAX_FOLLOWUPS
 
 
-def add_followup(facts: RequestFacts) -> int:
-    """Returns how many further interactions have been used after this one."""
-    if facts.state == STATE_CLOSED:
+def closed_by_first_answer(facts: RequestFacts) -> bool:
+    """Closed in the same step as its first answer (``answer`` with ``close``): the requester
+    has not yet had the further interactions the first answer opens (msg 3813/2021 §1.2)."""
+    return (
+        facts.state == STATE_CLOSED
+        and facts.first_answer_at is not None
+        and facts.closed_at is not None
+        and facts.closed_at == facts.first_answer_at
+    )
+
+
+def add_followup(facts: RequestFacts) -> tuple[int, bool]:
+    """How many further interactions have been used after this one, and whether it reopens
+    the request.
+
+    COMBIPAT (msg 3813/2021 §1.2): "una volta ottenuta la prima risposta [...] l'Operatore
+    di Patronato può proseguire il contatto [...] per un massimo di n. 2 ulteriori
+    interazioni". An office that closes with its first answer does not take those away: the
+    follow-up reopens the request and counts as one of the two. It goes back to
+    ``in_progress``, not ``open``: the sede has already taken it in charge and answered, and
+    the follow-up continues that same conversation with it (``open`` would put it back in
+    the queue of requests nobody has looked at yet).
+    """
+    reopens = closed_by_first_answer(facts)
+    if facts.state == STATE_CLOSED and not reopens:
         raise Conflict(
             "request_closed",
             "La richiesta è chiusa: per proseguire inviare una nuova richiesta collegata a questa.",
@@ -137,7 +161,15 @@ def add_followup(facts: RequestFacts) -> int:
             "dopo la prima risposta.",
             extra={"followups_left": 0},
         )
-    return facts.followups_count + 1
+    return facts.followups_count + 1, reopens
+
+
+def booking_possible_on_closing(facts: RequestFacts, enable_booking: bool) -> bool:
+    """Whether the requester may book an appointment once the request is closed: the office
+    enabled it, or the first answer came and both further interactions are used up
+    (msg 3813/2021 §1.3). Carried by ``request_closed`` so that the closing e-mail offers
+    booking only when it is really possible."""
+    return enable_booking or (facts.first_answer_at is not None and facts.followups_count >= MAX_FOLLOWUPS)
 
 
 def reminder_allowed_from(facts: RequestFacts) -> date:
@@ -169,7 +201,7 @@ def next_actions(facts: RequestFacts, now: datetime) -> dict:
     allowed_from = reminder_allowed_from(facts)
     return {
         "followups_left": followups_left(facts),
-        "can_follow_up": open_request
+        "can_follow_up": (open_request or closed_by_first_answer(facts))
         and facts.first_answer_at is not None
         and facts.followups_count < MAX_FOLLOWUPS,
         "can_remind": open_request and facts.first_answer_at is None and rome_date(now) >= allowed_from,

@@ -12,9 +12,9 @@ office's reply, so the 15-day rule no longer applies to it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
-from shared.clock import days_between
+from shared.clock import days_between, rome_date
 from shared.vocabulary import DAYS_WITHOUT_ANSWER, MAX_FOLLOWUPS
 
 # booking opens once *more than* DAYS_WITHOUT_ANSWER days have passed, or when the
@@ -40,7 +40,7 @@ def booking_allowed(row, now: datetime) -> tuple[bool, str, str]:
     answered = row.first_answer_at is not None
     if answered and row.interactions >= MAX_FOLLOWUPS:
         return _interactions_exhausted()
-    if row.closed_at is not None:
+    if is_closed(row):
         return (
             False,
             CLOSED_WITHOUT_BOOKING,
@@ -50,6 +50,13 @@ def booking_allowed(row, now: datetime) -> tuple[bool, str, str]:
     if answered:
         return _interactions_left(row.interactions)
     return _before_answer(days_between(row.submitted_at, now))
+
+
+def is_closed(row) -> bool:
+    """Closed, and not reopened since by a follow-up (msg 3813/2021: a follow-up reopens a
+    request closed with its first answer). ``reopened_at`` is optional on ``row``."""
+    reopened_at = getattr(row, "reopened_at", None)
+    return row.closed_at is not None and (reopened_at is None or row.closed_at > reopened_at)
 
 
 def _interactions_exhausted() -> tuple[bool, str, str]:
@@ -87,3 +94,13 @@ def _before_answer(days_waited: int) -> tuple[bool, str, str]:
         f"La prenotazione è possibile se la richiesta resta senza risposta "
         f"per più di {DAYS_WITHOUT_ANSWER} giorni: {still}.",
     )
+
+
+def booking_possible_from(row, now: datetime) -> date | None:
+    """The first day (Europe/Rome) booking becomes possible by waiting, when it is not yet:
+    the day after the 15th without an answer. None when it is already possible, or when
+    waiting alone will not make it possible (an answer came, the request was closed)."""
+    allowed, reason_code, _ = booking_allowed(row, now)
+    if allowed or reason_code != WAITING_FOR_ANSWER:
+        return None
+    return rome_date(row.submitted_at) + timedelta(days=DAYS_WITHOUT_ANSWER + 1)
