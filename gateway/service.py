@@ -7,11 +7,12 @@ in ``gateway/api/``; this class puts them together as one nameko service.
 from __future__ import annotations
 
 from gateway.api.admin import AdminApi
+from gateway.api.agenda import AgendaApi
 from gateway.api.docs import DocsApi
 from gateway.api.probes import ProbesApi
 from gateway.api.requests import RequestsApi
 from gateway.api.routing import RoutingApi
 
 
-class GatewayService(ProbesApi, RequestsApi, RoutingApi, AdminApi, DocsApi):
+class GatewayService(ProbesApi, RequestsApi, RoutingApi, AgendaApi, AdminApi, DocsApi):
     name = "gateway"

@@ -478,6 +478,11 @@ class ProblemOutput(Schema):
         values=_text(enum=("ok", "failing")),
         metadata={"description": "not_ready: ogni servizio, ok o failing"},
     )
+    reason_code = _text(required=False, description="booking_not_allowed: il motivo, come codice stabile")
+    booking_possible_from = DayOut(
+        required=False, description="booking_not_allowed: il giorno da cui la prenotazione sarà possibile"
+    )
+    sede = _text(required=False, description="not_competent_sede: la sede di competenza della richiesta")
 
 
 class HealthOutput(Schema):
@@ -1088,3 +1093,165 @@ class DayViewQuery(StrictSchema):
     days = fields.Integer(
         load_default=1, validate=validate.OneOf((1, 7), error="Un giorno (1) o una settimana (7).")
     )
+
+
+# ---- the gateway's appointment routes: query strings (names on the wire) ----------------------
+# The gateway reads its query string with these and passes the RPC the names agenda loads
+# (punto -> punto_id, date -> day or from/to): see gateway/api/agenda.py.
+
+
+class AgendaAvailabilityQuery(StrictSchema):
+    punto = Line(20, required=True, validators=[PUNTO_ID_SHAPE], metadata={"description": "il punto"})
+    from_day = RequiredDay(data_key="from")
+    to_day = RequiredDay(data_key="to")
+    modality = fields.String(load_default=None, allow_none=True, validate=_MODALITY)
+    topic = Line(60)
+
+
+class AppointmentsQuery(StrictSchema):
+    date = Day(metadata={"description": "gli appuntamenti di un giorno (altrimenti from/to)"})
+    from_day = Day(data_key="from")
+    to_day = Day(data_key="to")
+    codice_fiscale = Line(16, validators=[CODICE_FISCALE_SHAPE])
+    state = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(APPOINTMENT_STATES, error="Stato non valido: usare {choices}."),
+    )
+    punto = Line(20, validators=[PUNTO_ID_SHAPE])
+    page = fields.Integer(
+        load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error="La pagina va da {min} a {max}.")
+    )
+    page_size = fields.Integer(
+        load_default=20,
+        validate=validate.Range(min=1, max=100, error="Da {min} a {max} elementi per pagina."),
+    )
+
+
+class AgendaDayQuery(StrictSchema):
+    punto = Line(20, required=True, validators=[PUNTO_ID_SHAPE])
+    date = RequiredDay()
+    days = fields.Integer(
+        load_default=1, validate=validate.OneOf((1, 7), error="Un giorno (1) o una settimana (7).")
+    )
+
+
+class AppointmentPath(StrictSchema):
+    booking_id = fields.UUID(required=True)
+
+
+class PuntoPath(StrictSchema):
+    punto_id = Line(20, required=True, validators=[PUNTO_ID_SHAPE])
+
+
+# ---- what the appointment routes answer (services/agenda/views.py) -----------------------------
+
+
+class CalendarExceptionOutput(Schema):
+    id = Id()
+    day = DayOut()
+    kind = _text(enum=("closed", "extra"))
+    hours = _text(nullable=True, description="HH:MM-HH:MM; null: tutto il giorno")
+    reason = _text()
+
+
+class PuntoOutput(Schema):
+    punto_id = _text()
+    sede = _text()
+    region = _text()
+    kind = _text()
+    name = _text()
+    address = _text()
+    comune = _text()
+    modalities = _list(_text(enum=APPOINTMENT_MODALITIES))
+    topics = _list(_text())
+    weekly = _text(description="mon=09:00-12:30,14:30-16:00;wed=09:00-12:30")
+    slot_minutes = _int()
+    patron_day = _text(nullable=True, description="MM-GG")
+    exceptions = _list(fields.Nested(CalendarExceptionOutput))
+
+
+class SlotOutput(Schema):
+    start = Instant()
+    end = Instant()
+
+
+# "from" is a Python keyword: the schema is built from a mapping
+AvailabilityOutput = Schema.from_dict(
+    {
+        "punto": _nested(PuntoOutput),
+        "from": DayOut(),
+        "to": DayOut(),
+        "slot_minutes": _int(),
+        "slots": _list(fields.Nested(SlotOutput), description="gli orari liberi"),
+    },
+    name="AvailabilityOutput",
+)
+
+
+class AppointmentSummary(Schema):
+    id = Id()
+    punto_id = _text()
+    punto_name = _text()
+    sede = _text()
+    slot_start = Instant()
+    slot_end = Instant()
+    modality = _text(enum=APPOINTMENT_MODALITIES)
+    topic = _text()
+    state = _text(enum=APPOINTMENT_STATES)
+    codici_fiscali = _list(_text())
+    request_id = Id(nullable=True)
+
+
+class AppointmentContactOutput(Schema):
+    email = _text(nullable=True)
+    phone = _text(nullable=True)
+
+
+class AppointmentDetail(AppointmentSummary):
+    punto_address = _text()
+    region = _text()
+    booked_by = _text()
+    booked_by_role = _text()
+    booked_by_name = _text()
+    matricola = _text(nullable=True)
+    motivazione = _text()
+    contact = _nested(AppointmentContactOutput)
+    attachments = _list(_text(fmt="uuid"))
+    room_url = _text(nullable=True, description="la stanza del web meeting (chi prenota e la sede)")
+    rescheduled_from = Id(nullable=True)
+    created_at = Instant()
+    cancelled_at = Instant(nullable=True)
+    cancel_reason = _text(nullable=True)
+    outcome_at = Instant(nullable=True)
+    outcome_note = _text(nullable=True)
+
+
+class AppointmentSearchResult(Schema):
+    items = _list(fields.Nested(AppointmentSummary))
+    total = _int()
+    page = _int()
+    page_size = _int()
+
+
+class DayBookingOutput(AppointmentSummary):
+    booked_by_name = _text()
+    motivazione = _text()
+    contact = _nested(AppointmentContactOutput)
+
+
+class DaySlotOutput(SlotOutput):
+    offered = _bool(description="false: fuori orario, con una prenotazione")
+    bookings = _list(fields.Nested(DayBookingOutput))
+
+
+class AgendaDayOutput(Schema):
+    day = DayOut()
+    holiday = _text(nullable=True, description="la festività che chiude il punto")
+    slots = _list(fields.Nested(DaySlotOutput))
+
+
+class DayViewOutput(Schema):
+    punto_id = _text()
+    name = _text()
+    days = _list(fields.Nested(AgendaDayOutput))
