@@ -215,6 +215,113 @@ OUTBOUND = {
     "text": "Si comunica che la pratica è stata definita.",
 }
 
+# ---- agenda ----------------------------------------------------------------------------------
+BOOKING_ID = "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+PUNTO = {
+    "punto_id": "0704-SEDE",
+    "sede": "0704",
+    "region": "Lazio",
+    "kind": "sede",
+    "name": "Roma Tuscolano",
+    "address": "Via Tuscolana 1, Roma",
+    "comune": "Roma",
+    "modalities": ["in_person", "web_meeting"],
+    "topics": ["pensioni"],
+    "weekly": "mon=09:00-12:30",
+    "slot_minutes": 30,
+    "patron_day": "06-29",
+    "exceptions": [
+        {
+            "id": "8d9e0f10-1a2b-4c3d-9e8f-aabbccddeeff",
+            "day": "2026-04-03",
+            "kind": "closed",
+            "hours": None,
+            "reason": "Chiusura",
+        }
+    ],
+}
+AVAILABILITY = {
+    "punto": PUNTO,
+    "from": "2026-03-16",
+    "to": "2026-03-20",
+    "slot_minutes": 30,
+    "slots": [{"start": "2026-03-16T08:00:00+00:00", "end": "2026-03-16T08:30:00+00:00"}],
+}
+BOOKING = {
+    "request_id": REQUEST_ID,
+    "punto_id": "0704-SEDE",
+    "slot_start": "2026-03-16T08:00:00+00:00",
+    "modality": "web_meeting",
+    "topic": "pensioni",
+    "codici_fiscali": ["RSSMRA85T10A562S"],
+    "contact": {"email": "operatore@patronato.example"},
+    "motivazione": "Chiarimenti sulla pensione",
+}
+APPOINTMENT_SUMMARY = {
+    "id": BOOKING_ID,
+    "punto_id": "0704-SEDE",
+    "punto_name": "Roma Tuscolano",
+    "sede": "0704",
+    "slot_start": "2026-03-16T08:00:00+00:00",
+    "slot_end": "2026-03-16T08:30:00+00:00",
+    "modality": "web_meeting",
+    "topic": "pensioni",
+    "state": "confirmed",
+    "codici_fiscali": ["RSSMRA85T10A562S"],
+    "request_id": REQUEST_ID,
+}
+APPOINTMENT = {
+    **APPOINTMENT_SUMMARY,
+    "punto_address": "Via Tuscolana 1, Roma",
+    "region": "Lazio",
+    "booked_by": "op-1",
+    "booked_by_role": "patronato_operatore",
+    "booked_by_name": "Ada",
+    "matricola": None,
+    "motivazione": "Chiarimenti sulla pensione",
+    "contact": {"email": "operatore@patronato.example", "phone": None},
+    "attachments": [],
+    "room_url": "https://meet.example/room/abc",
+    "rescheduled_from": None,
+    "created_at": "2026-03-15T10:00:00+00:00",
+    "cancelled_at": None,
+    "cancel_reason": None,
+    "outcome_at": None,
+    "outcome_note": None,
+}
+CANCELLED = {
+    **APPOINTMENT,
+    "state": "cancelled_by_office",
+    "cancelled_at": "2026-03-15T11:00:00+00:00",
+    "cancel_reason": "Sede chiusa",
+}
+ICS = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+DAY_VIEW = {
+    "punto_id": "0704-SEDE",
+    "name": "Roma Tuscolano",
+    "days": [
+        {
+            "day": "2026-03-16",
+            "holiday": None,
+            "slots": [
+                {
+                    "start": "2026-03-16T08:00:00+00:00",
+                    "end": "2026-03-16T08:30:00+00:00",
+                    "offered": True,
+                    "bookings": [
+                        {
+                            **APPOINTMENT_SUMMARY,
+                            "booked_by_name": "Ada",
+                            "motivazione": "Chiarimenti sulla pensione",
+                            "contact": {"email": None, "phone": "+390612345"},
+                        }
+                    ],
+                }
+            ],
+        }
+    ],
+}
+
 
 @dataclass
 class Case:
@@ -379,6 +486,108 @@ CASES = {
         path={"request_id": REQUEST_ID},
         request={"json": REASSIGNMENT},
     ),
+    ("GET", "/api/v1/agenda/punti"): Case(
+        PATRONATO,
+        ("agenda", "list_punti"),
+        ({"sede": "0704"},),
+        [PUNTO],
+        request={"params": {"sede": "0704"}},
+    ),
+    ("GET", "/api/v1/agenda/availability"): Case(
+        PATRONATO,
+        ("agenda", "availability"),
+        ({"punto_id": "0704-SEDE", "from": "2026-03-16", "to": "2026-03-20", "modality": "web_meeting"},),
+        AVAILABILITY,
+        request={
+            "params": {
+                "punto": "0704-SEDE",
+                "from": "2026-03-16",
+                "to": "2026-03-20",
+                "modality": "web_meeting",
+            }
+        },
+    ),
+    ("POST", "/api/v1/appointments"): Case(
+        PATRONATO,
+        ("agenda", "book"),
+        (BOOKING, CORRELATION_ID),
+        APPOINTMENT,
+        status=201,
+        request={"json": BOOKING},
+        headers={"Location": f"/api/v1/appointments/{BOOKING_ID}"},
+    ),
+    ("GET", "/api/v1/appointments"): Case(
+        PATRONATO,
+        ("agenda", "search_appointments"),
+        ({"from": "2026-03-16", "to": "2026-03-16", "codice_fiscale": "RSSMRA85T10A562S", "punto_id": "P1"},),
+        {"items": [APPOINTMENT_SUMMARY], "total": 1, "page": 1, "page_size": 20},
+        request={"params": {"date": "2026-03-16", "codice_fiscale": "RSSMRA85T10A562S", "punto": "P1"}},
+    ),
+    ("GET", "/api/v1/appointments/<string:booking_id>"): Case(
+        PATRONATO,
+        ("agenda", "get_appointment"),
+        (BOOKING_ID,),
+        APPOINTMENT,
+        path={"booking_id": BOOKING_ID},
+    ),
+    ("GET", "/api/v1/appointments/<string:booking_id>/ics"): Case(
+        PATRONATO,
+        ("agenda", "appointment_ics"),
+        (BOOKING_ID,),
+        {
+            "filename": f"appuntamento-{BOOKING_ID}.ics",
+            "content_type": "text/calendar; charset=utf-8",
+            "content": ICS,
+        },
+        path={"booking_id": BOOKING_ID},
+        body=ICS.encode(),
+        headers={
+            "Content-Type": "text/calendar; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="appuntamento-{BOOKING_ID}.ics"; '
+            f"filename*=UTF-8''appuntamento-{BOOKING_ID}.ics",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    ),
+    ("POST", "/api/v1/appointments/<string:booking_id>/cancel"): Case(
+        OFFICIAL,
+        ("agenda", "cancel_appointment"),
+        (BOOKING_ID, {"reason": "Sede chiusa"}, CORRELATION_ID),
+        CANCELLED,
+        path={"booking_id": BOOKING_ID},
+        request={"json": {"reason": "Sede chiusa"}},
+    ),
+    ("POST", "/api/v1/appointments/<string:booking_id>/reschedule"): Case(
+        PATRONATO,
+        ("agenda", "reschedule"),
+        (BOOKING_ID, BOOKING, CORRELATION_ID),
+        {**APPOINTMENT, "id": REQUEST_ID, "rescheduled_from": BOOKING_ID},
+        path={"booking_id": BOOKING_ID},
+        request={"json": BOOKING},
+    ),
+    ("PUT", "/api/v1/agenda/punti/<string:punto_id>/availability"): Case(
+        OFFICIAL,
+        ("agenda", "set_availability"),
+        ("0704-SEDE", {"weekly": "mon=09:00-12:30", "slot_minutes": 30}),
+        PUNTO,
+        path={"punto_id": "0704-SEDE"},
+        request={"json": {"weekly": "mon=09:00-12:30", "slot_minutes": 30}},
+    ),
+    ("GET", "/api/v1/agenda/day"): Case(
+        OFFICIAL,
+        ("agenda", "day_view"),
+        ({"punto_id": "0704-SEDE", "day": "2026-03-16", "days": "7"},),
+        DAY_VIEW,
+        request={"params": {"punto": "0704-SEDE", "date": "2026-03-16", "days": "7"}},
+    ),
+    ("POST", "/api/v1/appointments/<string:booking_id>/outcome"): Case(
+        OFFICIAL,
+        ("agenda", "record_outcome"),
+        (BOOKING_ID, {"outcome": "held"}, CORRELATION_ID),
+        {**APPOINTMENT, "state": "held", "outcome_at": "2026-03-16T09:00:00+00:00"},
+        path={"booking_id": BOOKING_ID},
+        request={"json": {"outcome": "held"}},
+    ),
 }
 # routes that call no service the way the others do, each with tests of its own:
 # tests/interface/test_gateway_probes.py and test_gateway_docs_http.py
@@ -441,6 +650,11 @@ def test_each_route_calls_its_service_and_answers_its_reply(gateway, web_session
 SERVICE_ERRORS = [
     NotFound("request_not_found", "Richiesta non trovata."),
     Forbidden("missing_group", "Operatore non abilitato al servizio."),
+    Conflict(
+        "booking_not_allowed",
+        "La prenotazione sarà possibile dopo 15 giorni senza risposta.",
+        extra={"reason_code": "waiting_for_answer", "booking_possible_from": "2026-03-31"},
+    ),
     Conflict(
         "reminder_too_early",
         "Sollecito possibile dal 31/03/2026.",
@@ -599,6 +813,36 @@ REFUSALS = {
             path={"operator_id": "x" * 101},
             request={"json": {"referente_regionale": True}},
         ),
+        422,
+        "validation_failed",
+    ),
+    "book as an official": (
+        ("POST", "/api/v1/appointments"),
+        dict(caller=OFFICIAL, request={"json": BOOKING}),
+        403,
+        "role_not_allowed",
+    ),
+    "day view as a requester": (
+        ("GET", "/api/v1/agenda/day"),
+        dict(caller=PATRONATO, request={"params": {"punto": "P1", "date": "2026-03-16"}}),
+        403,
+        "official_only",
+    ),
+    "outcome as a requester": (
+        ("POST", "/api/v1/appointments/<string:booking_id>/outcome"),
+        dict(caller=PATRONATO, request={"json": {"outcome": "held"}}),
+        403,
+        "official_only",
+    ),
+    "availability without its range": (
+        ("GET", "/api/v1/agenda/availability"),
+        dict(caller=PATRONATO, request={"params": {"punto": "P1"}}),
+        422,
+        "validation_failed",
+    ),
+    "booking with an unknown modality": (
+        ("POST", "/api/v1/appointments"),
+        dict(caller=PATRONATO, request={"json": {**BOOKING, "modality": "pigeon"}}),
         422,
         "validation_failed",
     ),

@@ -93,6 +93,36 @@ def test_a_submitted_request_links_to_its_whole_conversation(document):
     assert "Location" in created["headers"]
 
 
+def test_a_booking_links_to_its_detail_its_ics_and_its_cancellation(document):
+    created = document["paths"]["/api/v1/appointments"]["post"]["responses"]["201"]
+
+    assert {link["operationId"] for link in created["links"].values()} == {
+        "get_appointment",
+        "appointment_ics",
+        "cancel_appointment",
+    }
+    assert {link["parameters"]["booking_id"] for link in created["links"].values()} == {"$response.body#/id"}
+    assert "Location" in created["headers"]
+
+
+def test_a_booking_s_conflicts_are_listed(document):
+    book = document["paths"]["/api/v1/appointments"]["post"]["responses"]
+    ics = document["paths"]["/api/v1/appointments/{booking_id}/ics"]["get"]["responses"]["200"]
+
+    assert {"slot_taken", "duplicate_booking", "booking_not_allowed"} <= set(book["409"]["x-business-rules"])
+    assert "motivazione_required" in book["422"]["x-business-rules"]
+    assert set(ics["content"]) == {"text/calendar"}
+
+
+def test_agenda_query_strings_use_the_names_of_the_api(document):
+    def names(path):
+        return {p["name"] for p in document["paths"][path]["get"]["parameters"]}
+
+    assert names("/api/v1/agenda/availability") == {"punto", "from", "to", "modality", "topic"}
+    assert names("/api/v1/agenda/day") == {"punto", "date", "days"}
+    assert {"date", "codice_fiscale", "page", "page_size"} <= names("/api/v1/appointments")
+
+
 # ---- inputs: every constraint the gateway enforces is in the document ----------------------
 
 
