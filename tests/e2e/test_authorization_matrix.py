@@ -18,6 +18,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import uuid
+from datetime import date, timedelta
 
 import pytest
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
@@ -129,6 +130,16 @@ OFFICIAL_STEP = only({"official", "admin"}, 200, official_other_sede=404, **OFFI
 OWNER_STEP = {caller: 404 for caller in REQUESTERS}  # a requester on a request they may not see
 
 DETAIL = "/api/v1/requests/<string:request_id>"
+APPOINTMENT = "/api/v1/appointments/<string:booking_id>"
+BOOKERS = REQUESTERS  # the contact center books too: no such caller here
+ROLE_REFUSED = (403, "role_not_allowed")
+
+
+def OFFICE_OF_PUNTO(status):  # noqa: N802 - a column, like OFFICIAL_STEP
+    """The officials of the punto's sede and admins; another sede's punto answers as missing."""
+    return only({"official", "admin"}, status, official_other_sede=404, **OFFICIAL_REFUSALS)
+
+
 ENDPOINTS = {
     # name: (method, route as declared in gateway/api, expected per caller)
     "health": ("GET", "/health", public()),
@@ -219,6 +230,43 @@ ENDPOINTS = {
         only({"official", "admin"}, 200, official_other_sede=(403, "not_competent")),
     ),
     "admin status": ("GET", "/api/v1/admin/status", only({"admin"}, 200)),
+    # Agenda Appuntamenti: any profile sees the punti and their free slots; a booking is
+    # made by a booker (refused here by a rule: a slot in the past, 409), seen by its
+    # booker and the offices (an unknown booking: 404 for everyone who got past the
+    # gateway); the offices manage their own sede's punti
+    "agenda punti": ("GET", "/api/v1/agenda/punti", expect(200)),
+    "agenda availability": ("GET", "/api/v1/agenda/availability", expect(200)),
+    "book appointment": (
+        "POST",
+        "/api/v1/appointments",
+        only(BOOKERS, 409, azienda_without_matricole=(403, "matricola_not_delegated"), default=ROLE_REFUSED),
+    ),
+    "search appointments": (
+        "GET",
+        "/api/v1/appointments",
+        expect(
+            200,
+            patronato_admin=ROLE_REFUSED,
+            patronato_admin_without_scope=ROLE_REFUSED,
+            **{caller: MISSING_SCOPE for caller in DIRECTORS_UNSCOPED},
+            **OFFICIAL_REFUSALS,
+        ),
+    ),
+    "appointment detail": ("GET", APPOINTMENT, expect(404)),
+    "appointment ics": ("GET", f"{APPOINTMENT}/ics", expect(404)),
+    "cancel appointment": ("POST", f"{APPOINTMENT}/cancel", expect(404)),
+    "reschedule appointment": (
+        "POST",
+        f"{APPOINTMENT}/reschedule",
+        only(BOOKERS, 404, default=ROLE_REFUSED),
+    ),
+    "appointment outcome": ("POST", f"{APPOINTMENT}/outcome", OFFICE_OF_PUNTO(404)),
+    "punto availability": (
+        "PUT",
+        "/api/v1/agenda/punti/<string:punto_id>/availability",
+        OFFICE_OF_PUNTO(200),
+    ),
+    "agenda day": ("GET", "/api/v1/agenda/day", OFFICE_OF_PUNTO(200)),
 }
 
 PATRONATO_BODY = {
@@ -234,6 +282,16 @@ EXPLAIN_QUERY = {
     "cap": "00184",
 }
 CASSETTO_BODY = {"subject": "generico_informativo", "text": "Informazioni", "matricola": MATRICOLA}
+# a direct booking every booker may make, but of a slot long past: refused by a rule (409)
+PAST_BOOKING = {
+    "slot_start": "2020-01-06T08:00:00+00:00",
+    "modality": "in_person",
+    "topic": "pensioni",
+    "codici_fiscali": [VALID_CF],
+    "contact": {"email": "matrice@example.org"},
+    "motivazione": "Prova di autorizzazione",
+    "matricola": MATRICOLA,
+}
 # cells that act on a request of their own, and the kind of request
 FRESH = {
     "take in charge": "patronato",
@@ -281,6 +339,7 @@ class World:
             self._assignment(request_id)
         self.official = token("sede_operatore", sub="matrix-official", sede=self.sede, groups=[GROUP])
         self.other_place = "0703" if self.sede != "0703" else "0704"  # where reassigning cells move a request
+        self.punto = f"{self.sede}-S"  # the sede's own punto di consulenza (agenda's sample)
         self.pools = {kind: iter(ids) for kind, ids in self.pools.items()}
 
     def _token(self, caller: str, **extra) -> str:
@@ -344,13 +403,20 @@ def call(world: World, endpoint: str, caller: str, tok):
     path = path.replace("<string:attachment_id>", world.attachment)
     path = path.replace("<string:operator_id>", f"op-{uuid.uuid4().hex[:6]}")
     path = path.replace("<string:filename>", "swagger-ui.css")
+    path = path.replace("<string:booking_id>", str(uuid.uuid4()))
+    path = path.replace("<string:punto_id>", world.punto)
     kwargs = {}
+    tomorrow = date.today() + timedelta(days=1)
     if endpoint == "upload attachment":
         kwargs["files"] = {"file": ("a.pdf", PDF)}
     elif endpoint == "submit request":
         kwargs["json"] = CASSETTO_BODY if caller in CASSETTO else PATRONATO_BODY
     elif endpoint == "routing explain":
         kwargs["params"] = EXPLAIN_QUERY
+    elif endpoint == "agenda availability":
+        kwargs["params"] = {"punto": world.punto, "from": tomorrow.isoformat(), "to": tomorrow.isoformat()}
+    elif endpoint == "agenda day":
+        kwargs["params"] = {"punto": world.punto, "date": tomorrow.isoformat()}
     else:
         body = {
             "take in charge": {},
@@ -367,6 +433,11 @@ def call(world: World, endpoint: str, caller: str, tok):
             },
             "grant referente": {"referente_regionale": True},
             "reassign": {"sede": world.other_place, "reason": "prova di autorizzazione"},
+            "book appointment": dict(PAST_BOOKING, punto_id=world.punto),
+            "reschedule appointment": dict(PAST_BOOKING, punto_id=world.punto),
+            "cancel appointment": {"reason": "prova di autorizzazione"},
+            "appointment outcome": {"outcome": "held"},
+            "punto availability": {},
         }.get(endpoint)
         if body is not None:
             kwargs["json"] = body
