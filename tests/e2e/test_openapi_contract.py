@@ -9,6 +9,7 @@ route serves answers 404 here, and the walk fails on it."""
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 
 import pytest
 import schemathesis
@@ -153,6 +154,67 @@ def test_a_whole_conversation_answers_what_the_document_declares(walk):
     closed = wait_until(booked, timeout=15)
     assert closed["outcome"] == "Informazioni fornite" and closed["closed_at"]
     assert [message["kind"] for message in closed["thread"]] == ["answer", "followup"]
+
+    # the agenda: book from the request, read, download, move, cancel; the office's side
+    walk("GET", "/api/v1/agenda/punti", 200, requester, params={"sede": ROMA})
+    first = date.today() + timedelta(days=1)
+    window = {"from": first.isoformat(), "to": (first + timedelta(days=13)).isoformat()}
+    free = walk(
+        "GET",
+        "/api/v1/agenda/availability",
+        200,
+        requester,
+        params={"punto": f"{ROMA}-S", **window, "modality": "web_meeting"},
+    ).json()["slots"]
+    appointment = {
+        "request_id": request_id,
+        "punto_id": f"{ROMA}-S",
+        "slot_start": free[0]["start"],
+        "modality": "web_meeting",
+        "topic": "pensioni",
+        "codici_fiscali": [VALID_CF],
+        "contact": {"email": f"op-{office}@patronato.example"},
+        "motivazione": "Chiarimenti",
+    }
+    booking_id = walk("POST", "/api/v1/appointments", 201, requester, json=appointment).json()["id"]
+    booked_ids = {"booking_id": booking_id}
+    walk("GET", "/api/v1/appointments", 200, requester, params={"codice_fiscale": VALID_CF})
+    walk("GET", "/api/v1/appointments/{booking_id}", 200, requester, params_path=booked_ids)
+    walk("GET", "/api/v1/appointments/{booking_id}/ics", 200, requester, binary=True, params_path=booked_ids)
+    moved = walk(
+        "POST",
+        "/api/v1/appointments/{booking_id}/reschedule",
+        200,
+        requester,
+        params_path=booked_ids,
+        json={**appointment, "slot_start": free[1]["start"]},
+    ).json()
+    moved_ids = {"booking_id": moved["id"]}
+    walk(
+        "PUT",
+        "/api/v1/agenda/punti/{punto_id}/availability",
+        200,
+        official,
+        params_path={"punto_id": f"{ROMA}-S"},
+        json={},
+    )
+    walk("GET", "/api/v1/agenda/day", 200, official, params={"punto": f"{ROMA}-S", "date": first.isoformat()})
+    walk(
+        "POST",
+        "/api/v1/appointments/{booking_id}/cancel",
+        200,
+        official,
+        params_path=moved_ids,
+        json={"reason": "Prova"},
+    )
+    walk(
+        "POST",
+        "/api/v1/appointments/{booking_id}/outcome",
+        409,
+        official,
+        params_path=moved_ids,
+        json={"outcome": "held"},
+    )
 
     cassetto = walk(
         "POST",
