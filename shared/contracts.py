@@ -112,6 +112,16 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+class StrictInteger(fields.Integer):
+    """A JSON integer and nothing else: marshmallow's Integer would also take "30", 30.0 or
+    true, which the document (``type: integer``) does not allow."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 CODICE_FISCALE_SHAPE = validate.Regexp(
     r"^[A-Za-z0-9]{11,16}\Z", error="Codice fiscale non valido (11 o 16 caratteri)."
 )
@@ -1080,7 +1090,7 @@ class CalendarExceptionInput(StrictSchema):
 
 class AvailabilityInput(StrictSchema):
     weekly = Line(500, metadata={"description": "mon=09:00-12:30,14:30-16:00;wed=09:00-12:30"})
-    slot_minutes = fields.Integer(load_default=None, allow_none=True)
+    slot_minutes = StrictInteger(load_default=None, allow_none=True)
     add_exceptions = fields.List(
         fields.Nested(CalendarExceptionInput), load_default=list, validate=validate.Length(max=100)
     )

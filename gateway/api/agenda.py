@@ -35,6 +35,7 @@ BOOKING_RULES = (
     "topic_not_served",
     "contact_required",
     "matricola_required",
+    "invalid_codice_fiscale",
 )
 BOOKING_EXAMPLE = {
     "request_id": "3f2b8c1e-9a4d-4e6b-8c2f-1a2b3c4d5e6f",
