@@ -835,6 +835,7 @@ class ServiceStatusOutput(Schema):
     dead_letters = _nested(DeadLettersStatusOutput, required=False)
     unrouted_requests = _int(required=False, description="intake: richieste non ancora instradate")
     failed_deliveries = _int(required=False, description="notify: invii falliti")
+    queued_deliveries = _int(required=False, description="notify: invii in coda o da ritentare")
 
 
 class StatusTotalsOutput(Schema):

@@ -1,18 +1,30 @@
 """Notify service: entrypoints only. Tells requesters by e-mail (and, when a provider
 exists, SMS) that their request was registered, routed and closed, and tells companies,
-intermediaries and patronati that a sede sent them a message."""
+intermediaries and patronati that a sede sent them a message.
+
+Each event handler queues its deliveries in the event's unit of work and, once that has
+committed, sends them through the dispatcher; a timer sends whatever else is due (retries
+after a transient failure, rows a stopped process left leased)."""
 
 from __future__ import annotations
 
-from functools import partial
+import logging
+
+from nameko import config
+from nameko.timer import timer
 
 from services.notify import use_cases
+from services.notify.dispatch import Dispatcher, RetryPolicy, queued_count
 from services.notify.mailer import Mailer
 from shared.clock import Clock
 from shared.consumer import event_handler
 from shared.db import Database
 from shared.ops import service_status
 from shared.rpc import rpc
+
+DISPATCH_INTERVAL_SECONDS = 1.0
+
+log = logging.getLogger(__name__)
 
 
 class NotifyService:
@@ -21,6 +33,23 @@ class NotifyService:
     db = Database()
     clock = Clock()
     mailer = Mailer()
+
+    def _dispatcher(self) -> Dispatcher:
+        return Dispatcher(
+            self.db.sessions, {"email": self.mailer}, self.clock, RetryPolicy.from_config(config)
+        )
+
+    def _handle(self, event, use_case) -> None:
+        queued: list = []
+
+        def apply(session, event):
+            queued.extend(use_case(session, event, clock=self.clock))
+
+        self.db.apply_once(event, apply)
+        try:
+            self._dispatcher().dispatch(queued)
+        except Exception as exc:  # the event is applied; the timer sends what is still queued
+            log.warning("invio immediato non riuscito (%s): ci penserà il timer", type(exc).__name__)
 
     @rpc
     def health(self):
@@ -34,49 +63,44 @@ class NotifyService:
 
     @rpc
     def ops_status(self):
-        def failed(session, now):
-            return {"failed_deliveries": use_cases.failed_deliveries_count(session)}
+        def deliveries(session, now):
+            return {
+                "failed_deliveries": use_cases.failed_deliveries_count(session),
+                "queued_deliveries": queued_count(session),
+            }
 
-        return service_status(self.name, self.db, self.clock.now(), failed)
+        return service_status(self.name, self.db, self.clock.now(), deliveries)
+
+    @timer(interval=DISPATCH_INTERVAL_SECONDS)
+    def send_due_deliveries(self):
+        dispatcher = self._dispatcher()
+        while dispatcher.dispatch(limit=50) == 50:
+            pass  # a backlog (after an SMTP outage): keep going until it is drained
 
     @event_handler("request_submitted")
     def on_request_submitted(self, event):
-        self.db.apply_once(
-            event, partial(use_cases.notify_protocol_registered, mailer=self.mailer, clock=self.clock)
-        )
+        self._handle(event, use_cases.notify_protocol_registered)
 
     @event_handler("request_routed")
     def on_request_routed(self, event):
-        self.db.apply_once(
-            event, partial(use_cases.notify_request_routed, mailer=self.mailer, clock=self.clock)
-        )
+        self._handle(event, use_cases.notify_request_routed)
 
     @event_handler("request_closed")
     def on_request_closed(self, event):
-        self.db.apply_once(
-            event, partial(use_cases.notify_request_closed, mailer=self.mailer, clock=self.clock)
-        )
+        self._handle(event, use_cases.notify_request_closed)
 
     @event_handler("outbound_message_sent")
     def on_outbound_message_sent(self, event):
-        self.db.apply_once(
-            event, partial(use_cases.notify_outbound_message, mailer=self.mailer, clock=self.clock)
-        )
+        self._handle(event, use_cases.notify_outbound_message)
 
     @event_handler("appointment_booked")
     def on_appointment_booked(self, event):
-        self.db.apply_once(
-            event, partial(use_cases.notify_appointment_booked, mailer=self.mailer, clock=self.clock)
-        )
+        self._handle(event, use_cases.notify_appointment_booked)
 
     @event_handler("appointment_cancelled")
     def on_appointment_cancelled(self, event):
-        self.db.apply_once(
-            event, partial(use_cases.notify_appointment_cancelled, mailer=self.mailer, clock=self.clock)
-        )
+        self._handle(event, use_cases.notify_appointment_cancelled)
 
     @event_handler("appointment_reminder_due")
     def on_appointment_reminder_due(self, event):
-        self.db.apply_once(
-            event, partial(use_cases.notify_appointment_reminder, mailer=self.mailer, clock=self.clock)
-        )
+        self._handle(event, use_cases.notify_appointment_reminder)

@@ -1,9 +1,10 @@
-"""Notify use cases, as plain functions of (session, event) plus their ports.
+"""Notify use cases, as plain functions of (session, event, clock).
 
-The service runs each inside ``DatabaseAccess.apply_once``: the inbox row, the delivery
-rows and the SMTP send share one unit of work. If the send raises, everything rolls back
-and the consumer retries the event later; a redelivered event that was already applied
-changes nothing (and sends nothing).
+The service runs each inside ``DatabaseAccess.apply_once``: the inbox row and the delivery
+rows, queued with their whole text, share one unit of work; a redelivered event that was
+already applied changes nothing. Each handler returns the ids of the deliveries it queued,
+which the service hands to the dispatcher (``dispatch.py``) once the transaction commits:
+nothing is sent from inside a transaction, so a send can never be undone by a rollback.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from services.notify.mailer import PermanentDeliveryError
+from services.notify.channels import attachments_to_json
 from services.notify.messages import (
     OutgoingMessage,
     render_appointment_booked,
@@ -28,7 +29,7 @@ from services.notify.models import (
     CHANNEL_EMAIL,
     CHANNEL_SMS,
     STATUS_FAILED,
-    STATUS_SENT,
+    STATUS_QUEUED,
     STATUS_SKIPPED,
     Delivery,
     RequestContact,
@@ -54,28 +55,28 @@ class Recipient:
 # ---- event handlers ----------------------------------------------------------------------
 
 
-def notify_protocol_registered(session, event, *, mailer, clock) -> None:
+def notify_protocol_registered(session, event, *, clock) -> list:
     """``request_submitted``: remember the contacts, tell the requester the protocol number.
 
     A request whose contacts are already known was told already (they are stored in the
     same unit of work as that e-mail): a submission re-sent by intake's sweep sends nothing.
     """
     if session.get(RequestContact, event.payload["request_id"]) is not None:
-        return
+        return []
     contact = remember_contacts(session, event.payload)
     message = render_protocol_registered(contact.protocol, contact.subject, contact.submitted_at)
-    deliver(session, mailer, clock, event, contact, message)
+    return deliver(session, clock, event, contact, message)
 
 
-def notify_request_routed(session, event, *, mailer, clock) -> None:
+def notify_request_routed(session, event, *, clock) -> list:
     """``request_routed``: tell the requester which office will handle the request."""
     payload = event.payload
     contact = known_contact(session, event)
     message = render_request_routed(contact.protocol, contact.subject, payload["assignment"])
-    deliver(session, mailer, clock, event, contact, message)
+    return deliver(session, clock, event, contact, message)
 
 
-def notify_request_closed(session, event, *, mailer, clock) -> None:
+def notify_request_closed(session, event, *, clock) -> list:
     """``request_closed``: tell the requester the outcome, and whether an appointment can be booked."""
     payload = event.payload
     contact = known_contact(session, event)
@@ -88,16 +89,16 @@ def notify_request_closed(session, event, *, mailer, clock) -> None:
         payload["at"],
         payload.get("booking_possible"),
     )
-    deliver(session, mailer, clock, event, contact, message)
+    return deliver(session, clock, event, contact, message)
 
 
-def notify_outbound_message(session, event, *, mailer, clock) -> None:
+def notify_outbound_message(session, event, *, clock) -> list:
     """``outbound_message_sent``: tell the recipient a sede wrote to them (contacts in the event)."""
     payload = event.payload
     contacts = payload["contacts"] or {}
     recipient = Recipient(payload["request_id"], contacts.get("email"), contacts.get("sms"))
     message = render_outbound_message(payload["subject"], payload["sede"], payload["sent_at"])
-    deliver(session, mailer, clock, event, recipient, message)
+    return deliver(session, clock, event, recipient, message)
 
 
 # ---- appointments (agenda) -----------------------------------------------------------------
@@ -118,24 +119,23 @@ def appointment_recipient(session, payload: dict) -> Recipient:
     return Recipient(payload.get("request_id"), email, sms)
 
 
-def notify_appointment_booked(session, event, *, mailer, clock) -> None:
+def notify_appointment_booked(session, event, *, clock) -> list:
     """``appointment_booked``: the confirmation, with the .ics and, for a web meeting, the room."""
     payload = event.payload
     facts = {**payload, "stamped_at": payload["at"]}
     ics_text = appointment_ics.appointment_ics(facts, payload.get("room_url"))
     message = render_appointment_booked(payload, ics_text, appointment_ics.filename(payload["booking_id"]))
-    send_email(session, mailer, clock, event, appointment_recipient(session, payload), message)
+    return queue_email(session, clock, event, appointment_recipient(session, payload), message)
 
 
-def notify_appointment_cancelled(session, event, *, mailer, clock) -> None:
+def notify_appointment_cancelled(session, event, *, clock) -> list:
     """``appointment_cancelled``: the office's cancellation is told to whoever booked; the
     requester's own (or a reschedule) needs no message."""
     payload = event.payload
     if payload["by"] != "office":
-        return
-    send_email(
+        return []
+    return queue_email(
         session,
-        mailer,
         clock,
         event,
         appointment_recipient(session, payload),
@@ -143,12 +143,11 @@ def notify_appointment_cancelled(session, event, *, mailer, clock) -> None:
     )
 
 
-def notify_appointment_reminder(session, event, *, mailer, clock) -> None:
+def notify_appointment_reminder(session, event, *, clock) -> list:
     """``appointment_reminder_due``: by e-mail, and for companies by SMS (recorded as skipped)."""
     payload = event.payload
-    deliver(
+    return deliver(
         session,
-        mailer,
         clock,
         event,
         appointment_recipient(session, payload),
@@ -182,32 +181,27 @@ def remember_contacts(session, payload: dict) -> RequestContact:
 # ---- channels ----------------------------------------------------------------------------
 
 
-def deliver(
-    session, mailer, clock, event, recipient: Recipient | RequestContact, message: OutgoingMessage
-) -> None:
-    send_email(session, mailer, clock, event, recipient, message)
+def deliver(session, clock, event, recipient: Recipient | RequestContact, message: OutgoingMessage) -> list:
+    """The e-mail queued (ids returned for the dispatcher); the SMS recorded as skipped."""
+    queued = queue_email(session, clock, event, recipient, message)
     if recipient.sms:
         record_sms_skipped(session, clock, event, recipient, message)
+    return queued
 
 
-def send_email(session, mailer, clock, event, recipient, message: OutgoingMessage) -> Delivery:
+def queue_email(session, clock, event, recipient, message: OutgoingMessage) -> list:
+    """One e-mail delivery row, ``queued`` with its text (or ``skipped`` without an address);
+    returns the ids to dispatch after the commit."""
     delivery = _new_delivery(clock, event, recipient, message, CHANNEL_EMAIL, recipient.email)
     session.add(delivery)
     if not recipient.email:
         delivery.status, delivery.error = STATUS_SKIPPED, NO_EMAIL
-        return delivery
-    # Insert first: a duplicate (event, channel) fails on the unique key before anything is sent.
-    session.flush()
-    try:
-        if message.attachments:
-            mailer.send(recipient.email, message.subject_line, message.body, attachments=message.attachments)
-        else:
-            mailer.send(recipient.email, message.subject_line, message.body)
-    except PermanentDeliveryError as exc:
-        delivery.status, delivery.error = STATUS_FAILED, str(exc)
-        return delivery
-    delivery.status, delivery.sent_at = STATUS_SENT, clock.now()
-    return delivery
+        return []
+    delivery.status = STATUS_QUEUED
+    delivery.body = message.body
+    delivery.attachments = attachments_to_json(message.attachments)
+    delivery.next_attempt_at = delivery.created_at
+    return [delivery.id]
 
 
 def record_sms_skipped(session, clock, event, recipient, message: OutgoingMessage) -> Delivery:
@@ -267,4 +261,5 @@ def delivery_view(delivery: Delivery) -> dict:
         "error": delivery.error,
         "created_at": delivery.created_at.isoformat(),
         "sent_at": delivery.sent_at.isoformat() if delivery.sent_at else None,
+        "attempts": delivery.attempts,
     }

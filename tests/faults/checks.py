@@ -63,6 +63,8 @@ class Snapshot:
     emails_failed_recorded: int = 0
     emails_missing: list = field(default_factory=list)
     emails_duplicated: list = field(default_factory=list)
+    # the same message (same Message-ID) handed to the SMTP server again: one in the mailbox
+    emails_retransmitted: int = 0
     failure_reasons: Counter = field(default_factory=Counter)
     dead_letters: dict = field(default_factory=dict)
     queued: dict = field(default_factory=dict)
@@ -125,6 +127,11 @@ class Snapshot:
         return found
 
 
+def delivery_id_of(message_id) -> str:
+    """``<delivery id@domain>`` -> the delivery id."""
+    return str(message_id or "").strip().strip("<>").partition("@")[0]
+
+
 def snapshot(stack, accepted_ids: set[str]) -> Snapshot:
     infra = stack.infra
     shot = Snapshot(accepted=len(accepted_ids))
@@ -155,28 +162,30 @@ def snapshot(stack, accepted_ids: set[str]) -> Snapshot:
 
     deliveries = rows(
         infra.database_url("notify"),
-        "SELECT request_id, template, status, error, recipient, subject_line FROM deliveries"
-        " WHERE channel = 'email'",
+        "SELECT id, request_id, template, status, error FROM deliveries WHERE channel = 'email'",
     )
     by_key: dict[tuple, list] = {}
     for delivery in deliveries:
         by_key.setdefault((str(delivery.request_id), delivery.template), []).append(delivery)
-    mails = Counter((str(mail["To"]), str(mail["Subject"])) for mail in read_mails(stack.maildir))
+    # what the sink received, by Message-ID: notify derives it from the delivery id, so a
+    # message sent again after an unknown outcome is the same message (one in the mailbox)
+    received = Counter(delivery_id_of(mail["Message-ID"]) for mail in read_mails(stack.maildir))
     for request_id in stored:
         for template in EXPECTED_TEMPLATES:
             shot.emails_expected += 1
             found = by_key.get((request_id, template), [])
             sent = [d for d in found if d.status == "sent"]
             failed = [d for d in found if d.status == "failed" and d.error]
-            in_maildir = sum(mails.get((d.recipient, d.subject_line), 0) for d in found[:1])
-            if len(sent) == 1 and in_maildir == 1:
+            in_mailbox = [d for d in found if received.get(str(d.id))]
+            shot.emails_retransmitted += sum(received[str(d.id)] - 1 for d in in_mailbox)
+            if len(sent) == 1 and len(in_mailbox) == 1 and in_mailbox[0].id == sent[0].id:
                 shot.emails_sent_once += 1
-            elif not sent and failed and in_maildir == 0:
+            elif not sent and failed and not in_mailbox:
                 shot.emails_failed_recorded += 1
                 shot.failure_reasons[failed[0].error[:80]] += 1
-            elif len(sent) > 1 or in_maildir > 1:
+            elif len(found) > 1 or len(in_mailbox) > 1:
                 shot.emails_duplicated.append(
-                    f"{request_id}/{template}: {len(sent)} registrate, {in_maildir} ricevute"
+                    f"{request_id}/{template}: {len(found)} registrate, {len(in_mailbox)} diverse ricevute"
                 )
             else:
                 shot.emails_missing.append(f"{request_id}/{template}")
@@ -244,6 +253,7 @@ def table(load, shot: Snapshot, killed: list[str]) -> str:
         ("  fallite, con motivo registrato", shot.emails_failed_recorded),
         ("  mancanti", len(shot.emails_missing)),
         ("  duplicate", len(shot.emails_duplicated)),
+        ("  ritrasmesse con lo stesso Message-ID", shot.emails_retransmitted),
         ("dead letter", sum(shot.dead_letters.values())),
         ("messaggi in coda", sum(shot.queued.values())),
         ("outbox non pubblicato", sum(shot.outbox_pending.values())),

@@ -88,3 +88,16 @@ def about(**fields):
         return all(str(payload.get(name)) == str(value) for name, value in fields.items())
 
     return matches
+
+
+def notify_and_dispatch(sessions, consumer: str, handler, event, channels: dict, clock) -> bool:
+    """What notify's entrypoint does: the handler inside the inbox's unit of work, then the
+    dispatcher sends what it queued (``channels``: channel name -> adapter with ``send``)."""
+    from services.notify.dispatch import Dispatcher, RetryPolicy
+    from shared.db import DatabaseAccess
+
+    db = DatabaseAccess(sessions, f"notify.{consumer}")
+    queued = []
+    applied = db.apply_once(event, lambda session, event: queued.extend(handler(session, event, clock=clock)))
+    Dispatcher(sessions, channels, clock, RetryPolicy(), sleep=lambda _: None).dispatch(queued)
+    return applied

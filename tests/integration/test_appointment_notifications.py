@@ -8,7 +8,6 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -31,6 +30,7 @@ from shared.events import (
     make_event,
     parse_event,
 )
+from tests.integration.helpers import notify_and_dispatch
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 START = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
@@ -40,9 +40,9 @@ class FakeMailer:
     def __init__(self):
         self.sent = []
 
-    def send(self, to, subject, body, attachments=()):
-        self.sent.append((to, subject, body, tuple(attachments)))
-        return f"<{uuid.uuid4()}@test>"
+    def send(self, envelope):
+        self.sent.append((envelope.to, envelope.subject, envelope.body, envelope.attachments))
+        return f"<{envelope.delivery_id}@test>"
 
 
 def facts(
@@ -96,8 +96,8 @@ def reporting_sessions(database_sessions):
 
 
 def apply(sessions, handler, evt, mailer):
-    db = DatabaseAccess(sessions, f"notify.{handler.__name__}")
-    return db.apply_once(evt, partial(handler, mailer=mailer, clock=FixedClock(NOW)))
+    channels = {"email": mailer}
+    return notify_and_dispatch(sessions, handler.__name__, handler, evt, channels, FixedClock(NOW))
 
 
 def deliveries(sessions, evt):

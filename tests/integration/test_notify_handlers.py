@@ -9,14 +9,15 @@ import secrets
 import smtplib
 import uuid
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import pytest
 from nameko.testing.services import worker_factory
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from deploy.local.smtp_sink import read_mails
 from services.notify import use_cases
+from services.notify.dispatch import Dispatcher, RetryPolicy, lease_due
 from services.notify.mailer import PermanentDeliveryError, SmtpMailer, SmtpSettings
 from services.notify.models import Delivery, RequestContact
 from services.notify.service import NotifyService
@@ -31,6 +32,7 @@ from shared.events import (
     make_event,
     parse_event,
 )
+from tests.integration.helpers import notify_and_dispatch
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -45,11 +47,11 @@ class FakeMailer:
         self.sent: list[tuple[str, str, str]] = []
         self.fail_with = fail_with
 
-    def send(self, to, subject, body):
+    def send(self, envelope):
         if self.fail_with is not None:
             raise self.fail_with
-        self.sent.append((to, subject, body))
-        return f"<{uuid.uuid4()}@test>"
+        self.sent.append((envelope.to, envelope.subject, envelope.body))
+        return f"<{envelope.delivery_id}@test>"
 
 
 def submitted(request_id=None, email="mario.rossi@example.it", sms=None):
@@ -84,10 +86,12 @@ def routed(request_id, kind="sede", code="7000", name="Direzione provinciale di 
     return parse_event(make_event(REQUEST_ROUTED, payload, producer="routing").to_message())
 
 
-def apply(sessions, consumer, handler, event, mailer):
-    """What the service entrypoint does: the handler inside the inbox's unit of work."""
-    db = DatabaseAccess(sessions, f"notify.{consumer}")
-    return db.apply_once(event, partial(handler, mailer=mailer, clock=FixedClock(NOW)))
+def apply(sessions, consumer, handler, event, mailer, clock=None):
+    """What the service entrypoint does: the handler inside the inbox's unit of work, then
+    the dispatcher sends what it queued."""
+    return notify_and_dispatch(
+        sessions, consumer, handler, event, {"email": mailer}, clock or FixedClock(NOW)
+    )
 
 
 def on_submitted(sessions, event, mailer):
@@ -199,18 +203,107 @@ def test_routed_before_submitted_raises_and_changes_nothing(sessions):
     assert len(mailer.sent) == 2
 
 
-def test_smtp_failure_rolls_back_so_the_event_is_retried(sessions):
+def test_smtp_failure_keeps_the_delivery_queued_and_a_later_attempt_sends_it(sessions):
     event = submitted()
+    down = FakeMailer(fail_with=smtplib.SMTPServerDisconnected("down"))
 
-    with pytest.raises(smtplib.SMTPServerDisconnected):
-        on_submitted(sessions, event, FakeMailer(fail_with=smtplib.SMTPServerDisconnected("down")))
+    # the event is applied (contacts kept) and the e-mail waits, backed off, for the next try
+    assert on_submitted(sessions, event, down) is True
     with sessions() as session:
-        assert session.get(RequestContact, event.payload["request_id"]) is None
-    assert deliveries(sessions, event.payload["request_id"]) == []
+        assert session.get(RequestContact, event.payload["request_id"]) is not None
+    (delivery,) = deliveries(sessions, event.payload["request_id"])
+    assert (delivery.status, delivery.attempts) == ("queued", 1)
+    assert delivery.next_attempt_at == NOW + timedelta(seconds=5)
+    assert delivery.error.startswith("SMTPServerDisconnected")
 
     mailer = FakeMailer()
-    assert on_submitted(sessions, event, mailer) is True
+    too_early = Dispatcher(sessions, {"email": mailer}, FixedClock(NOW + timedelta(seconds=4)), RetryPolicy())
+    assert too_early.dispatch([delivery.id]) == 0
+    later = FixedClock(NOW + timedelta(seconds=6))
+    assert Dispatcher(sessions, {"email": mailer}, later, RetryPolicy()).dispatch([delivery.id]) == 1
+    assert Dispatcher(sessions, {"email": mailer}, later, RetryPolicy()).dispatch([delivery.id]) == 0
+
     assert len(mailer.sent) == 1
+    (delivery,) = deliveries(sessions, event.payload["request_id"])
+    assert (delivery.status, delivery.attempts, delivery.error) == ("sent", 2, None)
+    assert delivery.sent_at == later.now()
+
+
+def test_transient_failures_past_the_retry_window_fail_with_the_reason(sessions):
+    event = submitted()
+    down = FakeMailer(fail_with=ConnectionRefusedError(111, "Connection refused"))
+    on_submitted(sessions, event, down)
+    (delivery,) = deliveries(sessions, event.payload["request_id"])
+
+    an_hour_later = FixedClock(NOW + timedelta(seconds=3600))
+    Dispatcher(sessions, {"email": down}, an_hour_later, RetryPolicy()).dispatch([delivery.id])
+
+    (delivery,) = deliveries(sessions, event.payload["request_id"])
+    assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("failed", 2, None)
+    assert delivery.error.startswith("tentativi esauriti dopo 2: ConnectionRefusedError")
+
+
+def queue_only(sessions, event, clock) -> list:
+    """The submission applied, its e-mail queued and not dispatched: the ids queued."""
+    queued = []
+    DatabaseAccess(sessions, "notify.on_request_submitted").apply_once(
+        event,
+        lambda session, event: queued.extend(
+            use_cases.notify_protocol_registered(session, event, clock=clock)
+        ),
+    )
+    return queued
+
+
+def test_a_leased_delivery_waits_for_its_lease_to_run_out(sessions):
+    """A sender that died between leasing and recording: nobody else sends the row until
+    the lease runs out; then it is sent once more (same delivery id, same Message-ID)."""
+    event = submitted()
+    clock = FixedClock(NOW)
+    queued = queue_only(sessions, event, clock)
+    with sessions.begin() as session:
+        (leased,) = lease_due(session, NOW, RetryPolicy(), queued)  # ...and the sender dies
+
+    mailer = FakeMailer()
+    assert Dispatcher(sessions, {"email": mailer}, clock, RetryPolicy()).dispatch(queued) == 0
+    after_lease = FixedClock(NOW + timedelta(seconds=RetryPolicy().lease_seconds))
+    assert Dispatcher(sessions, {"email": mailer}, after_lease, RetryPolicy()).dispatch(queued) == 1
+    assert [to for to, _, _ in mailer.sent] == ["mario.rossi@example.it"]
+    (delivery,) = deliveries(sessions, event.payload["request_id"])
+    assert (delivery.id, delivery.status, delivery.attempts) == (leased.id, "sent", 2)
+
+
+class FlakySessions:
+    """A sessionmaker whose next ``failures`` transactions fail as during a database restart."""
+
+    def __init__(self, sessions, failures):
+        self.sessions, self.failures = sessions, failures
+
+    def begin(self):
+        if self.failures:
+            self.failures -= 1
+            raise OperationalError("UPDATE deliveries", {}, Exception("server closed the connection"))
+        return self.sessions.begin()
+
+
+def test_the_outcome_of_a_send_is_recorded_through_a_database_restart(sessions):
+    event = submitted()
+    clock = FixedClock(NOW)
+    queued = queue_only(sessions, event, clock)
+    with sessions.begin() as session:
+        (leased,) = lease_due(session, NOW, RetryPolicy(), queued)
+        session.expunge(leased)
+    pauses = []
+    dispatcher = Dispatcher(
+        FlakySessions(sessions, failures=3), {"email": FakeMailer()}, clock, RetryPolicy()
+    )
+    dispatcher.sleep = pauses.append
+
+    dispatcher._send(leased)
+
+    assert pauses == [0.2, 0.4, 0.8]  # backed off, then recorded: the row will not be sent again
+    (delivery,) = deliveries(sessions, event.payload["request_id"])
+    assert delivery.status == "sent"
 
 
 def test_address_refused_for_good_is_recorded_as_failed(sessions):
@@ -238,6 +331,33 @@ def test_service_entrypoints_and_deliveries_rpc(sessions):
     assert [(d["channel"], d["status"]) for d in listed] == [("email", "sent"), ("sms", "skipped")]
     assert listed[0]["sent_at"] == NOW.isoformat()
     assert service.deliveries_for(str(uuid.uuid4())) == []
+
+
+def test_the_timer_sends_what_an_smtp_outage_left_queued(sessions):
+    address = f"anna.{uuid.uuid4().hex[:8]}@example.it"
+    event = submitted(email=address)
+    down = worker_factory(
+        NotifyService,
+        db=DatabaseAccess(sessions, "notify.on_request_submitted"),
+        mailer=FakeMailer(fail_with=smtplib.SMTPConnectError(421, "down")),
+        clock=FixedClock(NOW),
+    )
+    down.on_request_submitted(event)
+    assert [d["status"] for d in down.deliveries_for(str(event.payload["request_id"]))] == ["queued"]
+
+    mailer = FakeMailer()
+    back = worker_factory(
+        NotifyService,
+        db=DatabaseAccess(sessions, "notify.send_due_deliveries"),
+        mailer=mailer,
+        clock=FixedClock(NOW + timedelta(seconds=10)),
+    )
+    back.send_due_deliveries()
+    back.send_due_deliveries()
+
+    assert [to for to, _, _ in mailer.sent].count(address) == 1
+    listed = back.deliveries_for(str(event.payload["request_id"]))
+    assert [(d["status"], d["attempts"]) for d in listed] == [("sent", 2)]
 
 
 @pytest.fixture
