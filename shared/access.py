@@ -266,6 +266,17 @@ def require_read(caller: Caller, ownership: Ownership) -> None:
         raise NotFound("request_not_found", "Richiesta non trovata.")
 
 
+# portal users with a Notifiche inbox and notification preferences
+INBOX_ROLES = (*REQUESTER_ROLES, "patronato_admin")
+
+
+def notice_scope(caller: Caller) -> Scope:
+    """The notices a portal user's Notifiche lists: those about requests they may see (the
+    same rule as reading them) and those addressed to them (a booking they made)."""
+    require_role(caller, INBOX_ROLES)
+    return Scope(conditions=(*read_scope(caller).conditions, where(requester=caller.sub)))
+
+
 def require_some_scope(caller: Caller) -> Scope:
     """For lists: a token without the claims its role needs is refused, not shown nothing."""
     scope = read_scope(caller)

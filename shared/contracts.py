@@ -20,7 +20,7 @@ from shared.access import OFFICIAL_GROUP, REQUESTER_ROLES, ROLES, SUB_MAX  # noq
 from shared.errors import InvalidInput, field_error
 from shared.events import ASSIGNMENT_KINDS
 from shared.identifiers import MATRICOLA_PATTERN
-from shared.vocabulary import ORIGINS, STATES
+from shared.vocabulary import NOTICE_KINDS, ORIGINS, STATES
 
 IDENTIFIER_KINDS = ("protocollo", "domus", "pensione")
 # Dates outside these bounds are typing mistakes, and would overflow date arithmetic.
@@ -855,6 +855,101 @@ class AdminStatusOutput(Schema):
     )
     totals = _nested(StatusTotalsOutput, description="Somme su tutti i servizi")
     services = fields.Dict(keys=fields.String(), values=fields.Nested(ServiceStatusOutput), required=True)
+
+
+# ---- notifications (notify): the Notifiche inbox and the preferences ------------------------
+
+_NOTICE_KIND = validate.OneOf(NOTICE_KINDS, error="Tipo di notifica non valido: usare {choices}.")
+
+
+class NotificationsQuery(StrictSchema):
+    kind = fields.String(load_default=None, allow_none=True, validate=_NOTICE_KIND)
+    unread = fields.Boolean(
+        load_default=False,
+        truthy={"true"},
+        falsy={"false"},
+        error_messages={"invalid": "Usare true o false."},
+        metadata={"description": "true: solo quelle non lette"},
+    )
+    page = fields.Integer(
+        load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error="La pagina va da {min} a {max}.")
+    )
+    page_size = fields.Integer(
+        load_default=20,
+        validate=validate.Range(min=1, max=100, error="Da {min} a {max} elementi per pagina."),
+    )
+
+
+class NotificationPath(StrictSchema):
+    notification_id = fields.UUID(
+        required=True, error_messages={"invalid_uuid": "Identificativo non valido."}
+    )
+
+
+class NotificationOutput(Schema):
+    id = Id()
+    kind = _text(enum=NOTICE_KINDS)
+    kind_label = _text()
+    title = _text()
+    text = _text()
+    request_id = Id(nullable=True)
+    booking_id = Id(nullable=True)
+    protocol = _text(nullable=True)
+    created_at = Instant()
+    read = _bool()
+    read_at = Instant(nullable=True)
+
+
+class NotificationListOutput(Schema):
+    items = _list(fields.Nested(NotificationOutput))
+    total = _int()
+    unread = _int(description="non lette, in tutto")
+    page = _int()
+    page_size = _int()
+
+
+class NotificationsReadOutput(Schema):
+    marked = _int(description="quante erano non lette")
+    unread = _int()
+
+
+class PreferenceInput(StrictSchema):
+    kind = fields.String(required=True, validate=_NOTICE_KIND)
+    email = StrictBoolean(required=True)
+    sms = StrictBoolean(required=True)
+
+
+class PreferencesInput(StrictSchema):
+    preferences = fields.List(
+        fields.Nested(PreferenceInput), required=True, validate=validate.Length(min=1, max=len(NOTICE_KINDS))
+    )
+
+
+class PreferenceOutput(Schema):
+    kind = _text(enum=NOTICE_KINDS)
+    label = _text()
+    channels = _list(_text(enum=("email", "sms")), description="i canali che questo tipo usa")
+    email = _bool()
+    sms = _bool()
+
+
+class PreferencesOutput(Schema):
+    preferences = _list(fields.Nested(PreferenceOutput))
+
+
+class DeliveryOutput(Schema):
+    id = Id()
+    request_id = Id(nullable=True)
+    event_id = Id()
+    channel = _text(enum=("email", "sms"))
+    recipient = _text(nullable=True)
+    template = _text()
+    subject_line = _text()
+    status = _text(enum=("queued", "sent", "failed", "skipped"))
+    error = _text(nullable=True, description="il motivo, per failed e skipped")
+    created_at = Instant()
+    sent_at = Instant(nullable=True)
+    attempts = _int()
 
 
 # ---- dumping an answer --------------------------------------------------------------------

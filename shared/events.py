@@ -104,6 +104,10 @@ class RequestSubmittedV1(StrictSchema):
     parent_id = fields.UUID(load_default=None, allow_none=True)
     requester = fields.String(required=True)
     submitted_at = fields.AwareDateTime(required=True, format="iso")
+    # added later, optional: the intermediary who wrote (codice fiscale) and the e-mail
+    # address in the requester's token, where notify writes when the request gives none
+    consulente = fields.String(load_default=None, allow_none=True)
+    requester_email = fields.Email(load_default=None, allow_none=True)
 
 
 class AssignmentSchema(StrictSchema):

@@ -65,6 +65,8 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "notify": (
         "request_submitted",
         "request_routed",
+        "request_taken_in_charge",
+        "request_answered",
         "request_closed",
         "outbound_message_sent",
         "appointment_booked",

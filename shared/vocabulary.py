@@ -32,3 +32,19 @@ SLA_DAYS = (5, 10, 15, 25)
 # further interactions.
 DAYS_WITHOUT_ANSWER = 15
 MAX_FOLLOWUPS = 2
+
+
+# The kinds of notice notify sends (its rules say who gets each, on which channels): the
+# inbox filter and the preferences accept these codes.
+NOTICE_KINDS = (
+    "protocol_registered",
+    "request_routed",
+    "request_reassigned",
+    "request_taken_in_charge",
+    "request_answered",
+    "request_closed",
+    "outbound_message",
+    "appointment_booked",
+    "appointment_cancelled",
+    "appointment_reminder",
+)

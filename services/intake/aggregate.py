@@ -128,7 +128,10 @@ class Request:
             )
         )
         request._history(None, STATE_OPEN, requester.sub, now)
-        request._record(events.REQUEST_SUBMITTED, request._submitted_payload())
+        # the token's address travels with the submission only (notify's fallback contact)
+        request._record(
+            events.REQUEST_SUBMITTED, {**request._submitted_payload(), "requester_email": requester.email}
+        )
         return request
 
     def attach(self, uploads: list[models.Attachment]) -> None:
@@ -199,6 +202,7 @@ class Request:
             "parent_id": row.parent_id,
             "requester": row.requester_sub,
             "submitted_at": row.created_at,
+            "consulente": row.consulente_codice_fiscale,
         }
 
     # ---- routing decisions ---------------------------------------------------------------

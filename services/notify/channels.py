@@ -24,6 +24,7 @@ class Envelope:
     body: str
     # (file name, MIME type, bytes): the .ics of an appointment
     attachments: tuple[tuple[str, str, bytes], ...] = ()
+    html: str = ""  # an e-mail's HTML alternative
 
 
 def attachments_to_json(attachments) -> list[dict] | None:

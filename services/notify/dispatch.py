@@ -111,6 +111,7 @@ def envelope_of(delivery: Delivery) -> Envelope:
         subject=delivery.subject_line,
         body=delivery.body or "",
         attachments=attachments_from_json(delivery.attachments),
+        html=delivery.html or "",
     )
 
 

@@ -67,9 +67,11 @@ def build_message(
     now: datetime | None = None,
     attachments=(),
     delivery_id: str | None = None,
+    html: str = "",
 ) -> EmailMessage:
-    """A plain-text UTF-8 message with the headers mail servers and clients expect, and its
-    attachments ((file name, MIME type, bytes): the .ics of an appointment)."""
+    """A UTF-8 message with the headers mail servers and clients expect: the plain text,
+    its HTML alternative when there is one, and the attachments ((file name, MIME type,
+    bytes): the .ics of an appointment)."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
@@ -77,6 +79,8 @@ def build_message(
     message["Date"] = format_datetime(now or datetime.now(UTC))
     message["Message-ID"] = message_id(sender, delivery_id)
     message.set_content(body, charset="utf-8")
+    if html:
+        message.add_alternative(html, subtype="html", charset="utf-8")
     for filename, mime_type, content in attachments:
         maintype, _, subtype = mime_type.partition("/")
         message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
@@ -151,6 +155,7 @@ class SmtpMailer:
             envelope.body,
             attachments=envelope.attachments,
             delivery_id=envelope.delivery_id,
+            html=envelope.html,
         )
         smtp, reused = self.connections.take()
         try:

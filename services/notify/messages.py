@@ -1,17 +1,27 @@
-"""What notify says to people: subject lines (Italian) and bodies from Jinja2 templates.
+"""What notify says to people, in Italian, from Jinja2 templates: one folder per kind of
+notice in ``templates/<kind>/``:
 
-One template per message in ``templates/``; ``render_*`` return an ``OutgoingMessage`` that
-names its template, so each delivery records which text was sent.
+- ``subject.txt``: the e-mail's subject line, also the inbox entry's title;
+- ``body.txt``: the e-mail's plain-text body; its HTML alternative is the same text laid
+  out by ``templates/_layout.html`` (one text to keep right, two renderings);
+- ``short.txt``: the SMS and the inbox entry's text (kept within one GSM-7 SMS where the
+  values allow).
+
+``render(kind, **values)`` returns an ``OutgoingMessage`` that names its kind, so each
+delivery records which text was sent. ``python -m services.notify.templates preview KIND``
+shows one with sample values.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
 
 from shared.clock import ROME
 
@@ -19,6 +29,9 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 TEMPLATE_PROTOCOL_REGISTERED = "protocol_registered"
 TEMPLATE_REQUEST_ROUTED = "request_routed"
+TEMPLATE_REQUEST_REASSIGNED = "request_reassigned"
+TEMPLATE_REQUEST_TAKEN_IN_CHARGE = "request_taken_in_charge"
+TEMPLATE_REQUEST_ANSWERED = "request_answered"
 TEMPLATE_REQUEST_CLOSED = "request_closed"
 TEMPLATE_OUTBOUND_MESSAGE = "outbound_message"
 TEMPLATE_APPOINTMENT_BOOKED = "appointment_booked"
@@ -27,32 +40,61 @@ TEMPLATE_APPOINTMENT_REMINDER = "appointment_reminder"
 MODALITY_NAMES = {"in_person": "in presenza", "phone": "telefonica", "web_meeting": "web meeting"}
 
 SUBJECT_LINE_MAX = 200  # what a delivery record keeps; long enough for any mail client
+SHORT_TEXT_MAX = 1000  # an inbox entry's text (an SMS is split and counted beyond 160)
 
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    template: str
+    template: str  # the kind of notice
     subject_line: str
     body: str
     # (file name, MIME type, content): the .ics of an appointment
     attachments: tuple[tuple[str, str, bytes], ...] = ()
+    html: str = ""
+    short: str = ""
 
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    # Built on first use, not at import. StrictUndefined: a missing value is a bug, not a blank.
-    return Environment(
+    # Built on first use, not at import. StrictUndefined: a missing value is a bug, not a
+    # blank. Plain text is not escaped; the HTML layout escapes every paragraph itself.
+    environment = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         undefined=StrictUndefined,
-        autoescape=False,  # plain-text e-mail, not HTML
+        autoescape=lambda name: bool(name) and name.endswith(".html"),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    environment.filters["linked"] = linked
+    return environment
 
 
 def _render(template: str, **values) -> str:
-    return _environment().get_template(f"{template}.txt").render(**values)
+    return _environment().get_template(template).render(**values)
+
+
+def render(kind: str, attachments=(), **values) -> OutgoingMessage:
+    """Every text of one notice of ``kind``."""
+    subject_line = shortened(one_line(_render(f"{kind}/subject.txt", **values)), SUBJECT_LINE_MAX)
+    body = _render(f"{kind}/body.txt", **values)
+    html = _render("_layout.html", title=subject_line, paragraphs=paragraphs(body))
+    short = shortened(one_line(_render(f"{kind}/short.txt", **values)), SHORT_TEXT_MAX)
+    return OutgoingMessage(kind, subject_line, body, tuple(attachments), html, short)
+
+
+def paragraphs(text: str) -> list[str]:
+    return [part.strip("\n") for part in re.split(r"\n\s*\n", text) if part.strip()]
+
+
+_URL = re.compile(r"https?://[^\s<>\"]+")
+
+
+def linked(text: str) -> Markup:
+    """A paragraph as HTML: escaped, line breaks kept, web addresses made links."""
+    escaped = str(escape(text))
+    escaped = _URL.sub(lambda found: f'<a href="{found.group(0)}">{found.group(0)}</a>', escaped)
+    return Markup(escaped.replace("\n", "<br>\n"))
 
 
 def rome_time(instant: datetime) -> str:
@@ -61,27 +103,46 @@ def rome_time(instant: datetime) -> str:
 
 
 def render_protocol_registered(protocol: str, subject: str, submitted_at: datetime) -> OutgoingMessage:
-    body = _render(
+    return render(
         TEMPLATE_PROTOCOL_REGISTERED, protocol=protocol, subject=subject, submitted_at=rome_time(submitted_at)
     )
-    return OutgoingMessage(TEMPLATE_PROTOCOL_REGISTERED, f"Richiesta protocollata n. {protocol}", body)
+
+
+def _office_values(assignment: dict) -> dict:
+    return {
+        "in_triage": assignment["kind"] == "triage",
+        "office_name": assignment["name"],
+        "office_code": assignment["code"],
+    }
 
 
 def render_request_routed(protocol: str, subject: str, assignment: dict) -> OutgoingMessage:
-    in_triage = assignment["kind"] == "triage"
-    if in_triage:
-        subject_line = f"Richiesta n. {protocol} in corso di assegnazione all'ufficio competente"
-    else:
-        subject_line = f"Richiesta n. {protocol} inoltrata alla sede"
-    body = _render(
-        TEMPLATE_REQUEST_ROUTED,
+    return render(TEMPLATE_REQUEST_ROUTED, protocol=protocol, subject=subject, **_office_values(assignment))
+
+
+def render_request_reassigned(
+    protocol: str, subject: str, assignment: dict, previous: dict | None
+) -> OutgoingMessage:
+    """The request moved to another sede: say so, and where (the requester need do nothing)."""
+    return render(
+        TEMPLATE_REQUEST_REASSIGNED,
         protocol=protocol,
         subject=subject,
-        in_triage=in_triage,
-        office_name=assignment["name"],
-        office_code=assignment["code"],
+        previous_name=(previous or {}).get("name"),
+        **_office_values(assignment),
     )
-    return OutgoingMessage(TEMPLATE_REQUEST_ROUTED, subject_line, body)
+
+
+def render_request_taken_in_charge(
+    protocol: str, subject: str, sede: str | None, at: datetime
+) -> OutgoingMessage:
+    return render(
+        TEMPLATE_REQUEST_TAKEN_IN_CHARGE, protocol=protocol, subject=subject, sede=sede, at=rome_time(at)
+    )
+
+
+def render_request_answered(protocol: str, subject: str, at: datetime) -> OutgoingMessage:
+    return render(TEMPLATE_REQUEST_ANSWERED, protocol=protocol, subject=subject, at=rome_time(at))
 
 
 def render_request_closed(
@@ -95,7 +156,7 @@ def render_request_closed(
 ) -> OutgoingMessage:
     """Booking is offered only when it is really possible: enabled by the office, or (the
     event's ``booking_possible``) the further interactions are used up."""
-    body = _render(
+    return render(
         TEMPLATE_REQUEST_CLOSED,
         protocol=protocol,
         subject=subject,
@@ -105,7 +166,6 @@ def render_request_closed(
         booking_possible=booking_enabled if booking_possible is None else booking_possible,
         closed_at=rome_time(closed_at),
     )
-    return OutgoingMessage(TEMPLATE_REQUEST_CLOSED, f"Richiesta chiusa n. {protocol}", body)
 
 
 def _appointment_values(payload: dict) -> dict:
@@ -121,33 +181,28 @@ def _appointment_values(payload: dict) -> dict:
 
 def render_appointment_booked(payload: dict, ics_text: str, ics_name: str) -> OutgoingMessage:
     """The confirmation, with the appointment as an .ics file and, for a web meeting, the room."""
-    values = _appointment_values(payload)
-    body = _render(TEMPLATE_APPOINTMENT_BOOKED, **values, rescheduled=bool(payload.get("rescheduled_from")))
-    subject_line = shortened(f"Appuntamento confermato: {values['slot_start']}", SUBJECT_LINE_MAX)
     attachment = (ics_name, "text/calendar", ics_text.encode("utf-8"))
-    return OutgoingMessage(TEMPLATE_APPOINTMENT_BOOKED, subject_line, body, (attachment,))
+    return render(
+        TEMPLATE_APPOINTMENT_BOOKED,
+        attachments=(attachment,),
+        rescheduled=bool(payload.get("rescheduled_from")),
+        **_appointment_values(payload),
+    )
 
 
 def render_appointment_cancelled(payload: dict) -> OutgoingMessage:
-    values = _appointment_values(payload)
-    body = _render(TEMPLATE_APPOINTMENT_CANCELLED, **values, reason=payload.get("reason"))
-    subject_line = shortened(f"Appuntamento annullato dalla sede: {values['slot_start']}", SUBJECT_LINE_MAX)
-    return OutgoingMessage(TEMPLATE_APPOINTMENT_CANCELLED, subject_line, body)
+    return render(
+        TEMPLATE_APPOINTMENT_CANCELLED, reason=payload.get("reason"), **_appointment_values(payload)
+    )
 
 
 def render_appointment_reminder(payload: dict) -> OutgoingMessage:
-    values = _appointment_values(payload)
-    body = _render(TEMPLATE_APPOINTMENT_REMINDER, **values)
-    subject_line = shortened(f"Promemoria appuntamento: {values['slot_start']}", SUBJECT_LINE_MAX)
-    return OutgoingMessage(TEMPLATE_APPOINTMENT_REMINDER, subject_line, body)
+    return render(TEMPLATE_APPOINTMENT_REMINDER, **_appointment_values(payload))
 
 
 def render_outbound_message(subject: str, sede: str, sent_at: datetime) -> OutgoingMessage:
     """A sede wrote to the requester: say so, and where to read it (the text stays in the portal)."""
-    subject = one_line(subject)
-    body = _render(TEMPLATE_OUTBOUND_MESSAGE, subject=subject, sede=sede, sent_at=rome_time(sent_at))
-    subject_line = shortened(f"Comunicazione dalla sede INPS: {subject}", SUBJECT_LINE_MAX)
-    return OutgoingMessage(TEMPLATE_OUTBOUND_MESSAGE, subject_line, body)
+    return render(TEMPLATE_OUTBOUND_MESSAGE, subject=one_line(subject), sede=sede, sent_at=rome_time(sent_at))
 
 
 def one_line(text: str) -> str:

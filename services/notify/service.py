@@ -13,9 +13,11 @@ import logging
 from nameko import config
 from nameko.timer import timer
 
-from services.notify import use_cases
+from services.notify import use_cases, views
 from services.notify.dispatch import Dispatcher, RetryPolicy, queued_count
 from services.notify.mailer import Mailer
+from shared import access, contracts
+from shared.access import Caller
 from shared.clock import Clock
 from shared.consumer import event_handler
 from shared.db import Database
@@ -61,6 +63,44 @@ class NotifyService:
         with self.db.begin() as session:
             return use_cases.deliveries_for(session, request_id)
 
+    # ---- the Notifiche inbox and the preferences (portal users) ----------------------------
+
+    @rpc
+    def list_notifications(self, caller, filters):
+        caller = Caller.from_claims(caller)
+        scope, filters = access.notice_scope(caller), contracts.load(contracts.NotificationsQuery, filters)
+        with self.db.begin() as session:
+            return views.list_notices(session, scope, caller.sub, filters)
+
+    @rpc
+    def mark_notification_read(self, caller, notification_id):
+        caller = Caller.from_claims(caller)
+        scope = access.notice_scope(caller)
+        with self.db.begin() as session:
+            return use_cases.mark_read(session, scope, caller.sub, notification_id, self.clock.now())
+
+    @rpc
+    def mark_all_notifications_read(self, caller):
+        caller = Caller.from_claims(caller)
+        scope = access.notice_scope(caller)
+        with self.db.begin() as session:
+            return use_cases.mark_all_read(session, scope, caller.sub, self.clock.now())
+
+    @rpc
+    def notification_preferences(self, caller):
+        caller = Caller.from_claims(caller)
+        access.notice_scope(caller)
+        with self.db.begin() as session:
+            return views.preferences_of(session, caller.sub)
+
+    @rpc
+    def set_notification_preferences(self, caller, command):
+        caller = Caller.from_claims(caller)
+        access.notice_scope(caller)
+        command = contracts.load(contracts.PreferencesInput, command)
+        with self.db.begin() as session:
+            return use_cases.set_preferences(session, caller.sub, command["preferences"], self.clock.now())
+
     @rpc
     def ops_status(self):
         def deliveries(session, now):
@@ -84,6 +124,14 @@ class NotifyService:
     @event_handler("request_routed")
     def on_request_routed(self, event):
         self._handle(event, use_cases.notify_request_routed)
+
+    @event_handler("request_taken_in_charge")
+    def on_request_taken_in_charge(self, event):
+        self._handle(event, use_cases.notify_request_taken_in_charge)
+
+    @event_handler("request_answered")
+    def on_request_answered(self, event):
+        self._handle(event, use_cases.notify_request_answered)
 
     @event_handler("request_closed")
     def on_request_closed(self, event):

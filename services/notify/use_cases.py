@@ -1,10 +1,13 @@
 """Notify use cases, as plain functions of (session, event, clock).
 
-The service runs each inside ``DatabaseAccess.apply_once``: the inbox row and the delivery
-rows, queued with their whole text, share one unit of work; a redelivered event that was
-already applied changes nothing. Each handler returns the ids of the deliveries it queued,
-which the service hands to the dispatcher (``dispatch.py``) once the transaction commits:
-nothing is sent from inside a transaction, so a send can never be undone by a rollback.
+The service runs each inside ``DatabaseAccess.apply_once``: the inbox row (Notifiche), the
+delivery rows queued with their whole text, and the inbox of processed events share one
+unit of work; a redelivered event that was already applied changes nothing. Each handler
+returns the ids of the deliveries it queued, which the service hands to the dispatcher
+(``dispatch.py``) once the transaction commits: nothing is sent from inside a transaction,
+so a send can never be undone by a rollback.
+
+Who is told what, on which channel, is ``rules.py``; the texts are ``messages.py``.
 """
 
 from __future__ import annotations
@@ -12,19 +15,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
+from sqlalchemy.dialects.postgresql import insert
 
+from services.notify import messages, rules, views
 from services.notify.channels import attachments_to_json
-from services.notify.messages import (
-    OutgoingMessage,
-    render_appointment_booked,
-    render_appointment_cancelled,
-    render_appointment_reminder,
-    render_outbound_message,
-    render_protocol_registered,
-    render_request_closed,
-    render_request_routed,
-)
+from services.notify.messages import OutgoingMessage
 from services.notify.models import (
     CHANNEL_EMAIL,
     CHANNEL_SMS,
@@ -32,55 +28,106 @@ from services.notify.models import (
     STATUS_QUEUED,
     STATUS_SKIPPED,
     Delivery,
+    Notice,
+    NoticeRead,
+    PatronatoOffice,
+    Preference,
     RequestContact,
 )
 from shared import appointment_ics
 from shared.consumer import RetryLater
-from shared.errors import NotFound
+from shared.errors import InvalidInput, NotFound, field_error
 
 NO_EMAIL = "nessun indirizzo e-mail indicato dal richiedente"
 NO_SMS_PROVIDER = "provider SMS non configurato"
+SWITCHED_OFF = "canale disattivato nelle preferenze del richiedente"
+
+OWNERSHIP = ("origin", "requester", "patronato_ente", "patronato_ufficio", "matricola", "consulente")
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who may see a notice (the facts ``shared.access`` reads) and whose preferences choose
+    its e-mail and SMS."""
+
+    origin: str | None = None
+    requester: str | None = None
+    patronato_ente: str | None = None
+    patronato_ufficio: str | None = None
+    matricola: str | None = None
+    consulente: str | None = None
+
+    @classmethod
+    def of(cls, row) -> Audience:
+        return cls(**{name: getattr(row, name) for name in OWNERSHIP})
 
 
 @dataclass(frozen=True)
 class Recipient:
-    """Where to reach someone for one message: a ``RequestContact`` fits this shape, and an
-    outbound message builds one from its own contacts (it may concern no request)."""
+    """Where to reach someone for one notice."""
 
     request_id: uuid.UUID | None
     email: str | None
     sms: str | None
 
 
-# ---- event handlers ----------------------------------------------------------------------
+# ---- requests ----------------------------------------------------------------------------
 
 
 def notify_protocol_registered(session, event, *, clock) -> list:
-    """``request_submitted``: remember the contacts, tell the requester the protocol number.
+    """``request_submitted``: remember the contacts and who may see the request's notices,
+    tell the requester the protocol number.
 
     A request whose contacts are already known was told already (they are stored in the
-    same unit of work as that e-mail): a submission re-sent by intake's sweep sends nothing.
+    same unit of work as that notice): a submission re-sent by intake's sweep tells nothing.
     """
     if session.get(RequestContact, event.payload["request_id"]) is not None:
         return []
     contact = remember_contacts(session, event.payload)
-    message = render_protocol_registered(contact.protocol, contact.subject, contact.submitted_at)
-    return deliver(session, clock, event, contact, message)
+    message = messages.render_protocol_registered(contact.protocol, contact.subject, contact.submitted_at)
+    return tell_about_request(session, clock, event, contact, message)
 
 
 def notify_request_routed(session, event, *, clock) -> list:
-    """``request_routed``: tell the requester which office will handle the request."""
+    """``request_routed``: where the request went (or that it waits for triage); after a
+    reassignment, only if the sede really changed."""
     payload = event.payload
     contact = known_contact(session, event)
-    message = render_request_routed(contact.protocol, contact.subject, payload["assignment"])
-    return deliver(session, clock, event, contact, message)
+    kind = rules.routing_notice(payload["assignment"], payload.get("previous"))
+    if kind is None:
+        return []
+    if kind == messages.TEMPLATE_REQUEST_REASSIGNED:
+        message = messages.render_request_reassigned(
+            contact.protocol, contact.subject, payload["assignment"], payload.get("previous")
+        )
+    else:
+        message = messages.render_request_routed(contact.protocol, contact.subject, payload["assignment"])
+    return tell_about_request(session, clock, event, contact, message)
+
+
+def notify_request_taken_in_charge(session, event, *, clock) -> list:
+    """``request_taken_in_charge``: the notice promised to a request that waited in triage,
+    and to every other."""
+    payload = event.payload
+    contact = known_contact(session, event)
+    message = messages.render_request_taken_in_charge(
+        contact.protocol, contact.subject, payload.get("sede"), payload["at"]
+    )
+    return tell_about_request(session, clock, event, contact, message)
+
+
+def notify_request_answered(session, event, *, clock) -> list:
+    """``request_answered``: the sede answered; the text is read in the portal."""
+    contact = known_contact(session, event)
+    message = messages.render_request_answered(contact.protocol, contact.subject, event.payload["at"])
+    return tell_about_request(session, clock, event, contact, message)
 
 
 def notify_request_closed(session, event, *, clock) -> list:
-    """``request_closed``: tell the requester the outcome, and whether an appointment can be booked."""
+    """``request_closed``: the outcome, and whether an appointment can be booked."""
     payload = event.payload
     contact = known_contact(session, event)
-    message = render_request_closed(
+    message = messages.render_request_closed(
         contact.protocol,
         contact.subject,
         payload["outcome"],
@@ -89,34 +136,55 @@ def notify_request_closed(session, event, *, clock) -> list:
         payload["at"],
         payload.get("booking_possible"),
     )
-    return deliver(session, clock, event, contact, message)
+    return tell_about_request(session, clock, event, contact, message)
 
 
 def notify_outbound_message(session, event, *, clock) -> list:
-    """``outbound_message_sent``: tell the recipient a sede wrote to them (contacts in the event)."""
+    """``outbound_message_sent``: tell the recipient a sede wrote to them (contacts in the
+    event); listed to whoever may see the request it concerns, else to the recipient named."""
     payload = event.payload
     contacts = payload["contacts"] or {}
     recipient = Recipient(payload["request_id"], contacts.get("email"), contacts.get("sms"))
-    message = render_outbound_message(payload["subject"], payload["sede"], payload["sent_at"])
-    return deliver(session, clock, event, recipient, message)
+    message = messages.render_outbound_message(payload["subject"], payload["sede"], payload["sent_at"])
+    known = session.get(RequestContact, payload["request_id"]) if payload["request_id"] else None
+    if known is not None:
+        audience, protocol = Audience.of(known), known.protocol
+    else:
+        audience, protocol = outbound_audience(payload["recipient"]), None
+    return tell(session, clock, event, message, audience, recipient, protocol=protocol)
+
+
+def outbound_audience(recipient: dict) -> Audience:
+    office = recipient.get("patronato") or {}
+    return Audience(
+        patronato_ente=office.get("ente"),
+        patronato_ufficio=office.get("ufficio"),
+        matricola=recipient.get("matricola"),
+        consulente=recipient.get("codice_fiscale"),
+    )
 
 
 # ---- appointments (agenda) -----------------------------------------------------------------
 
-# Cassetto (msg 1986/2011): companies and intermediaries get appointment reminders "tramite
-# e-mail ed SMS"; without an SMS provider the SMS is recorded as skipped, as for requests.
-SMS_ROLES = ("azienda", "intermediario")
 
-
-def appointment_recipient(session, payload: dict) -> Recipient:
-    """The booking's contact; without an e-mail there, the one given with its request."""
+def appointment_recipient(session, payload: dict) -> tuple[Recipient, Audience]:
+    """The booking's contact (without an e-mail there, the request's) and who sees the notice:
+    whoever booked, and whoever may see the request it comes from."""
     contact = payload.get("contact") or {}
-    email = contact.get("email")
-    if not email and payload.get("request_id"):
-        known = session.get(RequestContact, payload["request_id"])
-        email = known.email if known else None
-    sms = contact.get("phone") if payload["booked_by_role"] in SMS_ROLES else None
-    return Recipient(payload.get("request_id"), email, sms)
+    known = session.get(RequestContact, payload["request_id"]) if payload.get("request_id") else None
+    email = contact.get("email") or (known.email if known else None)
+    recipient = Recipient(payload.get("request_id"), email, contact.get("phone"))
+    if known is not None:
+        facts = {name: getattr(known, name) for name in OWNERSHIP}
+        audience = Audience(**{**facts, "requester": payload["booked_by"]})
+    else:
+        audience = Audience(requester=payload["booked_by"])
+    return recipient, audience
+
+
+def _tell_about_appointment(session, clock, event, message: OutgoingMessage) -> list:
+    recipient, audience = appointment_recipient(session, event.payload)
+    return tell(session, clock, event, message, audience, recipient, booking_id=event.payload["booking_id"])
 
 
 def notify_appointment_booked(session, event, *, clock) -> list:
@@ -124,35 +192,28 @@ def notify_appointment_booked(session, event, *, clock) -> list:
     payload = event.payload
     facts = {**payload, "stamped_at": payload["at"]}
     ics_text = appointment_ics.appointment_ics(facts, payload.get("room_url"))
-    message = render_appointment_booked(payload, ics_text, appointment_ics.filename(payload["booking_id"]))
-    return queue_email(session, clock, event, appointment_recipient(session, payload), message)
+    message = messages.render_appointment_booked(
+        payload, ics_text, appointment_ics.filename(payload["booking_id"])
+    )
+    return _tell_about_appointment(session, clock, event, message)
 
 
 def notify_appointment_cancelled(session, event, *, clock) -> list:
     """``appointment_cancelled``: the office's cancellation is told to whoever booked; the
     requester's own (or a reschedule) needs no message."""
-    payload = event.payload
-    if payload["by"] != "office":
+    if event.payload["by"] != "office":
         return []
-    return queue_email(
-        session,
-        clock,
-        event,
-        appointment_recipient(session, payload),
-        render_appointment_cancelled(payload),
+    return _tell_about_appointment(
+        session, clock, event, messages.render_appointment_cancelled(event.payload)
     )
 
 
 def notify_appointment_reminder(session, event, *, clock) -> list:
-    """``appointment_reminder_due``: by e-mail, and for companies by SMS (recorded as skipped)."""
-    payload = event.payload
-    return deliver(
-        session,
-        clock,
-        event,
-        appointment_recipient(session, payload),
-        render_appointment_reminder(payload),
-    )
+    """``appointment_reminder_due``: by e-mail and SMS, and in the inbox."""
+    return _tell_about_appointment(session, clock, event, messages.render_appointment_reminder(event.payload))
+
+
+# ---- contacts ------------------------------------------------------------------------------
 
 
 def known_contact(session, event) -> RequestContact:
@@ -166,54 +227,113 @@ def remember_contacts(session, payload: dict) -> RequestContact:
     contact = session.get(RequestContact, payload["request_id"])
     if contact is None:
         contacts = payload["contacts"] or {}
+        office = payload.get("patronato") or {}
+        registered = (
+            session.get(PatronatoOffice, (office["ente"], office["ufficio"])) if office.get("ente") else None
+        )
         contact = RequestContact(
             request_id=payload["request_id"],
             protocol=payload["protocol"],
-            email=contacts.get("email"),
+            email=rules.contact_email(
+                contacts.get("email"),
+                payload.get("requester_email"),
+                registered.email if registered else None,
+            ),
             sms=contacts.get("sms"),
             subject=payload["subject"],
             submitted_at=payload["submitted_at"],
+            origin=payload["origin"],
+            requester=payload["requester"],
+            patronato_ente=office.get("ente"),
+            patronato_ufficio=office.get("ufficio"),
+            matricola=payload.get("matricola"),
+            consulente=payload.get("consulente"),
         )
         session.add(contact)
     return contact
 
 
-# ---- channels ----------------------------------------------------------------------------
+# ---- telling: the inbox and the channels ------------------------------------------------------
 
 
-def deliver(session, clock, event, recipient: Recipient | RequestContact, message: OutgoingMessage) -> list:
-    """The e-mail queued (ids returned for the dispatcher); the SMS recorded as skipped."""
-    queued = queue_email(session, clock, event, recipient, message)
+def tell_about_request(session, clock, event, contact: RequestContact, message: OutgoingMessage) -> list:
+    recipient = Recipient(contact.request_id, contact.email, contact.sms)
+    return tell(session, clock, event, message, Audience.of(contact), recipient, protocol=contact.protocol)
+
+
+def tell(
+    session,
+    clock,
+    event,
+    message: OutgoingMessage,
+    audience: Audience,
+    recipient: Recipient,
+    *,
+    protocol: str | None = None,
+    booking_id=None,
+) -> list:
+    """One notice: listed in the inbox, e-mailed and sent by SMS as its kind and the
+    requester's preferences say. Returns the deliveries queued (for the dispatcher)."""
+    kind = message.template
+    if rules.INBOX in rules.NOTICE_KINDS[kind].channels:
+        session.add(
+            Notice(
+                id=uuid.uuid4(),
+                event_id=uuid.UUID(str(event.event_id)),
+                kind=kind,
+                request_id=recipient.request_id,
+                booking_id=booking_id,
+                protocol=protocol,
+                title=message.subject_line,
+                text=message.short,
+                created_at=event.occurred_at,  # newest first by when it happened, even if told late
+                **{name: getattr(audience, name) for name in OWNERSHIP},
+            )
+        )
+    choice = rules.channels_for(kind, preference_of(session, audience.requester, kind))
+    queued = queue_email(session, clock, event, recipient, message, switched_off=not choice.email)
     if recipient.sms:
-        record_sms_skipped(session, clock, event, recipient, message)
+        record_sms_skipped(session, clock, event, recipient, message, switched_off=not choice.sms)
     return queued
 
 
-def queue_email(session, clock, event, recipient, message: OutgoingMessage) -> list:
-    """One e-mail delivery row, ``queued`` with its text (or ``skipped`` without an address);
-    returns the ids to dispatch after the commit."""
+def preference_of(session, user_id: str | None, kind: str) -> rules.ChannelChoice | None:
+    if not user_id:
+        return None
+    row = session.get(Preference, (user_id, kind))
+    return rules.ChannelChoice(email=row.email, sms=row.sms) if row else None
+
+
+def queue_email(
+    session, clock, event, recipient: Recipient, message: OutgoingMessage, *, switched_off: bool = False
+) -> list:
+    """One e-mail delivery row, ``queued`` with its texts (or ``skipped`` with the reason:
+    no address, or switched off); returns the ids to dispatch after the commit."""
     delivery = _new_delivery(clock, event, recipient, message, CHANNEL_EMAIL, recipient.email)
     session.add(delivery)
-    if not recipient.email:
-        delivery.status, delivery.error = STATUS_SKIPPED, NO_EMAIL
+    if not recipient.email or switched_off:
+        delivery.status, delivery.error = STATUS_SKIPPED, (SWITCHED_OFF if recipient.email else NO_EMAIL)
         return []
     delivery.status = STATUS_QUEUED
     delivery.body = message.body
+    delivery.html = message.html or None
     delivery.attachments = attachments_to_json(message.attachments)
     delivery.next_attempt_at = delivery.created_at
     return [delivery.id]
 
 
-def record_sms_skipped(session, clock, event, recipient, message: OutgoingMessage) -> Delivery:
+def record_sms_skipped(
+    session, clock, event, recipient: Recipient, message: OutgoingMessage, *, switched_off: bool = False
+) -> Delivery:
     # No SMS provider yet: say so in the record rather than pretend the SMS went out.
     delivery = _new_delivery(clock, event, recipient, message, CHANNEL_SMS, recipient.sms)
-    delivery.status, delivery.error = STATUS_SKIPPED, NO_SMS_PROVIDER
+    delivery.status, delivery.error = STATUS_SKIPPED, (SWITCHED_OFF if switched_off else NO_SMS_PROVIDER)
     session.add(delivery)
     return delivery
 
 
 def _new_delivery(
-    clock, event, recipient, message: OutgoingMessage, channel: str, address: str | None
+    clock, event, recipient: Recipient, message: OutgoingMessage, channel: str, address: str | None
 ) -> Delivery:
     return Delivery(
         id=uuid.uuid4(),
@@ -263,3 +383,58 @@ def delivery_view(delivery: Delivery) -> dict:
         "sent_at": delivery.sent_at.isoformat() if delivery.sent_at else None,
         "attempts": delivery.attempts,
     }
+
+
+# ---- the inbox and the preferences (commands from the portal) -----------------------------------
+
+
+def mark_read(session, scope, reader: str, notice_id: str, now) -> dict:
+    """One notice read by ``reader``; 404 for a notice they cannot see (as for a missing one)."""
+    try:
+        key = uuid.UUID(str(notice_id))
+    except ValueError:
+        raise NotFound("notification_not_found", "Notifica non trovata.") from None
+    notice = session.scalar(select(Notice).where(Notice.id == key, views.visible(scope)))
+    if notice is None:
+        raise NotFound("notification_not_found", "Notifica non trovata.")
+    session.execute(
+        insert(NoticeRead).values(notice_id=key, reader=reader, read_at=now).on_conflict_do_nothing()
+    )
+    read_at = session.scalar(
+        select(NoticeRead.read_at).where(NoticeRead.notice_id == key, NoticeRead.reader == reader)
+    )
+    return views.notice_view(notice, read_at)
+
+
+def mark_all_read(session, scope, reader: str, now) -> dict:
+    """Every notice ``reader`` can see, read now; returns how many were unread."""
+    unread = select(Notice.id, literal(reader), literal(now)).where(
+        views.visible(scope),
+        ~select(NoticeRead.notice_id)
+        .where(NoticeRead.notice_id == Notice.id, NoticeRead.reader == reader)
+        .exists(),
+    )
+    result = session.execute(
+        insert(NoticeRead).from_select(["notice_id", "reader", "read_at"], unread).on_conflict_do_nothing()
+    )
+    return {"marked": result.rowcount or 0, "unread": views.unread_count(session, scope, reader)}
+
+
+def set_preferences(session, user_id: str, choices: list[dict], now) -> dict:
+    """The user's e-mail and SMS choices for the kinds named (others unchanged)."""
+    for choice in choices:
+        if choice["kind"] not in rules.NOTICE_KINDS:  # the input schema refuses it first
+            raise InvalidInput.from_errors(
+                [
+                    field_error(
+                        "preferences.kind", "unknown_kind", f"Tipo di notifica sconosciuto: {choice['kind']}."
+                    )
+                ]
+            )
+        values = {"email": choice["email"], "sms": choice["sms"], "updated_at": now}
+        session.execute(
+            insert(Preference)
+            .values(user_id=user_id, kind=choice["kind"], **values)
+            .on_conflict_do_update(index_elements=["user_id", "kind"], set_=values)
+        )
+    return views.preferences_of(session, user_id)

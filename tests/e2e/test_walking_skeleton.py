@@ -80,7 +80,7 @@ def test_request_is_stored_routed_to_roma_and_notified(stack, infra):
     assert download.status_code == 200 and download.content == PDF
 
     mails = wait_until(lambda: len(mails_to(infra, email)) >= 2 and mails_to(infra, email), timeout=15)
-    bodies = " ".join(m.get_content() for m in mails)
+    bodies = " ".join(m.get_body(preferencelist=("plain",)).get_content() for m in mails)
     assert result["protocol"] in bodies
     assert "Roma" in bodies
 

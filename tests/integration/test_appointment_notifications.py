@@ -128,7 +128,8 @@ def test_confirmation_mail_carries_the_ics_and_the_room(notify_sessions, infra):
     ics = attachment.get_content()
     ics = ics.decode() if isinstance(ics, bytes) else ics
     assert "BEGIN:VEVENT" in ics and "DTSTART:20261130T083000Z" in ics
-    assert [(row.channel, row.status) for row in deliveries(notify_sessions, evt)] == [("email", "sent")]
+    assert [row.channel for row in deliveries(notify_sessions, evt)] == ["email", "sms"]
+    assert deliveries(notify_sessions, evt)[0].status == "sent"
 
 
 def test_only_the_offices_cancellation_is_told(notify_sessions):
@@ -144,17 +145,15 @@ def test_only_the_offices_cancellation_is_told(notify_sessions):
     assert "annullato" in sent[1] and "Sede chiusa per sciopero" in sent[2]
 
 
-def test_reminders_by_mail_and_for_companies_an_sms_recorded_as_skipped(notify_sessions):
+def test_reminders_by_mail_and_by_sms_to_the_phone_given_with_the_booking(notify_sessions):
     mailer = FakeMailer()
     company = event(
         APPOINTMENT_REMINDER_DUE, {**facts(role="azienda"), "lead_minutes": 1440, "room_url": None}
     )
     apply(notify_sessions, notify.notify_appointment_reminder, company, mailer)
-    assert [(row.channel, row.status) for row in deliveries(notify_sessions, company)] == [
-        ("email", "sent"),
-        ("sms", "skipped"),
-    ]
-    patronato = event(APPOINTMENT_REMINDER_DUE, {**facts(), "lead_minutes": 120, "room_url": None})
+    assert [row.channel for row in deliveries(notify_sessions, company)] == ["email", "sms"]
+    no_phone = {**facts(), "contact": {"email": "op@patronato.example", "phone": None}}
+    patronato = event(APPOINTMENT_REMINDER_DUE, {**no_phone, "lead_minutes": 120, "room_url": None})
     apply(notify_sessions, notify.notify_appointment_reminder, patronato, mailer)
     assert [row.channel for row in deliveries(notify_sessions, patronato)] == ["email"]
     assert all(sent[1].startswith("Promemoria appuntamento") for sent in mailer.sent)

@@ -366,6 +366,10 @@ def smtp_sink(infra):
     return infra.smtp_port, infra.maildir
 
 
+def plain_text(mail) -> str:
+    return mail.get_body(preferencelist=("plain",)).get_content()
+
+
 def mails_to(maildir, *addresses):
     return [mail for mail in read_mails(maildir) if mail["To"] in addresses]
 
@@ -381,7 +385,9 @@ def test_real_smtp_delivery_reads_back(sessions, smtp_sink):
     assert mail["To"] == address
     assert mail["Subject"] == f"Richiesta protocollata n. {event.payload['protocol']}"
     assert mail["Message-ID"] and mail["Date"]
-    assert "è stata protocollata" in mail.get_content()
+    assert "è stata protocollata" in plain_text(mail)
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert "<!DOCTYPE html>" in html and "è stata protocollata" in html
 
 
 # ---- request closed ----------------------------------------------------------------------------
@@ -556,9 +562,9 @@ def test_real_smtp_delivery_of_closing_and_outbound(sessions, smtp_sink):
     closing = mails[f"Richiesta chiusa n. {submission.payload['protocol']}"]
     assert closing["To"] == requester
     assert (
-        "Esito: respinta" in closing.get_content()
-        and "prenotazione di un appuntamento" in closing.get_content()
+        "Esito: respinta" in plain_text(closing)
+        and "prenotazione di un appuntamento" in plain_text(closing)
     )
     message = mails["Comunicazione dalla sede INPS: Documenti mancanti"]
     assert message["To"] == company
-    assert "Documenti mancanti" in message.get_content()
+    assert "Documenti mancanti" in plain_text(message)
