@@ -132,6 +132,7 @@ OWNER_STEP = {caller: 404 for caller in REQUESTERS}  # a requester on a request 
 DETAIL = "/api/v1/requests/<string:request_id>"
 APPOINTMENT = "/api/v1/appointments/<string:booking_id>"
 BOOKERS = REQUESTERS  # the contact center books too: no such caller here
+INBOX = REQUESTERS | {"patronato_admin", "patronato_admin_without_scope"}
 ROLE_REFUSED = (403, "role_not_allowed")
 
 
@@ -267,6 +268,30 @@ ENDPOINTS = {
         OFFICE_OF_PUNTO(200),
     ),
     "agenda day": ("GET", "/api/v1/agenda/day", OFFICE_OF_PUNTO(200)),
+    # Notifiche: portal users only, each sees their own (an unknown notice: 404); a request's
+    # deliveries: whoever may read the request
+    "notifications": ("GET", "/api/v1/notifications", only(INBOX, 200, default=ROLE_REFUSED)),
+    "notification read": (
+        "POST",
+        "/api/v1/notifications/<string:notification_id>/read",
+        only(INBOX, 404, default=ROLE_REFUSED),
+    ),
+    "notifications read all": (
+        "POST",
+        "/api/v1/notifications/read-all",
+        only(INBOX, 200, default=ROLE_REFUSED),
+    ),
+    "notification preferences": (
+        "GET",
+        "/api/v1/notifications/preferences",
+        only(INBOX, 200, default=ROLE_REFUSED),
+    ),
+    "set notification preferences": (
+        "PUT",
+        "/api/v1/notifications/preferences",
+        only(INBOX, 200, default=ROLE_REFUSED),
+    ),
+    "request deliveries": ("GET", f"{DETAIL}/deliveries", reading(SEES_PATRONATO_REQUEST)),
 }
 
 PATRONATO_BODY = {
@@ -405,6 +430,7 @@ def call(world: World, endpoint: str, caller: str, tok):
     path = path.replace("<string:filename>", "swagger-ui.css")
     path = path.replace("<string:booking_id>", str(uuid.uuid4()))
     path = path.replace("<string:punto_id>", world.punto)
+    path = path.replace("<string:notification_id>", str(uuid.uuid4()))
     kwargs = {}
     tomorrow = date.today() + timedelta(days=1)
     if endpoint == "upload attachment":
@@ -438,6 +464,9 @@ def call(world: World, endpoint: str, caller: str, tok):
             "cancel appointment": {"reason": "prova di autorizzazione"},
             "appointment outcome": {"outcome": "held"},
             "punto availability": {},
+            "set notification preferences": {
+                "preferences": [{"kind": "request_routed", "email": True, "sms": False}]
+            },
         }.get(endpoint)
         if body is not None:
             kwargs["json"] = body

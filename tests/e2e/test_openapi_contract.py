@@ -265,6 +265,25 @@ def test_a_whole_conversation_answers_what_the_document_declares(walk):
     walk("GET", "/api/v1/routing/versions", 200, admin)
     walk("GET", "/api/v1/admin/status", 200, admin)
 
+    # Notifiche: the requester's inbox (notify works on its own time: wait for the notices)
+    def notices():
+        listed = walk("GET", "/api/v1/notifications", 200, requester).json()
+        return listed if listed["total"] >= 2 else None
+
+    inbox = wait_until(notices, timeout=15)
+    notice_ids = {"notification_id": inbox["items"][0]["id"]}
+    walk("POST", "/api/v1/notifications/{notification_id}/read", 200, requester, params_path=notice_ids)
+    walk("POST", "/api/v1/notifications/read-all", 200, requester)
+    walk("GET", "/api/v1/notifications/preferences", 200, requester)
+    walk(
+        "PUT",
+        "/api/v1/notifications/preferences",
+        200,
+        requester,
+        json={"preferences": [{"kind": "request_answered", "email": False, "sms": False}]},
+    )
+    walk("GET", "/api/v1/requests/{request_id}/deliveries", 200, requester, params_path=ids)
+
     documented = {
         (method.upper(), path) for path, methods in walk.document["paths"].items() for method in methods
     }

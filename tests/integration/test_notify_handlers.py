@@ -561,9 +561,8 @@ def test_real_smtp_delivery_of_closing_and_outbound(sessions, smtp_sink):
     mails = {mail["Subject"]: mail for mail in mails_to(maildir, requester, company)}
     closing = mails[f"Richiesta chiusa n. {submission.payload['protocol']}"]
     assert closing["To"] == requester
-    assert (
-        "Esito: respinta" in plain_text(closing)
-        and "prenotazione di un appuntamento" in plain_text(closing)
+    assert "Esito: respinta" in plain_text(closing) and "prenotazione di un appuntamento" in plain_text(
+        closing
     )
     message = mails["Comunicazione dalla sede INPS: Documenti mancanti"]
     assert message["To"] == company

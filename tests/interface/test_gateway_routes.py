@@ -323,6 +323,50 @@ DAY_VIEW = {
 }
 
 
+NOTIFICATION_ID = "5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f"
+NOTIFICATION = {
+    "id": NOTIFICATION_ID,
+    "kind": "request_routed",
+    "kind_label": "Richiesta inoltrata alla sede",
+    "title": "Richiesta n. COMBID.2026.00000001 inoltrata alla sede",
+    "text": "INPS: la richiesta n. COMBID.2026.00000001 è stata inoltrata a Roma Tuscolano.",
+    "request_id": REQUEST_ID,
+    "booking_id": None,
+    "protocol": "COMBID.2026.00000001",
+    "created_at": "2026-03-16T08:00:05+00:00",
+    "read": False,
+    "read_at": None,
+}
+PREFERENCES = {
+    "preferences": [
+        {
+            "kind": "request_routed",
+            "label": "Richiesta inoltrata alla sede",
+            "channels": ["email", "sms"],
+            "email": True,
+            "sms": False,
+        }
+    ]
+}
+PREFERENCES_INPUT = {"preferences": [{"kind": "request_routed", "email": True, "sms": False}]}
+DELIVERIES = [
+    {
+        "id": "6e7f8091-2b3c-4d5e-9f0a-1b2c3d4e5f60",
+        "request_id": REQUEST_ID,
+        "event_id": "7f8091a2-3c4d-4e5f-8a1b-2c3d4e5f6071",
+        "channel": "email",
+        "recipient": "operatore@patronato.example",
+        "template": "protocol_registered",
+        "subject_line": "Richiesta protocollata n. COMBID.2026.00000001",
+        "status": "sent",
+        "error": None,
+        "created_at": "2026-03-16T08:00:00+00:00",
+        "sent_at": "2026-03-16T08:00:01+00:00",
+        "attempts": 1,
+    }
+]
+
+
 @dataclass
 class Case:
     """One route: who calls it with what, the RPC it must make and the service's reply."""
@@ -587,6 +631,43 @@ CASES = {
         {**APPOINTMENT, "state": "held", "outcome_at": "2026-03-16T09:00:00+00:00"},
         path={"booking_id": BOOKING_ID},
         request={"json": {"outcome": "held"}},
+    ),
+    ("GET", "/api/v1/notifications"): Case(
+        PATRONATO,
+        ("notify", "list_notifications"),
+        ({"kind": "request_routed", "unread": "true"},),
+        {"items": [NOTIFICATION], "total": 1, "unread": 1, "page": 1, "page_size": 20},
+        request={"params": {"kind": "request_routed", "unread": "true"}},
+    ),
+    ("POST", "/api/v1/notifications/<string:notification_id>/read"): Case(
+        PATRONATO,
+        ("notify", "mark_notification_read"),
+        (NOTIFICATION_ID,),
+        {**NOTIFICATION, "read": True, "read_at": "2026-03-16T09:00:00+00:00"},
+        path={"notification_id": NOTIFICATION_ID},
+    ),
+    ("POST", "/api/v1/notifications/read-all"): Case(
+        PATRONATO, ("notify", "mark_all_notifications_read"), (), {"marked": 3, "unread": 0}
+    ),
+    ("GET", "/api/v1/notifications/preferences"): Case(
+        PATRONATO, ("notify", "notification_preferences"), (), PREFERENCES
+    ),
+    ("PUT", "/api/v1/notifications/preferences"): Case(
+        PATRONATO,
+        ("notify", "set_notification_preferences"),
+        (PREFERENCES_INPUT,),
+        PREFERENCES,
+        request={"json": PREFERENCES_INPUT},
+    ),
+    ("GET", "/api/v1/requests/<string:request_id>/deliveries"): Case(
+        PATRONATO,
+        # intake answers first whether the caller may read the request (404 otherwise)
+        ("intake", "get_request"),
+        (REQUEST_ID,),
+        DETAIL,
+        path={"request_id": REQUEST_ID},
+        others={("notify", "deliveries_for"): ((REQUEST_ID,), DELIVERIES)},
+        body=DELIVERIES,
     ),
 }
 # routes that call no service the way the others do, each with tests of its own:
