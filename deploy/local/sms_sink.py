@@ -41,6 +41,11 @@ SEND_PATH = "/API/v1.0/REST/sms"
 CONTROL_PATH = "/_control"
 HEALTH_PATH = "/_health"
 
+# what `make run` and the tests configure notify with (the sink takes any non-empty pair
+# unless started with --user/--token)
+DEV_USER = "combid"
+DEV_TOKEN = "dev-only-sms-token"
+
 MESSAGE_TYPES = ("N", "GP", "TI", "SI")
 MAX_BODY_BYTES = 64 * 1024
 MAX_MESSAGE_CHARS = 1530  # ten concatenated GSM-7 parts, as providers commonly allow
