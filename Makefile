@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run stop status lint format test faults mails bench clean
+.PHONY: install run stop status lint format test faults mails sms bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ status:
 
 mails:
 	$(PY) -m deploy.local.smtp_sink list --maildir var/mail
+
+sms:
+	$(PY) -m deploy.local.sms_sink list --dir var/sms
 
 lint: install
 	$(VENV)/bin/ruff check .

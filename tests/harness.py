@@ -17,8 +17,9 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
+from deploy.local import sms_sink
 from deploy.local.smtp_sink import read_mails
-from deploy.local.stack import wait_for_port
+from deploy.local.stack import sms_sink_answers, wait_for_port, wait_until
 from shared.config import LOCAL_DEFAULTS
 from shared.migrations import SERVICES_WITH_DATABASE, drop_database, upgrade
 from shared.queue_tools import declare_topology
@@ -60,12 +61,26 @@ class Infrastructure:
     vhost: str | None = None
     smtp_port: int = 0
     maildir: Path | None = None
+    sms_port: int = 0
+    sms_dir: Path | None = None
     _base_amqp_uri: str | None = None
     _cleanups: list = field(default_factory=list)
 
     @property
     def bucket(self) -> str:
         return f"combid-test-{self.session_id}"
+
+    @property
+    def sms_gateway_url(self) -> str:
+        return sms_sink.gateway_url(self.sms_port)
+
+    def sms_settings(self) -> dict:
+        """What notify's config and environment say about the SMS gateway: this session's sink."""
+        return {
+            "SMS_GATEWAY_URL": self.sms_gateway_url,
+            "SMS_GATEWAY_USER": sms_sink.DEV_USER,
+            "SMS_GATEWAY_TOKEN": sms_sink.DEV_TOKEN,
+        }
 
     def database_url(self, service: str) -> str:
         parsed = urlparse(self.postgres_url)
@@ -87,6 +102,8 @@ class Infrastructure:
             "RETRY_SCHEDULE_SECONDS": "1,1,2,2,4",
             "max_workers": 4,
         }
+        if service == "notify":
+            config.update(self.sms_settings())
         if service in SERVICES_WITH_DATABASE:
             config["DATABASE_URL"] = self.database_url(service)
         config.update(overrides)
@@ -105,6 +122,7 @@ class Infrastructure:
             SMTP_PORT=str(self.smtp_port),
             JWT_SECRET=LOCAL_DEFAULTS["JWT_SECRET"],
             COMBID_ENV="development",
+            **self.sms_settings(),
         )
         for service in SERVICES_WITH_DATABASE:
             env[f"{service.upper()}_DATABASE_URL"] = self.database_url(service)
@@ -113,6 +131,7 @@ class Infrastructure:
     def prepare(self) -> None:
         remove_leftovers_of_dead_sessions(self.postgres_url)
         self._start_smtp_sink()
+        self._start_sms_sink()
         self._isolate_vhost()
         declare_topology(self.amqp_uri)
         for service in SERVICES_WITH_DATABASE:
@@ -142,6 +161,37 @@ class Infrastructure:
 
     def mails(self):
         return read_mails(self.maildir)
+
+    def _start_sms_sink(self) -> None:
+        self.sms_dir = Path(tempfile.mkdtemp(prefix="combid-sms-"))
+        self.sms_port = free_port()
+        directory = self.sms_dir
+        self._cleanups.append(lambda: shutil.rmtree(directory, ignore_errors=True))
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "deploy.local.sms_sink",
+                "serve",
+                "--port",
+                str(self.sms_port),
+                "--dir",
+                str(self.sms_dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._cleanups.append(lambda: (process.terminate(), process.wait(10)))
+        wait_until(
+            lambda: sms_sink_answers(self.sms_port),
+            20,
+            "SMS sink",
+            alive=lambda: process.poll() is None,
+        )
+
+    def sms(self) -> list[dict]:
+        """Every SMS this session's sink accepted, oldest first."""
+        return sms_sink.read_sms(self.sms_dir)
 
     def _isolate_vhost(self) -> None:
         """A throwaway vhost keeps this session apart from a `make run` on the same broker."""

@@ -4,10 +4,11 @@
     python -m deploy.local.stack stop     # what `make stop` does (through supervisor, by PID)
     python -m deploy.local.stack status   # what `make status` does: state, pid, restarts
 
-RabbitMQ and PostgreSQL are the machine's own services; SeaweedFS (S3), the SMTP sink and
-the six service processes run under one supervisord (see ``supervision.py`` for why
-supervisor) that restarts a process that dies. State lives under ``var/`` (supervisor's
-config, socket and pid file in ``var/run``, logs in ``var/log``, object store data, mails).
+RabbitMQ and PostgreSQL are the machine's own services; SeaweedFS (S3), the SMTP sink, the
+SMS gateway sink and the six service processes run under one supervisord (see
+``supervision.py`` for why supervisor) that restarts a process that dies. State lives under
+``var/`` (supervisor's config, socket and pid file in ``var/run``, logs in ``var/log``, object
+store data, mails in ``var/mail``, SMS in ``var/sms``).
 Start-up waits for each dependency to be really ready, printing what it waits for.
 
 ``LocalStack`` is the same machinery for the tests (end-to-end and fault suites): a
@@ -34,6 +35,7 @@ from urllib.parse import urlparse, urlunparse
 
 import requests
 
+from deploy.local import sms_sink
 from deploy.local.supervision import Program, Supervisor, SupervisorError
 from shared.config import (
     LOCAL_DEFAULTS,
@@ -44,7 +46,7 @@ from shared.config import (
 )
 
 SERVICES = ("intake", "routing", "notify", "reporting", "agenda", "gateway")
-INFRASTRUCTURE = ("seaweedfs", "smtp-sink")
+INFRASTRUCTURE = ("seaweedfs", "smtp-sink", "sms-sink")
 VAR = REPO_ROOT / "var"
 DEFAULT_BUCKET = "combid-attachments"
 
@@ -59,6 +61,7 @@ class Ports:
     weed_volume: int = 8080
     weed_filer: int = 8888
     smtp: int = 8025
+    sms: int = 8026
 
     @classmethod
     def offset(cls, delta: int) -> Ports:
@@ -66,9 +69,10 @@ class Ports:
         return cls(**{name: getattr(base, name) + delta for name in base.__dataclass_fields__})
 
     def all(self) -> list[int]:
-        # SeaweedFS also listens on each port + 10000 (gRPC)
+        # SeaweedFS also listens on each of its ports + 10000 (gRPC)
         ports = [getattr(self, name) for name in self.__dataclass_fields__]
-        return ports + [port + 10000 for port in ports if port != self.smtp and port != self.gateway]
+        single = (self.smtp, self.sms, self.gateway)
+        return ports + [port + 10000 for port in ports if port not in single]
 
     @classmethod
     def free_offset(cls, first: int = 1000, step: int = 1000) -> Ports:
@@ -178,7 +182,7 @@ def wait_for_postgres(database_url: str, timeout: float = 60.0) -> None:
     wait_until(query, timeout, "PostgreSQL", interval=1.0)
 
 
-# ---- SeaweedFS and the SMTP sink ------------------------------------------------------
+# ---- SeaweedFS, the SMTP sink and the SMS gateway sink --------------------------------
 
 
 def weed_binary() -> str:
@@ -316,6 +320,25 @@ def smtp_answers(port: int) -> bool:
         return smtp.noop()[0] == 250
 
 
+def sms_sink_argv(port: int, directory: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "deploy.local.sms_sink",
+        "serve",
+        "--port",
+        str(port),
+        "--dir",
+        str(directory),
+    ]
+
+
+def sms_sink_answers(port: int) -> bool:
+    """Its health answered over HTTP, not only an open port."""
+    response = requests.get(f"http://127.0.0.1:{port}{sms_sink.HEALTH_PATH}", timeout=3)
+    return response.status_code == 200 and response.json().get("status") == "ok"
+
+
 # ---- services ------------------------------------------------------------------------
 
 
@@ -369,6 +392,10 @@ def local_env(ports: Ports) -> dict:
         env.setdefault(key, value)
     env.setdefault("S3_ENDPOINT", f"127.0.0.1:{ports.s3}")
     env["SMTP_PORT"] = env.get("SMTP_PORT", str(ports.smtp))
+    # notify's SMS go to the local sink unless the environment names a provider
+    env.setdefault("SMS_GATEWAY_URL", sms_sink.gateway_url(ports.sms))
+    env.setdefault("SMS_GATEWAY_USER", sms_sink.DEV_USER)
+    env.setdefault("SMS_GATEWAY_TOKEN", sms_sink.DEV_TOKEN)
     env.setdefault("GATEWAY_ADDRESS", f"127.0.0.1:{ports.gateway}")
     for service in SERVICES[:-1]:
         env.setdefault(database_env_var(service), default_database_url(service))
@@ -393,9 +420,10 @@ def prepare_data(env: dict) -> None:
 class LocalStack:
     """The processes of one stack under one supervisord: `make run`'s, and the tests'.
 
-    ``seaweedfs_dir`` / ``maildir``: also run SeaweedFS (on ``ports``) / an SMTP sink (on
-    ``ports.smtp``); without them the environment names an object store / SMTP server
-    that runs elsewhere. The gateway listens on ``GATEWAY_ADDRESS`` of ``env``.
+    ``seaweedfs_dir`` / ``maildir`` / ``sms_dir``: also run SeaweedFS (on ``ports``) / an
+    SMTP sink (on ``ports.smtp``) / an SMS gateway sink (on ``ports.sms``); without them the
+    environment names an object store / SMTP server / SMS gateway that runs elsewhere. The
+    gateway listens on ``GATEWAY_ADDRESS`` of ``env``.
     """
 
     def __init__(
@@ -407,11 +435,12 @@ class LocalStack:
         services: Sequence[str] = SERVICES,
         seaweedfs_dir: Path | None = None,
         maildir: Path | None = None,
+        sms_dir: Path | None = None,
     ):
         self.env = dict(env)
         self.ports = ports or Ports()
         self.services = tuple(services)
-        self.seaweedfs_dir, self.maildir = seaweedfs_dir, maildir
+        self.seaweedfs_dir, self.maildir, self.sms_dir = seaweedfs_dir, maildir, sms_dir
         self.run_dir, self.log_dir = Path(run_dir), Path(log_dir)
         programs = []
         if seaweedfs_dir is not None:
@@ -431,6 +460,8 @@ class LocalStack:
             )
         if maildir is not None:
             programs.append(Program("smtp-sink", smtp_sink_argv(self.ports.smtp, Path(maildir)), priority=10))
+        if sms_dir is not None:
+            programs.append(Program("sms-sink", sms_sink_argv(self.ports.sms, Path(sms_dir)), priority=10))
         # the gateway starts last and stops first: nothing reaches services being stopped
         programs += [
             Program(s, service_argv(s), priority=200 if s == "gateway" else 100) for s in self.services
@@ -464,11 +495,20 @@ class LocalStack:
         if self.maildir is not None:
             self.start_smtp_sink()
             say(f"SMTP sink pronto su 127.0.0.1:{self.ports.smtp}")
+        if self.sms_dir is not None:
+            self.start_sms_sink()
+            say(f"SMS sink pronto su {sms_sink.gateway_url(self.ports.sms)}")
 
     def start_smtp_sink(self, timeout: float = 30.0) -> None:
         self.supervisor.start_program("smtp-sink")
         wait_until(
             lambda: smtp_answers(self.ports.smtp), timeout, "SMTP sink", alive=self._alive("smtp-sink")
+        )
+
+    def start_sms_sink(self, timeout: float = 30.0) -> None:
+        self.supervisor.start_program("sms-sink")
+        wait_until(
+            lambda: sms_sink_answers(self.ports.sms), timeout, "SMS sink", alive=self._alive("sms-sink")
         )
 
     def start_services(self, say: Say = quiet, timeout: float = 120.0) -> dict:
@@ -533,7 +573,13 @@ def start_stack(
 
 def make_run_stack(ports: Ports = Ports()) -> LocalStack:
     return LocalStack(
-        local_env(ports), VAR / "run", VAR / "log", ports, seaweedfs_dir=VAR / "s3", maildir=VAR / "mail"
+        local_env(ports),
+        VAR / "run",
+        VAR / "log",
+        ports,
+        seaweedfs_dir=VAR / "s3",
+        maildir=VAR / "mail",
+        sms_dir=VAR / "sms",
     )
 
 
@@ -579,7 +625,7 @@ def run(ports: Ports = Ports()) -> None:
         f"\nPronto: {stack.url}\n"
         "Token di prova:  TOKEN=$(.venv/bin/python -m gateway.devtoken --role patronato_operatore "
         "--patronato 001 --ufficio 0001)\n"
-        f"Posta ricevuta:  make mails\n"
+        "Posta ricevuta:  make mails     SMS ricevuti: make sms\n"
         f"Processi:        make status     Log: var/log/     Arresto: make stop"
     )
 

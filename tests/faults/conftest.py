@@ -1,5 +1,6 @@
-"""The fault suite's stack: every service and an SMTP sink under supervisor, in its own
-vhost, databases and bucket; and the suite's own rules for when its tests run."""
+"""The fault suite's stack: every service, an SMTP sink and an SMS gateway sink under
+supervisor, in its own vhost, databases and bucket; and the suite's own rules for when its
+tests run."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 
 import pytest
 
+from deploy.local.sms_sink import gateway_url
 from deploy.local.stack import Ports, start_stack
 from shared.config import REPO_ROOT
 from tests.faults import outages
@@ -52,9 +54,13 @@ def say(request):
 def fault_stack(infra, tmp_path_factory, say):
     own = infra.isolated_copy()
     tmp = tmp_path_factory.mktemp("faults")
-    ports = Ports(gateway=free_port(), smtp=free_port())
+    ports = Ports(gateway=free_port(), smtp=free_port(), sms=free_port())
     env = own.process_env()
-    env.update(SMTP_PORT=str(ports.smtp), GATEWAY_ADDRESS=f"127.0.0.1:{ports.gateway}")
+    env.update(
+        SMTP_PORT=str(ports.smtp),
+        SMS_GATEWAY_URL=gateway_url(ports.sms),
+        GATEWAY_ADDRESS=f"127.0.0.1:{ports.gateway}",
+    )
     stack = None
     try:
         subprocess.run(
@@ -64,7 +70,9 @@ def fault_stack(infra, tmp_path_factory, say):
             check=True,
             capture_output=True,
         )
-        stack = start_stack(env, tmp / "run", tmp / "log", ports, maildir=tmp / "mail", say=say)
+        stack = start_stack(
+            env, tmp / "run", tmp / "log", ports, maildir=tmp / "mail", sms_dir=tmp / "sms", say=say
+        )
         stack.infra = own
         yield stack
     finally:

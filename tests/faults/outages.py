@@ -8,6 +8,9 @@ import subprocess
 import time
 from collections.abc import Callable
 
+import requests
+
+from deploy.local.sms_sink import CONTROL_PATH
 from deploy.local.stack import LocalStack, wait_until
 
 PG_VERSION = "15"
@@ -91,3 +94,14 @@ def stop_smtp_sink(stack: LocalStack, seconds: float, say: Say) -> None:
     finally:
         stack.start_smtp_sink()
         say("SMTP sink di nuovo attivo")
+
+
+def fail_sms_gateway(stack: LocalStack, status: int, times: int, say: Say) -> None:
+    """The SMS gateway sink answers its next ``times`` sends with ``status`` (503: retried)."""
+    say(f"gateway SMS: le prossime {times} richieste ricevono HTTP {status}")
+    response = requests.post(
+        f"http://127.0.0.1:{stack.ports.sms}{CONTROL_PATH}",
+        json={"fail_status": status, "times": times},
+        timeout=5,
+    )
+    response.raise_for_status()
