@@ -29,11 +29,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 
 from services.notify.channels import Envelope, PermanentDeliveryError, attachments_from_json
-from services.notify.models import STATUS_FAILED, STATUS_QUEUED, STATUS_SENT, Delivery
+from services.notify.models import STATUS_FAILED, STATUS_QUEUED, STATUS_SENT, STATUS_SKIPPED, Delivery
+from services.notify.sms import NO_SMS_PROVIDER
 
 log = logging.getLogger(__name__)
 
 ERROR_MAX = 500  # characters of an error message kept on the row
+NO_PROVIDER = {"sms": NO_SMS_PROVIDER, "email": "server di posta non configurato"}
 
 
 @dataclass(frozen=True)
@@ -139,14 +141,16 @@ class Dispatcher:
 
     def _send(self, delivery: Delivery) -> None:
         adapter = self.channels.get(delivery.channel)
+        if adapter is None or getattr(adapter, "configured", True) is False:
+            # no provider for the channel (no SMS gateway configured): said, not pretended
+            reason = NO_PROVIDER.get(delivery.channel, f"canale {delivery.channel} non configurato")
+            self._record(delivery.id, Outcome(STATUS_SKIPPED, self.clock.now(), reason))
+            return
         error: Exception | None = None
-        if adapter is None:
-            error = PermanentDeliveryError(f"nessun canale configurato per {delivery.channel}")
-        else:
-            try:
-                adapter.send(envelope_of(delivery))
-            except Exception as exc:  # classified by outcome_of: permanent or to be retried
-                error = exc
+        try:
+            adapter.send(envelope_of(delivery))
+        except Exception as exc:  # classified by outcome_of: permanent or to be retried
+            error = exc
         outcome = outcome_of(error, delivery, self.clock.now(), self.policy)
         if outcome.status == STATUS_QUEUED:
             log.info(
@@ -188,7 +192,7 @@ def record_outcome(session, delivery_id, outcome: Outcome) -> None:
     changes = {"status": outcome.status, "error": outcome.error}
     if outcome.status == STATUS_SENT:
         changes.update(sent_at=outcome.at, next_attempt_at=None, error=None)
-    elif outcome.status == STATUS_FAILED:
+    elif outcome.status in (STATUS_FAILED, STATUS_SKIPPED):
         changes.update(next_attempt_at=None)
     else:
         changes.update(next_attempt_at=outcome.next_attempt_at)

@@ -16,6 +16,7 @@ from nameko.timer import timer
 from services.notify import use_cases, views
 from services.notify.dispatch import Dispatcher, RetryPolicy, queued_count
 from services.notify.mailer import Mailer
+from services.notify.sms import SmsGateway
 from shared import access, contracts
 from shared.access import Caller
 from shared.clock import Clock
@@ -35,10 +36,14 @@ class NotifyService:
     db = Database()
     clock = Clock()
     mailer = Mailer()
+    sms = SmsGateway()
 
     def _dispatcher(self) -> Dispatcher:
         return Dispatcher(
-            self.db.sessions, {"email": self.mailer}, self.clock, RetryPolicy.from_config(config)
+            self.db.sessions,
+            {"email": self.mailer, "sms": self.sms},
+            self.clock,
+            RetryPolicy.from_config(config),
         )
 
     def _handle(self, event, use_case) -> None:

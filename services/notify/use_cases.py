@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 
-from services.notify import messages, rules, views
+from services.notify import messages, rules, sms_text, views
 from services.notify.channels import attachments_to_json
 from services.notify.messages import OutgoingMessage
 from services.notify.models import (
@@ -39,7 +39,6 @@ from shared.consumer import RetryLater
 from shared.errors import InvalidInput, NotFound, field_error
 
 NO_EMAIL = "nessun indirizzo e-mail indicato dal richiedente"
-NO_SMS_PROVIDER = "provider SMS non configurato"
 SWITCHED_OFF = "canale disattivato nelle preferenze del richiedente"
 
 OWNERSHIP = ("origin", "requester", "patronato_ente", "patronato_ufficio", "matricola", "consulente")
@@ -292,8 +291,8 @@ def tell(
         )
     choice = rules.channels_for(kind, preference_of(session, audience.requester, kind))
     queued = queue_email(session, clock, event, recipient, message, switched_off=not choice.email)
-    if recipient.sms:
-        record_sms_skipped(session, clock, event, recipient, message, switched_off=not choice.sms)
+    if recipient.sms and rules.SMS in rules.NOTICE_KINDS[kind].channels:
+        queued += queue_sms(session, clock, event, recipient, message, switched_off=not choice.sms)
     return queued
 
 
@@ -322,14 +321,28 @@ def queue_email(
     return [delivery.id]
 
 
-def record_sms_skipped(
+def queue_sms(
     session, clock, event, recipient: Recipient, message: OutgoingMessage, *, switched_off: bool = False
-) -> Delivery:
-    # No SMS provider yet: say so in the record rather than pretend the SMS went out.
+) -> list:
+    """One SMS delivery row with the notice's short text: ``queued`` to the number in E.164,
+    ``failed`` at once for a number that can never receive an SMS (nothing retried), or
+    ``skipped`` when the requester switched SMS off. Without a provider the dispatcher
+    records it as skipped."""
     delivery = _new_delivery(clock, event, recipient, message, CHANNEL_SMS, recipient.sms)
-    delivery.status, delivery.error = STATUS_SKIPPED, (SWITCHED_OFF if switched_off else NO_SMS_PROVIDER)
     session.add(delivery)
-    return delivery
+    if switched_off:
+        delivery.status, delivery.error = STATUS_SKIPPED, SWITCHED_OFF
+        return []
+    try:
+        delivery.recipient = sms_text.normalise_number(recipient.sms)
+    except sms_text.InvalidNumber as exc:
+        delivery.status, delivery.error = STATUS_FAILED, exc.reason
+        return []
+    delivery.status = STATUS_QUEUED
+    delivery.body = message.short
+    delivery.sms_parts = sms_text.sms_parts(sms_text.fit_gsm7(message.short)).parts
+    delivery.next_attempt_at = delivery.created_at
+    return [delivery.id]
 
 
 def _new_delivery(

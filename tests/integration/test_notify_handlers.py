@@ -21,6 +21,7 @@ from services.notify.dispatch import Dispatcher, RetryPolicy, lease_due
 from services.notify.mailer import PermanentDeliveryError, SmtpMailer, SmtpSettings
 from services.notify.models import Delivery, RequestContact
 from services.notify.service import NotifyService
+from services.notify.sms import NO_SMS_PROVIDER, UnconfiguredSmsGateway
 from shared.clock import FixedClock
 from shared.consumer import RetryLater
 from shared.db import DatabaseAccess
@@ -321,6 +322,7 @@ def test_service_entrypoints_and_deliveries_rpc(sessions):
         NotifyService,
         db=DatabaseAccess(sessions, "notify.on_request_submitted"),
         mailer=mailer,
+        sms=UnconfiguredSmsGateway(),  # no SMS provider: the SMS is recorded as skipped
         clock=FixedClock(NOW),
     )
 
@@ -504,7 +506,7 @@ def test_outbound_mails_the_contact_in_the_event_without_a_request(sessions):
     assert "codice 7000" in body
     email, sms = deliveries_of(sessions, event)
     assert (email.status, email.request_id, email.template) == ("sent", None, "outbound_message")
-    assert (sms.status, sms.error) == ("skipped", use_cases.NO_SMS_PROVIDER)
+    assert (sms.status, sms.error) == ("skipped", NO_SMS_PROVIDER)
 
 
 def test_outbound_about_a_request_is_listed_with_it(sessions):
