@@ -30,6 +30,9 @@ def main(argv: list[str]) -> None:
         from services.agenda.reference.command import main as punti_main
 
         punti_main(["load"])
+        from services.notify.offices import main as offices_main
+
+        offices_main(["load"])
         return
     if role not in SERVICES:
         raise SystemExit(f"servizio sconosciuto: {role}")

@@ -403,7 +403,8 @@ def local_env(ports: Ports) -> dict:
 
 
 def prepare_data(env: dict) -> None:
-    """Databases + migrations, broker topology, routing reference data, agenda's punti di consulenza."""
+    """Databases + migrations, broker topology, routing reference data, agenda's punti di
+    consulenza, the patronato offices' registered addresses (notify)."""
     subprocess.run([sys.executable, "-m", "shared.migrations", "upgrade"], env=env, cwd=REPO_ROOT, check=True)
     subprocess.run([sys.executable, "-m", "shared.queue_tools"], env=env, cwd=REPO_ROOT, check=True)
     subprocess.run(
@@ -412,6 +413,7 @@ def prepare_data(env: dict) -> None:
     subprocess.run(
         [sys.executable, "-m", "services.agenda.reference", "load"], env=env, cwd=REPO_ROOT, check=True
     )
+    subprocess.run([sys.executable, "-m", "services.notify.offices", "load"], env=env, cwd=REPO_ROOT, check=True)
 
 
 # ---- one supervised stack ------------------------------------------------------------

@@ -36,7 +36,7 @@ def infra(infra):
 @pytest.fixture(scope="session")
 def stack(infra, tmp_path_factory):
     stack = Stack(infra, tmp_path_factory.mktemp("stack"))
-    for reference in ("services.routing.reference", "services.agenda.reference"):
+    for reference in ("services.routing.reference", "services.agenda.reference", "services.notify.offices"):
         subprocess.run([sys.executable, "-m", reference, "load"], env=stack.env, cwd=REPO_ROOT, check=True)
     stack.start_supervisor(die_with_parent=True)
     try:
