@@ -14,7 +14,7 @@ from nameko import config
 from nameko.timer import timer
 
 from services.notify import use_cases, views
-from services.notify.dispatch import Dispatcher, RetryPolicy, queued_count
+from services.notify.dispatch import Dispatcher, RetryPolicy, lease_new, queued_count
 from services.notify.mailer import Mailer
 from services.notify.sms import SmsGateway
 from shared import access, contracts
@@ -47,15 +47,19 @@ class NotifyService:
         )
 
     def _handle(self, event, use_case) -> None:
-        queued: list = []
+        """Apply the event (inbox + deliveries queued and leased to this process in one
+        transaction), then send what it queued."""
+        dispatcher, leased = self._dispatcher(), []
 
         def apply(session, event):
-            queued.extend(use_case(session, event, clock=self.clock))
+            leased.extend(
+                lease_new(use_case(session, event, clock=self.clock), self.clock.now(), dispatcher.policy)
+            )
 
         self.db.apply_once(event, apply)
         try:
-            self._dispatcher().dispatch(queued)
-        except Exception as exc:  # the event is applied; the timer sends what is still queued
+            dispatcher.send_leased(leased)
+        except Exception as exc:  # the event is applied; the lease runs out and the timer sends
             log.warning("invio immediato non riuscito (%s): ci penserà il timer", type(exc).__name__)
 
     @rpc

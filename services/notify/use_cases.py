@@ -3,7 +3,7 @@
 The service runs each inside ``DatabaseAccess.apply_once``: the inbox row (Notifiche), the
 delivery rows queued with their whole text, and the inbox of processed events share one
 unit of work; a redelivered event that was already applied changes nothing. Each handler
-returns the ids of the deliveries it queued, which the service hands to the dispatcher
+returns the deliveries it queued, which the service leases and hands to the dispatcher
 (``dispatch.py``) once the transaction commits: nothing is sent from inside a transaction,
 so a send can never be undone by a rollback.
 
@@ -223,33 +223,39 @@ def known_contact(session, event) -> RequestContact:
 
 
 def remember_contacts(session, payload: dict) -> RequestContact:
-    contact = session.get(RequestContact, payload["request_id"])
-    if contact is None:
-        contacts = payload["contacts"] or {}
-        office = payload.get("patronato") or {}
-        registered = (
-            session.get(PatronatoOffice, (office["ente"], office["ufficio"])) if office.get("ente") else None
-        )
-        contact = RequestContact(
-            request_id=payload["request_id"],
-            protocol=payload["protocol"],
-            email=rules.contact_email(
-                contacts.get("email"),
-                payload.get("requester_email"),
-                registered.email if registered else None,
-            ),
-            sms=contacts.get("sms"),
-            subject=payload["subject"],
-            submitted_at=payload["submitted_at"],
-            origin=payload["origin"],
-            requester=payload["requester"],
-            patronato_ente=office.get("ente"),
-            patronato_ufficio=office.get("ufficio"),
-            matricola=payload.get("matricola"),
-            consulente=payload.get("consulente"),
-        )
-        session.add(contact)
+    """The request's contacts and ownership, stored once (the caller checked they were not)."""
+    contacts = payload["contacts"] or {}
+    office = payload.get("patronato") or {}
+    contact = RequestContact(
+        request_id=payload["request_id"],
+        protocol=payload["protocol"],
+        email=rules.contact_email(
+            contacts.get("email"),
+            payload.get("requester_email"),
+            # looked up only when needed: the request and the token usually give an address
+            None
+            if contacts.get("email") or payload.get("requester_email")
+            else office_email(session, office),
+        ),
+        sms=contacts.get("sms"),
+        subject=payload["subject"],
+        submitted_at=payload["submitted_at"],
+        origin=payload["origin"],
+        requester=payload["requester"],
+        patronato_ente=office.get("ente"),
+        patronato_ufficio=office.get("ufficio"),
+        matricola=payload.get("matricola"),
+        consulente=payload.get("consulente"),
+    )
+    session.add(contact)
     return contact
+
+
+def office_email(session, office: dict) -> str | None:
+    if not office.get("ente") or not office.get("ufficio"):
+        return None
+    registered = session.get(PatronatoOffice, (office["ente"], office["ufficio"]))
+    return registered.email if registered else None
 
 
 # ---- telling: the inbox and the channels ------------------------------------------------------
@@ -307,7 +313,7 @@ def queue_email(
     session, clock, event, recipient: Recipient, message: OutgoingMessage, *, switched_off: bool = False
 ) -> list:
     """One e-mail delivery row, ``queued`` with its texts (or ``skipped`` with the reason:
-    no address, or switched off); returns the ids to dispatch after the commit."""
+    no address, or switched off); returns what to dispatch after the commit."""
     delivery = _new_delivery(clock, event, recipient, message, CHANNEL_EMAIL, recipient.email)
     session.add(delivery)
     if not recipient.email or switched_off:
@@ -318,7 +324,7 @@ def queue_email(
     delivery.html = message.html or None
     delivery.attachments = attachments_to_json(message.attachments)
     delivery.next_attempt_at = delivery.created_at
-    return [delivery.id]
+    return [delivery]
 
 
 def queue_sms(
@@ -342,7 +348,7 @@ def queue_sms(
     delivery.body = message.short
     delivery.sms_parts = sms_text.sms_parts(sms_text.fit_gsm7(message.short)).parts
     delivery.next_attempt_at = delivery.created_at
-    return [delivery.id]
+    return [delivery]
 
 
 def _new_delivery(

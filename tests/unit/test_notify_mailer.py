@@ -1,5 +1,7 @@
 """The SMTP mailer, with smtplib replaced by a recording fake (no network)."""
 
+import email
+import email.policy
 import smtplib
 from datetime import UTC, datetime
 
@@ -59,13 +61,20 @@ def test_settings_from_config_default_sender_and_int_port():
     assert settings == SmtpSettings("mail.example", 2525, DEFAULT_SENDER, 10.0)
 
 
+def received(message):
+    """The message as a mail client reads it (parsed from its bytes)."""
+    return email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+
+
 def test_message_is_utf8_text_with_date_and_message_id():
-    message = build_message(
-        DEFAULT_SENDER,
-        "mario@example.it",
-        "Richiesta protocollata",
-        "Perché è così",
-        now=datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+    message = received(
+        build_message(
+            DEFAULT_SENDER,
+            "mario@example.it",
+            "Richiesta protocollata",
+            "Perché è così",
+            now=datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+        )
     )
 
     assert message["Subject"] == "Richiesta protocollata"
@@ -75,6 +84,28 @@ def test_message_is_utf8_text_with_date_and_message_id():
     assert message.get_content_type() == "text/plain"
     assert message.get_content_charset() == "utf-8"
     assert message.get_content().strip() == "Perché è così"
+
+
+def test_html_alternative_attachment_and_an_accented_subject_read_back():
+    message = received(
+        build_message(
+            DEFAULT_SENDER,
+            "mario@example.it",
+            "Appuntamento confermato: lunedì alle 9:00",
+            "Testo è",
+            html="<p>Testo è</p>",
+            attachments=(("appuntamento.ics", "text/calendar", b"BEGIN:VCALENDAR"),),
+            delivery_id="d-1",
+        )
+    )
+
+    assert message["Subject"] == "Appuntamento confermato: lunedì alle 9:00"
+    assert message.get_content_type() == "multipart/mixed"
+    assert message.get_body(preferencelist=("plain",)).get_content().strip() == "Testo è"
+    assert message.get_body(preferencelist=("html",)).get_content().strip() == "<p>Testo è</p>"
+    (attachment,) = message.iter_attachments()
+    assert attachment.get_filename() == "appuntamento.ics"
+    assert attachment.get_content() in (b"BEGIN:VCALENDAR", "BEGIN:VCALENDAR")
 
 
 def test_the_message_id_is_the_deliverys_on_every_attempt():
