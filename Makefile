@@ -47,6 +47,7 @@ faults: install
 bench: install
 	$(PY) bench/routing_bench.py
 	$(PY) bench/agenda_bench.py
+	$(PY) bench/notify_bench.py
 
 clean: stop
 	rm -rf var
