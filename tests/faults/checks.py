@@ -11,6 +11,7 @@ import requests
 import sqlalchemy as sa
 from kombu import Connection
 
+from deploy.local.sms_sink import read_sms
 from deploy.local.smtp_sink import read_mails
 from services.notify.messages import TEMPLATE_PROTOCOL_REGISTERED, TEMPLATE_REQUEST_ROUTED
 from shared.messaging import all_queues, dead_letter_queue_name, subscriptions
@@ -65,6 +66,11 @@ class Snapshot:
     emails_duplicated: list = field(default_factory=list)
     # the same message (same Message-ID) handed to the SMTP server again: one in the mailbox
     emails_retransmitted: int = 0
+    sms_expected: int = 0
+    sms_sent_once: int = 0
+    sms_failed_recorded: int = 0
+    sms_missing: list = field(default_factory=list)
+    sms_duplicated: list = field(default_factory=list)
     failure_reasons: Counter = field(default_factory=Counter)
     dead_letters: dict = field(default_factory=dict)
     queued: dict = field(default_factory=dict)
@@ -80,6 +86,7 @@ class Snapshot:
             not self.unrouted
             and not self.intake_unassigned
             and not self.emails_missing
+            and not self.sms_missing
             and not any(self.queued.values())
             and not any(self.outbox_pending.values())
         )
@@ -109,6 +116,14 @@ class Snapshot:
         if self.emails_duplicated:
             found.append(
                 f"{len(self.emails_duplicated)} e-mail inviate più di una volta: {self.emails_duplicated[:5]}"
+            )
+        if self.sms_missing:
+            found.append(
+                f"{len(self.sms_missing)} SMS né inviati né registrati come falliti: {self.sms_missing[:5]}"
+            )
+        if self.sms_duplicated:
+            found.append(
+                f"{len(self.sms_duplicated)} SMS inviati più di una volta: {self.sms_duplicated[:5]}"
             )
         dead = {name: count for name, count in self.dead_letters.items() if count}
         if dead:
@@ -190,6 +205,8 @@ def snapshot(stack, accepted_ids: set[str]) -> Snapshot:
             else:
                 shot.emails_missing.append(f"{request_id}/{template}")
 
+    count_sms(shot, stack, stored)
+
     dead = [dead_letter_queue_name(service, event_type) for service, event_type in subscriptions()]
     shot.dead_letters = queue_depths(infra.amqp_uri, dead)
     # consumers' queues and the delay queues of the retries
@@ -211,6 +228,37 @@ def snapshot(stack, accepted_ids: set[str]) -> Snapshot:
     return shot
 
 
+def count_sms(shot: Snapshot, stack, stored) -> None:
+    """Each request's SMS (protocol and routing): sent once (one delivery, one SMS the gateway
+    accepted under its order id) or failed with the reason (the landline numbers)."""
+    deliveries = rows(
+        stack.infra.database_url("notify"),
+        "SELECT id, request_id, template, status, error FROM deliveries WHERE channel = 'sms'",
+    )
+    by_key: dict[tuple, list] = {}
+    for delivery in deliveries:
+        by_key.setdefault((str(delivery.request_id), delivery.template), []).append(delivery)
+    received = Counter(sms.get("order_id") for sms in read_sms(stack.sms_dir))
+    for request_id in stored:
+        for template in EXPECTED_TEMPLATES:
+            shot.sms_expected += 1
+            found = by_key.get((request_id, template), [])
+            sent = [d for d in found if d.status == "sent"]
+            failed = [d for d in found if d.status == "failed" and d.error]
+            at_gateway = sum(received.get(str(d.id), 0) for d in found)
+            if len(sent) == 1 and len(found) == 1 and at_gateway == 1:
+                shot.sms_sent_once += 1
+            elif failed and not sent and at_gateway == 0:
+                shot.sms_failed_recorded += 1
+                shot.failure_reasons[f"SMS: {failed[0].error[:70]}"] += 1
+            elif len(found) > 1 or at_gateway > 1:
+                shot.sms_duplicated.append(
+                    f"{request_id}/{template}: {len(found)} registrati, {at_gateway} al gateway"
+                )
+            else:
+                shot.sms_missing.append(f"{request_id}/{template}")
+
+
 def settle(stack, accepted_ids: set[str], timeout: float, say) -> Snapshot:
     """Snapshots until everything is routed, delivered and drained, or ``timeout`` passes
     (with retries backing off, the last e-mails may come a couple of minutes after the
@@ -230,7 +278,7 @@ def settle(stack, accepted_ids: set[str], timeout: float, say) -> Snapshot:
         if shot is not None and time.monotonic() - last_report > 15:
             say(
                 f"in attesa: {len(shot.unrouted)} non instradate, "
-                f"{len(shot.emails_missing)} e-mail mancanti, "
+                f"{len(shot.emails_missing)} e-mail mancanti, {len(shot.sms_missing)} SMS mancanti, "
                 f"{sum(shot.queued.values())} in coda, {sum(shot.outbox_pending.values())} in outbox"
             )
             last_report = time.monotonic()
@@ -254,6 +302,11 @@ def table(load, shot: Snapshot, killed: list[str]) -> str:
         ("  mancanti", len(shot.emails_missing)),
         ("  duplicate", len(shot.emails_duplicated)),
         ("  ritrasmesse con lo stesso Message-ID", shot.emails_retransmitted),
+        ("SMS attesi", shot.sms_expected),
+        ("  inviati una volta", shot.sms_sent_once),
+        ("  falliti, con motivo registrato", shot.sms_failed_recorded),
+        ("  mancanti", len(shot.sms_missing)),
+        ("  duplicati", len(shot.sms_duplicated)),
         ("dead letter", sum(shot.dead_letters.values())),
         ("messaggi in coda", sum(shot.queued.values())),
         ("outbox non pubblicato", sum(shot.outbox_pending.values())),

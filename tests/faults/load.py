@@ -48,6 +48,12 @@ class SteadyLoad:
     def email(self, seq: int) -> str:
         return f"faults-{self.run}-{seq}@patronato.example"
 
+    @staticmethod
+    def sms(seq: int) -> str:
+        """A mobile number of its own; every 25th a landline, which can never get an SMS
+        (notify records it as failed, with the reason, and retries nothing)."""
+        return "0612345678" if seq % 25 == 0 else f"347{seq:07d}"
+
     def start(self) -> None:
         self._clock = threading.Thread(target=self._pace, name="steady-load", daemon=True)
         self._clock.start()
@@ -69,7 +75,9 @@ class SteadyLoad:
             response = requests.post(
                 f"{self.url}/api/v1/requests",
                 headers=auth(self.token),
-                json=request_body(submission.email),
+                json=request_body(
+                    submission.email, contacts={"email": submission.email, "sms": self.sms(seq)}
+                ),
                 timeout=self.client_timeout,
             )
             submission.status = response.status_code

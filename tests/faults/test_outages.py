@@ -1,8 +1,9 @@
 """Outages under a steady load through the gateway: (a) RabbitMQ stopped for 10 s, (b) service
 processes killed with SIGKILL and restarted by supervisor, (c) PostgreSQL restarted, (d) the
-SMTP server down. Afterwards every accepted request is routed exactly once, every expected
-e-mail sent exactly once or recorded as failed with its reason, no dead letter is left and
-no service is down; the counts are printed as a table.
+SMTP server down, (e) the SMS gateway answering 503 for a while. Afterwards every accepted
+request is routed exactly once, every expected e-mail and SMS sent exactly once or recorded
+as failed with its reason (every 25th request gives a landline, which can never get an SMS),
+no dead letter is left and no service is down; the counts are printed as a table.
 
 The short version runs in `make test`; the full one (2,000 requests, every service killed,
 SMTP down 60 s) with `make faults`. They stop the machine's RabbitMQ and restart its
@@ -28,16 +29,31 @@ class Plan:
     rate: float  # per second: the load lasts about as long as the outages
     rabbitmq_down: float
     smtp_down: float
+    sms_503: int  # sends the SMS gateway answers with 503 (retried by notify)
     kill: tuple[str, ...]
     pause: float  # between two outages
     settle_timeout: float
 
 
 SHORT = Plan(
-    requests=90, rate=2.0, rabbitmq_down=10, smtp_down=12, kill=("intake",), pause=2, settle_timeout=240
+    requests=90,
+    rate=2.0,
+    rabbitmq_down=10,
+    smtp_down=12,
+    sms_503=10,
+    kill=("intake",),
+    pause=2,
+    settle_timeout=240,
 )
 FULL = Plan(
-    requests=2000, rate=10.0, rabbitmq_down=10, smtp_down=60, kill=SERVICES, pause=8, settle_timeout=900
+    requests=2000,
+    rate=10.0,
+    rabbitmq_down=10,
+    smtp_down=60,
+    sms_503=200,
+    kill=SERVICES,
+    pause=8,
+    settle_timeout=900,
 )
 
 
@@ -56,6 +72,8 @@ def run_plan(stack, plan: Plan, say):
     time.sleep(plan.pause)
     outages.stop_rabbitmq(plan.rabbitmq_down, say)
     back_to_ready(stack, say, "RabbitMQ")
+    time.sleep(plan.pause)
+    outages.fail_sms_gateway(stack, 503, plan.sms_503, say)
     for service in plan.kill:
         time.sleep(plan.pause)
         outages.kill_service(stack, service, say)
