@@ -205,7 +205,19 @@ class RequestSubmissionInput(StrictSchema):
     contacts = fields.Nested(ContactsInput, load_default=dict)
 
 
-class SearchFilters(StrictSchema):
+class Paging(StrictSchema):
+    """``page`` and ``page_size`` of every paginated list."""
+
+    page = fields.Integer(
+        load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error="La pagina va da {min} a {max}.")
+    )
+    page_size = fields.Integer(
+        load_default=20,
+        validate=validate.Range(min=1, max=100, error="Da {min} a {max} elementi per pagina."),
+    )
+
+
+class SearchFilters(Paging):
     matricola = Line(20)
     subject = Line(60)
     state = fields.String(
@@ -229,13 +241,6 @@ class SearchFilters(StrictSchema):
     opened_to = Day()
     updated_from = Day()
     updated_to = Day()
-    page = fields.Integer(
-        load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error="La pagina va da {min} a {max}.")
-    )
-    page_size = fields.Integer(
-        load_default=20,
-        validate=validate.Range(min=1, max=100, error="Da {min} a {max} elementi per pagina."),
-    )
 
 
 class CommentInput(StrictSchema):
@@ -862,7 +867,7 @@ class AdminStatusOutput(Schema):
 _NOTICE_KIND = validate.OneOf(NOTICE_KINDS, error="Tipo di notifica non valido: usare {choices}.")
 
 
-class NotificationsQuery(StrictSchema):
+class NotificationsQuery(Paging):
     kind = fields.String(load_default=None, allow_none=True, validate=_NOTICE_KIND)
     unread = fields.Boolean(
         load_default=False,
@@ -870,13 +875,6 @@ class NotificationsQuery(StrictSchema):
         falsy={"false"},
         error_messages={"invalid": "Usare true o false."},
         metadata={"description": "true: solo quelle non lette"},
-    )
-    page = fields.Integer(
-        load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error="La pagina va da {min} a {max}.")
-    )
-    page_size = fields.Integer(
-        load_default=20,
-        validate=validate.Range(min=1, max=100, error="Da {min} a {max} elementi per pagina."),
     )
 
 
@@ -1144,7 +1142,7 @@ class BookingInput(StrictSchema):
     matricola = Line(20)
 
 
-class AppointmentFilters(StrictSchema):
+class AppointmentFilters(Paging):
     from_day = Day(data_key="from")
     to_day = Day(data_key="to")
     codice_fiscale = Line(16, validators=[CODICE_FISCALE_SHAPE])
@@ -1154,13 +1152,6 @@ class AppointmentFilters(StrictSchema):
         validate=validate.OneOf(APPOINTMENT_STATES, error="Stato non valido: usare {choices}."),
     )
     punto_id = Line(20, validators=[PUNTO_ID_SHAPE])
-    page = fields.Integer(
-        load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error="La pagina va da {min} a {max}.")
-    )
-    page_size = fields.Integer(
-        load_default=20,
-        validate=validate.Range(min=1, max=100, error="Da {min} a {max} elementi per pagina."),
-    )
 
 
 class AppointmentCancelInput(StrictSchema):
@@ -1214,7 +1205,7 @@ class AgendaAvailabilityQuery(StrictSchema):
     topic = Line(60)
 
 
-class AppointmentsQuery(StrictSchema):
+class AppointmentsQuery(Paging):
     date = Day(metadata={"description": "gli appuntamenti di un giorno (altrimenti from/to)"})
     from_day = Day(data_key="from")
     to_day = Day(data_key="to")
@@ -1225,13 +1216,6 @@ class AppointmentsQuery(StrictSchema):
         validate=validate.OneOf(APPOINTMENT_STATES, error="Stato non valido: usare {choices}."),
     )
     punto = Line(20, validators=[PUNTO_ID_SHAPE])
-    page = fields.Integer(
-        load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error="La pagina va da {min} a {max}.")
-    )
-    page_size = fields.Integer(
-        load_default=20,
-        validate=validate.Range(min=1, max=100, error="Da {min} a {max} elementi per pagina."),
-    )
 
 
 class AgendaDayQuery(StrictSchema):

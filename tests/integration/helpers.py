@@ -101,3 +101,33 @@ def notify_and_dispatch(sessions, consumer: str, handler, event, channels: dict,
     applied = db.apply_once(event, lambda session, event: queued.extend(handler(session, event, clock=clock)))
     Dispatcher(sessions, channels, clock, RetryPolicy(), sleep=lambda _: None).dispatch(queued)
     return applied
+
+
+def submitted_event(**overrides):
+    """A parsed ``request_submitted`` of a patronato request, as notify receives it; any
+    payload field can be overridden (``contacts``, ``requester``, ``patronato``...)."""
+    import secrets
+    import uuid
+    from datetime import UTC, datetime
+
+    from shared.events import REQUEST_SUBMITTED, parse_event
+
+    payload = {
+        "request_id": uuid.uuid4(),
+        "protocol": f"COMBID.2026.{secrets.randbelow(10**8):08d}",
+        "origin": "patronato",
+        "channel": "combipat",
+        "profile": "operatore_generico",
+        "subject": "sollecito_domanda",
+        "catalog_version": "combipat-2021",
+        "area": "pensioni",
+        "sla_days": 10,
+        "citizen": {"codice_fiscale": "RSSMRA85T10A562S", "cap": "00184"},
+        "patronato": {"ente": "001", "ufficio": "U1"},
+        "case_identifier": {"kind": "protocollo", "value": "INPS.7000.15/03/2026.0012345"},
+        "contacts": {"email": "mario.rossi@example.it", "sms": None},
+        "requester": "op-1",
+        "submitted_at": datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+        **overrides,
+    }
+    return parse_event(make_event(REQUEST_SUBMITTED, payload, producer="intake").to_message())

@@ -26,11 +26,10 @@ from shared.events import (
     APPOINTMENT_NO_SHOW,
     APPOINTMENT_REMINDER_DUE,
     REQUEST_CLOSED,
-    REQUEST_SUBMITTED,
     make_event,
     parse_event,
 )
-from tests.integration.helpers import notify_and_dispatch
+from tests.integration.helpers import notify_and_dispatch, submitted_event
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 START = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
@@ -160,23 +159,7 @@ def test_reminders_by_mail_and_by_sms_to_the_phone_given_with_the_booking(notify
 
 
 def submitted(request_id):
-    payload = {
-        "request_id": request_id,
-        "protocol": f"COMBID.2026.{secrets.randbelow(10**8):08d}",
-        "origin": "patronato",
-        "channel": "combipat",
-        "profile": "operatore_generico",
-        "subject": "sollecito_domanda",
-        "catalog_version": "combipat-2021",
-        "area": "pensioni",
-        "sla_days": 10,
-        "citizen": {"codice_fiscale": "RSSMRA85T10A562S", "cap": "00184"},
-        "patronato": {"ente": "001", "ufficio": "U1"},
-        "contacts": {"email": "mario.rossi@example.it", "sms": None},
-        "requester": "op-1",
-        "submitted_at": NOW,
-    }
-    return parse_event(make_event(REQUEST_SUBMITTED, payload, producer="intake").to_message())
+    return submitted_event(request_id=request_id, submitted_at=NOW)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ Each test uses its own request ids, so tests share the module's database without
 
 from __future__ import annotations
 
-import secrets
 import smtplib
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -33,7 +32,7 @@ from shared.events import (
     make_event,
     parse_event,
 )
-from tests.integration.helpers import notify_and_dispatch
+from tests.integration.helpers import notify_and_dispatch, submitted_event
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -56,24 +55,9 @@ class FakeMailer:
 
 
 def submitted(request_id=None, email="mario.rossi@example.it", sms=None):
-    payload = {
-        "request_id": request_id or uuid.uuid4(),
-        "protocol": f"COMBID.2026.{secrets.randbelow(10**8):08d}",
-        "origin": "patronato",
-        "channel": "combipat",
-        "profile": "operatore_generico",
-        "subject": "sollecito_domanda",
-        "catalog_version": "combipat-2021",
-        "area": "pensioni",
-        "sla_days": 10,
-        "citizen": {"codice_fiscale": "RSSMRA85T10A562S", "cap": "00184"},
-        "patronato": {"ente": "001", "ufficio": "U1"},
-        "case_identifier": {"kind": "protocollo", "value": "INPS.7000.15/03/2026.0012345"},
-        "contacts": {"email": email, "sms": sms},
-        "requester": "op-1",
-        "submitted_at": NOW,
-    }
-    return parse_event(make_event(REQUEST_SUBMITTED, payload, producer="intake").to_message())
+    return submitted_event(
+        request_id=request_id or uuid.uuid4(), contacts={"email": email, "sms": sms}, submitted_at=NOW
+    )
 
 
 def routed(request_id, kind="sede", code="7000", name="Direzione provinciale di Roma"):

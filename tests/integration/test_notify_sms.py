@@ -18,8 +18,7 @@ from services.notify.dispatch import Dispatcher, RetryPolicy
 from services.notify.models import Delivery
 from services.notify.sms import HttpSmsGateway, SmsSettings
 from shared.clock import FixedClock
-from shared.events import REQUEST_SUBMITTED, make_event, parse_event
-from tests.integration.helpers import notify_and_dispatch
+from tests.integration.helpers import notify_and_dispatch, submitted_event
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -43,23 +42,11 @@ class NoMail:
 
 
 def submitted(sms: str, requester: str | None = None):
-    payload = {
-        "request_id": uuid.uuid4(),
-        "protocol": f"COMBID.2026.{secrets.randbelow(10**8):08d}",
-        "origin": "patronato",
-        "channel": "combipat",
-        "profile": "operatore_generico",
-        "subject": "sollecito_domanda",
-        "catalog_version": "combipat-2021",
-        "area": "pensioni",
-        "sla_days": 10,
-        "citizen": {"codice_fiscale": "RSSMRA85T10A562S", "cap": "00184"},
-        "patronato": {"ente": "001", "ufficio": "U1"},
-        "contacts": {"email": None, "sms": sms},
-        "requester": requester or f"op-{secrets.token_hex(3)}",
-        "submitted_at": NOW,
-    }
-    return parse_event(make_event(REQUEST_SUBMITTED, payload, producer="intake").to_message())
+    return submitted_event(
+        contacts={"email": None, "sms": sms},
+        requester=requester or f"op-{secrets.token_hex(3)}",
+        submitted_at=NOW,
+    )
 
 
 def submit(sessions, event, sms_gateway, clock=None):
