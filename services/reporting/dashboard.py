@@ -25,7 +25,7 @@ from shared.access import (
     DashboardView,
 )
 from shared.clock import ROME, rome_date
-from shared.errors import InvalidInput, NotFound, field_error
+from shared.errors import InvalidInput, field_error
 from shared.vocabulary import STATE_CLOSED
 
 COUNTS = DailyRequestCount.__table__
@@ -38,8 +38,9 @@ CHILD_LEVEL = {DASHBOARD_NATIONAL: DASHBOARD_REGION, DASHBOARD_REGION: DASHBOARD
 
 
 def resolve_view(session, scope: DashboardView, level: str | None, code: str | None) -> DashboardView:
-    """The level asked for (else the caller's own), with the sede's region read from the sedi
-    routing assigned requests to; an unknown sede or region is a 404."""
+    """The level asked for (else the caller's own), a sede with its region as routing's
+    decisions name it (None for a sede no request was ever assigned to: its figures are empty,
+    and only a national caller or the sede's own people may look at it)."""
     if level is None:
         level, code = scope.level, scope.code if code is None else code
     if level in (DASHBOARD_NATIONAL, DASHBOARD_TRIAGE):
@@ -51,12 +52,9 @@ def resolve_view(session, scope: DashboardView, level: str | None, code: str | N
             )
         code = scope.code
     if level == DASHBOARD_SEDE:
-        found = session.execute(select(Sede.region).where(Sede.code == code)).first()
-        if found is None:
-            raise NotFound("sede_not_found", f"Nessuna richiesta è mai stata assegnata alla sede {code}.")
-        return DashboardView(DASHBOARD_SEDE, code, found.region)
-    if session.scalar(select(Sede.code).where(Sede.region == code).limit(1)) is None:
-        raise NotFound("region_not_found", f"Nessuna sede della regione {code} ha mai ricevuto richieste.")
+        return DashboardView(
+            DASHBOARD_SEDE, code, session.scalar(select(Sede.region).where(Sede.code == code))
+        )
     return DashboardView(DASHBOARD_REGION, code)
 
 

@@ -24,7 +24,7 @@ from services.reporting.service import allowed_view
 from shared.access import Caller, DashboardView
 from shared.clock import rome_date
 from shared.db import DatabaseAccess
-from shared.errors import Forbidden, NotFound
+from shared.errors import Forbidden
 from shared.events import make_event, parse_event
 
 START = datetime(2026, 3, 1, 7, 0, tzinfo=UTC)
@@ -376,7 +376,7 @@ def test_dashboard_figures_equal_the_per_request_rules(sessions, unique):
 
 def test_a_caller_sees_only_the_levels_of_its_scope(sessions, unique):
     _, region, _, subjects, _ = world(unique, requests=0, seed=7)
-    sedi = [(f"{8000 + secrets.randbelow(2000)}", region)]  # a token names a sede with 4 digits
+    sedi = [(f"{8000 + secrets.randbelow(1000)}", region)]  # a token names a sede with 4 digits
     story = Story(random.Random(1), subjects, sedi)
     for ev in (
         story._submitted(subjects[0], 5, "cassetto"),
@@ -399,8 +399,9 @@ def test_a_caller_sees_only_the_levels_of_its_scope(sessions, unique):
             (other_region, {"level": "sede", "code": sedi[0][0]}),
             (regional, {"level": "national", "code": None}),
             (regional, {"level": "triage", "code": None}),
+            (regional, {"level": "sede", "code": f"x{unique}"}),  # a sede never seen: no region known
         ]:
             with pytest.raises(Forbidden):
                 allowed_view(session, caller, query)
-        with pytest.raises(NotFound):
-            allowed_view(session, regional, {"level": "sede", "code": f"x{unique}"})
+        national = Caller.from_claims({"sub": "d", "role": "direttore", "scope": "national"})
+        assert allowed_view(session, national, {"level": "sede", "code": "9999"}).region is None
