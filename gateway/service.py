@@ -11,9 +11,12 @@ from gateway.api.agenda import AgendaApi
 from gateway.api.dashboard import DashboardApi
 from gateway.api.docs import DocsApi
 from gateway.api.probes import ProbesApi
+from gateway.api.reports import ReportsApi
 from gateway.api.requests import RequestsApi
 from gateway.api.routing import RoutingApi
 
 
-class GatewayService(ProbesApi, RequestsApi, RoutingApi, AgendaApi, DashboardApi, AdminApi, DocsApi):
+class GatewayService(
+    ProbesApi, RequestsApi, RoutingApi, AgendaApi, DashboardApi, ReportsApi, AdminApi, DocsApi
+):
     name = "gateway"

@@ -507,3 +507,36 @@ def require_dashboard_view(caller: Caller, view: DashboardView) -> None:
             "outside_scope",
             "Il livello richiesto è fuori dall'ambito dell'utente (sede, regione o nazionale).",
         )
+
+
+# ---- monthly reports ----------------------------------------------------------------------
+
+
+def report_region_scope(caller: Caller) -> str | None:
+    """Whose monthly reports a caller reads: a regional director their region's (the report
+    is addressed to the Direzione regionale); a national director and an admin every region's
+    (None). Sede directors, officials and everyone else: refused."""
+    if caller.role == "admin":
+        return None
+    if caller.role != "direttore":
+        raise Forbidden(
+            "role_not_allowed", "I report mensili sono riservati ai direttori regionali e nazionali."
+        )
+    scope = director_scope(caller)
+    if caller.sede:
+        raise Forbidden("role_not_allowed", "I report mensili sono indirizzati alle Direzioni regionali.")
+    if scope.unrestricted:
+        return None
+    if caller.regione:
+        return caller.regione
+    raise Forbidden("missing_scope", "Il token del direttore non indica la regione o l'ambito nazionale.")
+
+
+def require_report_region(caller: Caller, region: str | None) -> str | None:
+    """The region a caller may read reports of: the one asked for if within its scope."""
+    own = report_region_scope(caller)
+    if own is None:
+        return region
+    if region not in (None, own):
+        raise Forbidden("outside_scope", "I report di un'altra regione non sono visibili all'utente.")
+    return own

@@ -1509,3 +1509,37 @@ class DashboardRequestsOutput(Schema):
     total = _int(description="le richieste della cella (dagli aggregati)")
     page = _int()
     page_size = _int()
+
+
+# ---- monthly reports (services/reporting/monthly.py) ------------------------------------------
+
+REPORT_FORMATS = ("pdf", "csv", "xlsx")
+
+
+class ReportsQuery(StrictSchema):
+    region = Line(60, min_length=1, metadata={"description": "la regione (nome); omessa: quelle dell'utente"})
+    month = Line(
+        7, validators=[validate.Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])\Z", error="Mese non valido (AAAA-MM).")]
+    )
+
+
+class ReportPath(StrictSchema):
+    report_id = fields.UUID(required=True)
+    format = fields.String(
+        required=True, validate=validate.OneOf(REPORT_FORMATS, error="Formato non valido: usare {choices}.")
+    )
+
+
+class ReportFileOutput(Schema):
+    format = _text(enum=REPORT_FORMATS)
+    filename = _text()
+    content_type = _text()
+    size = _int(description="byte")
+
+
+class ReportOutput(Schema):
+    id = Id()
+    region = _text()
+    month = _text(description="AAAA-MM: il mese di invio delle richieste")
+    published_at = Instant(nullable=True)
+    files = _list(fields.Nested(ReportFileOutput))

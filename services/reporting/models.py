@@ -6,8 +6,19 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, Integer, String, Text, text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -166,3 +177,21 @@ class SubjectChangeCount(Base):
     from_subject: Mapped[str] = mapped_column(String(60), primary_key=True)
     to_subject: Mapped[str] = mapped_column(String(60), primary_key=True)
     changes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MonthlyReport(Base):
+    """The monthly report of a Direzione regionale (msg 2614/2018): produced once per region
+    and month (the unique pair is the claim two instances race for), its files in object
+    storage, its figures as they were when produced."""
+
+    __tablename__ = "monthly_reports"
+    __table_args__ = (UniqueConstraint("region", "month", name="uq_monthly_reports_region_month"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    region: Mapped[str] = mapped_column(String(60))
+    month: Mapped[str] = mapped_column(String(7))  # AAAA-MM
+    state: Mapped[str] = mapped_column(String(12))  # generating | published
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    figures: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
+    files: Mapped[list | None] = mapped_column(JSONB, nullable=True)

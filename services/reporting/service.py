@@ -4,7 +4,9 @@ beside it the dashboard's aggregates (each request event applied through
 
 from __future__ import annotations
 
-from services.reporting import aggregates, appointments, dashboard, projections, views
+from nameko.timer import timer
+
+from services.reporting import aggregates, appointments, dashboard, monthly, projections, views
 from shared import access, contracts
 from shared.access import DASHBOARD_SEDE, Caller, DashboardView
 from shared.clock import Clock, rome_date
@@ -12,6 +14,7 @@ from shared.consumer import event_handler
 from shared.db import Database
 from shared.ops import service_status
 from shared.rpc import rpc
+from shared.storage import ObjectStore
 
 
 def allowed_view(session, caller: Caller, query: dict) -> DashboardView:
@@ -32,6 +35,7 @@ class ReportingService:
 
     db = Database()
     clock = Clock()
+    store = ObjectStore()
 
     @rpc
     def health(self):
@@ -79,6 +83,27 @@ class ReportingService:
     @rpc
     def dashboard_requests(self, caller, query):
         return self._dashboard(dashboard.requests, contracts.DashboardRequestsQuery, caller, query)
+
+    # ---- monthly reports -----------------------------------------------------------------
+
+    @timer(interval=monthly.TIMER_INTERVAL_SECONDS)
+    def publish_due_reports(self):
+        return monthly.produce_due(self.db.begin, self.store, self.clock.now())
+
+    @rpc
+    def list_reports(self, caller, query):
+        caller, query = Caller.from_claims(caller), contracts.load(contracts.ReportsQuery, query or {})
+        region = access.require_report_region(caller, query.get("region"))
+        with self.db.begin() as session:
+            return [monthly.summary(row) for row in monthly.published(session, region, query.get("month"))]
+
+    @rpc
+    def report_download(self, caller, report_id, fmt):
+        caller = Caller.from_claims(caller)
+        region = access.report_region_scope(caller)
+        with self.db.begin() as session:
+            row, item = monthly.stored_file(session, report_id, fmt, region)
+        return {**item, "id": str(row.id), "store_url": self.store.download_url(item["key"])}
 
     @rpc
     def appointments_by_sede(self, sede=None):

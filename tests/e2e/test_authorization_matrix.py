@@ -159,6 +159,16 @@ def DASHBOARD(own_level=True):  # noqa: N802 - a column, like OFFICIAL_STEP
     )
 
 
+def REPORTS(status):  # noqa: N802 - a column, like OFFICIAL_STEP
+    """Regional and national directors and admins (an unknown report: 404); a director's token
+    without region or national scope: missing_scope; sede directors and everyone else: 403."""
+    return only(
+        {"director_region", "director_other_region", "director_national", "admin"},
+        status,
+        **{caller: MISSING_SCOPE for caller in DIRECTORS_UNSCOPED},
+    )
+
+
 def OFFICE_OF_PUNTO(status):  # noqa: N802 - a column, like OFFICIAL_STEP
     """The officials of the punto's sede and admins; another sede's punto answers as missing."""
     return only({"official", "admin"}, status, official_other_sede=404, **OFFICIAL_REFUSALS)
@@ -260,6 +270,9 @@ ENDPOINTS = {
     "dashboard trend": ("GET", "/api/v1/dashboard/trend", DASHBOARD()),
     "dashboard subject changes": ("GET", "/api/v1/dashboard/subject-changes", DASHBOARD()),
     "dashboard requests (sede)": ("GET", "/api/v1/dashboard/requests", DASHBOARD(own_level=False)),
+    # monthly reports: regional directors (their region), national directors and admins
+    "monthly reports": ("GET", "/api/v1/reports", REPORTS(200)),
+    "monthly report file": ("GET", "/api/v1/reports/<string:report_id>/<string:format>", REPORTS(404)),
     # Agenda Appuntamenti: any profile sees the punti and their free slots; a booking is
     # made by a booker (refused here by a rule: a slot in the past, 409), seen by its
     # booker and the offices (an unknown booking: 404 for everyone who got past the
@@ -447,6 +460,7 @@ def call(world: World, endpoint: str, caller: str, tok):
     path = path.replace("<string:filename>", "swagger-ui.css")
     path = path.replace("<string:booking_id>", str(uuid.uuid4()))
     path = path.replace("<string:punto_id>", world.punto)
+    path = path.replace("<string:report_id>", str(uuid.uuid4())).replace("<string:format>", "pdf")
     kwargs = {}
     tomorrow = date.today() + timedelta(days=1)
     if endpoint == "upload attachment":

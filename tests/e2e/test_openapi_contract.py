@@ -275,6 +275,7 @@ def test_a_whole_conversation_answers_what_the_document_declares(walk):
     walk("GET", "/api/v1/dashboard/trend", 200, regional)
     walk("GET", "/api/v1/dashboard/subject-changes", 200, regional, params={"from": today})
     walk("GET", "/api/v1/dashboard/requests", 200, official, params={**roma, "bucket": "open"})
+    walk("GET", "/api/v1/reports", 200, regional, params={"month": "2026-03"})
 
     documented = {
         (method.upper(), path) for path, methods in walk.document["paths"].items() for method in methods
@@ -292,6 +293,13 @@ def test_refusals_are_the_problem_documents_the_document_declares(walk):
         params={"level": "sede", "code": RIETI},
     )
     assert outside.json()["code"] == "outside_scope"
+    walk(
+        "GET",
+        "/api/v1/reports/{report_id}/{format}",
+        404,
+        token("direttore", scope="national"),
+        params_path={"report_id": str(uuid.uuid4()), "format": "pdf"},
+    )
     missing = str(uuid.uuid4())
 
     walk("GET", "/api/v1/subjects", 401)

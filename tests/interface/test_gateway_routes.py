@@ -398,6 +398,17 @@ DASHBOARD_REQUESTS = {
     "page": 1,
     "page_size": 50,
 }
+REPORT_ID = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"
+REPORT = {
+    "id": REPORT_ID,
+    "region": "Lazio",
+    "month": "2026-03",
+    "published_at": "2026-04-26T06:00:00+00:00",
+    "files": [
+        {"format": fmt, "filename": f"cruscotto-lazio-2026-03.{fmt}", "content_type": "x", "size": 10}
+        for fmt in ("pdf", "csv", "xlsx")
+    ],
+}
 PERIOD_QUERY = {"level": "region", "code": "Lazio", "from": "2026-03-01", "to": "2026-03-31"}
 
 
@@ -701,6 +712,35 @@ CASES = {
         DASHBOARD_REQUESTS,
         request={"params": {"level": "sede", "code": "0704", "bucket": "closed_late", "sla_days": "10"}},
     ),
+    ("GET", "/api/v1/reports"): Case(
+        REGIONAL_DIRECTOR,
+        ("reporting", "list_reports"),
+        ({"month": "2026-03"},),
+        [REPORT],
+        request={"params": {"month": "2026-03"}},
+    ),
+    ("GET", "/api/v1/reports/<string:report_id>/<string:format>"): Case(
+        REGIONAL_DIRECTOR,
+        ("reporting", "report_download"),
+        (REPORT_ID, "pdf"),
+        {
+            "id": REPORT_ID,
+            "format": "pdf",
+            "filename": "cruscotto-lazio-2026-03.pdf",
+            "content_type": "application/pdf",
+            "size": len(PDF),
+            "key": "reports/x/cruscotto-lazio-2026-03.pdf",
+            "store_url": "/bucket/objects/1?X-Amz-Signature=secret-signature",
+        },
+        path={"report_id": REPORT_ID, "format": "pdf"},
+        body=PDF,
+        headers={
+            "Content-Type": "application/pdf",
+            "Content-Disposition": 'attachment; filename="cruscotto-lazio-2026-03.pdf"; '
+            "filename*=UTF-8''cruscotto-lazio-2026-03.pdf",
+            "Cache-Control": "private, no-store",
+        },
+    ),
 }
 # routes that call no service the way the others do, each with tests of its own:
 # tests/interface/test_gateway_probes.py and test_gateway_docs_http.py
@@ -986,6 +1026,18 @@ REFUSALS = {
     "dashboard list of an unknown cell": (
         ("GET", "/api/v1/dashboard/requests"),
         dict(caller=REGIONAL_DIRECTOR, request={"params": {"bucket": "lost", "page_size": "1000"}}),
+        422,
+        "validation_failed",
+    ),
+    "reports as a sede director": (
+        ("GET", "/api/v1/reports"),
+        dict(caller=dict(sub="dir-2", role="direttore", sede="0704"), request={"params": {}}),
+        403,
+        "role_not_allowed",
+    ),
+    "report in an unknown format": (
+        ("GET", "/api/v1/reports/<string:report_id>/<string:format>"),
+        dict(caller=REGIONAL_DIRECTOR, path={"report_id": REQUEST_ID, "format": "docx"}, request={}),
         422,
         "validation_failed",
     ),
