@@ -9,7 +9,8 @@ database, removed afterwards; the gateway on a free loopback port), fills the re
 ``services.reporting.generate`` (the year so far, a realistic mix) and rebuilds the
 aggregates, then times, one request at a time, ``GET /health`` (the baseline) and each view:
 p50/p95/max and the ratio of p50 to the baseline's. The budget is p95 ≤ 300 ms (goal 100 ms)
-for the three indicator views. A benchmark prints; it asserts nothing. Needs the machine's
+for the three indicator views. Last, one region's monthly report (figures and the three files,
+without the store's puts), budget 10 s. A benchmark prints; it asserts nothing. Needs the machine's
 RabbitMQ (``rabbitmqctl`` for the vhost) and PostgreSQL.
 """
 
@@ -127,6 +128,34 @@ def measure(base: str, count: int, year: int) -> None:
     )
 
 
+def measure_report(db_url: str, year: int, repeat: int = 3) -> None:
+    """One region's monthly report (Lombardia, March): the figures from the database and the
+    three files rendered, in this process; storing them is a put per file, left out (no object
+    store here)."""
+    from sqlalchemy.orm import sessionmaker
+
+    from services.reporting import monthly, rendering
+    from shared.db import make_engine
+
+    engine = make_engine(db_url, pool_size=1)
+    timings, sizes = [], {}
+    try:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            with sessionmaker(engine).begin() as session:
+                report = monthly.content(session, REGION, year, 3, datetime.now(UTC))
+            sizes = {fmt: len(render(report)) for fmt, render in rendering.RENDERERS.items()}
+            timings.append((time.perf_counter() - started) * 1000)
+    finally:
+        engine.dispose()
+    timings.sort()
+    print_table(
+        f"Monthly report of {REGION}, {year}-03 (figures + PDF, CSV, XLSX; budget 10 s)",
+        ["n", "p50 ms", "max ms", "pdf bytes", "csv bytes", "xlsx bytes"],
+        [[len(timings), f"{percentile(timings, 0.5):.0f}", f"{timings[-1]:.0f}", *sizes.values()]],
+    )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark del cruscotto")
     parser.add_argument(
@@ -188,6 +217,7 @@ def main(argv=None) -> int:
             print(f"\nBenchmark interrotto: gateway o reporting non pronti; log in {work}")
             return 1
         measure(base, args.count, args.year)
+        measure_report(db_url, args.year)
     finally:
         for process in processes:
             stop_pid(process.pid)
