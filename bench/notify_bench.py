@@ -128,8 +128,8 @@ def row(
 def bench(rate: float, seconds: float, timeout: float) -> None:
     from deploy.local.stack import service_argv, smtp_sink_argv, stop_pid, wait_for_port
     from shared.messaging import events_exchange
-    from shared.queue_tools import declare_topology
     from shared.migrations import database_url, drop_database, upgrade
+    from shared.queue_tools import declare_topology
 
     amqp_uri = os.environ.get("AMQP_URI", LOCAL_DEFAULTS["AMQP_URI"])
     broker = ThrowawayBroker(amqp_uri)

@@ -320,8 +320,8 @@ def bench_end_to_end(count: int, timeout: float) -> None:
     from deploy.local.stack import service_argv, stop_pid
     from services.routing.reference.command import load_reference
     from shared.messaging import events_exchange
-    from shared.queue_tools import declare_topology
     from shared.migrations import database_url, drop_database, upgrade
+    from shared.queue_tools import declare_topology
 
     amqp_uri = os.environ.get("AMQP_URI", LOCAL_DEFAULTS["AMQP_URI"])
     try:

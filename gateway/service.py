@@ -8,12 +8,24 @@ from __future__ import annotations
 
 from gateway.api.admin import AdminApi
 from gateway.api.agenda import AgendaApi
+from gateway.api.dashboard import DashboardApi
 from gateway.api.docs import DocsApi
 from gateway.api.notifications import NotificationsApi
 from gateway.api.probes import ProbesApi
+from gateway.api.reports import ReportsApi
 from gateway.api.requests import RequestsApi
 from gateway.api.routing import RoutingApi
 
 
-class GatewayService(ProbesApi, RequestsApi, RoutingApi, AgendaApi, NotificationsApi, AdminApi, DocsApi):
+class GatewayService(
+    ProbesApi,
+    RequestsApi,
+    RoutingApi,
+    AgendaApi,
+    NotificationsApi,
+    DashboardApi,
+    ReportsApi,
+    AdminApi,
+    DocsApi,
+):
     name = "gateway"

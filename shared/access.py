@@ -450,3 +450,104 @@ def appointment_scope(caller: Caller) -> Scope | None:
             "role_not_allowed", "Il profilo dell'utente non consente di consultare gli appuntamenti."
         )
     return require_some_scope(caller)
+
+
+# ---- dashboard (Cruscotto) -----------------------------------------------------------------
+
+DASHBOARD_NATIONAL, DASHBOARD_REGION, DASHBOARD_SEDE, DASHBOARD_TRIAGE = (
+    "national",
+    "region",
+    "sede",
+    "triage",
+)
+DASHBOARD_LEVELS = (DASHBOARD_NATIONAL, DASHBOARD_REGION, DASHBOARD_SEDE, DASHBOARD_TRIAGE)
+
+
+@dataclass(frozen=True)
+class DashboardView:
+    """A level of the dashboard: the whole country, a region, a sede (with its region), or
+    the requests in triage (which belong to no sede: national callers only)."""
+
+    level: str
+    code: str | None = None
+    region: str | None = None  # of a sede
+
+
+def dashboard_scope(caller: Caller) -> DashboardView:
+    """The widest view a caller has: a sede official or a sede director their sede, a regional
+    director their region, a national director (``scope: "national"``) and an admin the whole
+    country. A token without the claim its role needs is refused, never shown nothing."""
+    if caller.role == "admin":
+        return DashboardView(DASHBOARD_NATIONAL)
+    if caller.role == "sede_operatore":
+        require_official(caller)
+        return DashboardView(DASHBOARD_SEDE, caller.sede)
+    if caller.role != "direttore":
+        raise Forbidden("role_not_allowed", "Il cruscotto è riservato ai direttori e agli operatori di sede.")
+    if caller.sede:
+        return DashboardView(DASHBOARD_SEDE, caller.sede)
+    if caller.regione:
+        return DashboardView(DASHBOARD_REGION, caller.regione)
+    if caller.scope == NATIONAL_SCOPE:
+        return DashboardView(DASHBOARD_NATIONAL)
+    raise Forbidden(
+        "missing_scope", "Il token del direttore non indica la sede, la regione o l'ambito nazionale."
+    )
+
+
+def require_dashboard_role(caller: Caller) -> None:
+    """The gateway's first check: a role that may see some dashboard, with its scope."""
+    dashboard_scope(caller)
+
+
+def can_see_dashboard_view(caller: Caller, view: DashboardView) -> bool:
+    """Whether ``view`` lies within the caller's scope (a sede's region is in ``view.region``)."""
+    scope = dashboard_scope(caller)
+    if scope.level == DASHBOARD_NATIONAL:
+        return True
+    if scope.level == DASHBOARD_REGION:
+        return (view.level == DASHBOARD_REGION and view.code == scope.code) or (
+            view.level == DASHBOARD_SEDE and view.region == scope.code
+        )
+    return view.level == DASHBOARD_SEDE and view.code == scope.code
+
+
+def require_dashboard_view(caller: Caller, view: DashboardView) -> None:
+    if not can_see_dashboard_view(caller, view):
+        raise Forbidden(
+            "outside_scope",
+            "Il livello richiesto è fuori dall'ambito dell'utente (sede, regione o nazionale).",
+        )
+
+
+# ---- monthly reports ----------------------------------------------------------------------
+
+
+def report_region_scope(caller: Caller) -> str | None:
+    """Whose monthly reports a caller reads: a regional director their region's (the report
+    is addressed to the Direzione regionale); a national director and an admin every region's
+    (None). Sede directors, officials and everyone else: refused."""
+    if caller.role == "admin":
+        return None
+    if caller.role != "direttore":
+        raise Forbidden(
+            "role_not_allowed", "I report mensili sono riservati ai direttori regionali e nazionali."
+        )
+    scope = director_scope(caller)
+    if caller.sede:
+        raise Forbidden("role_not_allowed", "I report mensili sono indirizzati alle Direzioni regionali.")
+    if scope.unrestricted:
+        return None
+    if caller.regione:
+        return caller.regione
+    raise Forbidden("missing_scope", "Il token del direttore non indica la regione o l'ambito nazionale.")
+
+
+def require_report_region(caller: Caller, region: str | None) -> str | None:
+    """The region a caller may read reports of: the one asked for if within its scope."""
+    own = report_region_scope(caller)
+    if own is None:
+        return region
+    if region not in (None, own):
+        raise Forbidden("outside_scope", "I report di un'altra regione non sono visibili all'utente.")
+    return own

@@ -16,11 +16,17 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from shared.access import OFFICIAL_GROUP, REQUESTER_ROLES, ROLES, SUB_MAX  # noqa: F401 - one definition
+from shared.access import (  # noqa: F401 - one definition
+    DASHBOARD_LEVELS,
+    OFFICIAL_GROUP,
+    REQUESTER_ROLES,
+    ROLES,
+    SUB_MAX,
+)
 from shared.errors import InvalidInput, field_error
 from shared.events import ASSIGNMENT_KINDS
 from shared.identifiers import MATRICOLA_PATTERN
-from shared.vocabulary import NOTICE_KINDS, ORIGINS, STATES
+from shared.vocabulary import NOTICE_KINDS, ORIGINS, SLA_DAYS, STATES
 
 IDENTIFIER_KINDS = ("protocollo", "domus", "pensione")
 # Dates outside these bounds are typing mistakes, and would overflow date arithmetic.
@@ -1345,3 +1351,275 @@ class DayViewOutput(Schema):
     punto_id = _text()
     name = _text()
     days = _list(fields.Nested(AgendaDayOutput))
+
+
+# =============================================================================================
+# ---- Cruscotto (issue 11) -----------------------------------------------------------------
+# The dashboard's query strings (the gateway reads them, reporting loads the same) and answers
+# (services/reporting/dashboard.py). Who sees which level is decided by shared.access.
+# =============================================================================================
+
+DASHBOARD_BUCKETS = (
+    "all",
+    "open",
+    "open_within_sla",
+    "open_past_sla",
+    "closed",
+    "closed_within_sla",
+    "closed_late",
+)
+_LEVEL = validate.OneOf(DASHBOARD_LEVELS, error="Livello non valido: usare {choices}.")
+_ORIGIN = validate.OneOf(ORIGINS, error="Provenienza non valida: usare {choices}.")
+
+
+def _dashboard_view_fields() -> dict:
+    return {
+        "level": fields.String(
+            load_default=None,
+            allow_none=True,
+            validate=_LEVEL,
+            metadata={"description": "national | region | sede | triage; omesso: l'ambito dell'utente"},
+        ),
+        "code": Line(
+            60,
+            min_length=1,
+            metadata={"description": "la regione (nome) o la sede (4 cifre); omesso: quella dell'utente"},
+        ),
+    }
+
+
+def _dashboard_filters() -> dict:
+    return {
+        "subject": Line(60, min_length=1, metadata={"description": "codice dell'oggetto"}),
+        "origin": fields.String(load_default=None, allow_none=True, validate=_ORIGIN),
+    }
+
+
+def _period_fields() -> dict:
+    return {
+        "from_day": Day(data_key="from", metadata={"description": "primo giorno di invio (Europe/Rome)"}),
+        "to_day": Day(data_key="to", metadata={"description": "ultimo giorno di invio, incluso"}),
+    }
+
+
+DashboardQuery = StrictSchema.from_dict(
+    {**_dashboard_view_fields(), **_period_fields(), **_dashboard_filters()}, name="DashboardQuery"
+)
+BacklogQuery = StrictSchema.from_dict(
+    {**_dashboard_view_fields(), **_dashboard_filters()}, name="BacklogQuery"
+)
+TrendQuery = StrictSchema.from_dict(
+    {**_dashboard_view_fields(), **_period_fields(), **_dashboard_filters()}, name="TrendQuery"
+)
+SubjectChangesQuery = StrictSchema.from_dict(
+    {**_dashboard_view_fields(), **_period_fields()}, name="SubjectChangesQuery"
+)
+DashboardRequestsQuery = StrictSchema.from_dict(
+    {
+        **_dashboard_view_fields(),
+        **_period_fields(),
+        **_dashboard_filters(),
+        "sla_days": fields.Integer(
+            load_default=None,
+            allow_none=True,
+            validate=validate.OneOf(SLA_DAYS, error="Soglia non valida: usare {choices}."),
+        ),
+        "bucket": fields.String(
+            load_default="all",
+            validate=validate.OneOf(DASHBOARD_BUCKETS, error="Insieme non valido: usare {choices}."),
+            metadata={
+                "description": "la cella: aperte, aperte nei termini o scadute, chiuse nei termini o tardi"
+            },
+        ),
+        "page": fields.Integer(
+            load_default=1,
+            validate=validate.Range(min=1, max=MAX_PAGE, error="La pagina va da {min} a {max}."),
+        ),
+        "page_size": fields.Integer(
+            load_default=50,
+            validate=validate.Range(min=1, max=200, error="Da {min} a {max} elementi per pagina."),
+        ),
+    },
+    name="DashboardRequestsQuery",
+)
+
+
+def _ratio(description: str) -> fields.Float:
+    return fields.Float(required=True, allow_none=True, metadata={"description": description})
+
+
+class FiguresOutput(Schema):
+    submitted = _int(description="richieste inviate nel periodo")
+    open = _int(description="ancora aperte (aperte o in carico)")
+    closed = _int()
+    closed_within_sla = _int(description="chiuse entro la soglia di n giorni")
+    closed_late = _int()
+    open_past_sla = _int(description="aperte e oltre la soglia (scadute)")
+    threshold_indicator = _ratio("chiuse entro n giorni ÷ (chiuse + aperte scadute); null senza denominatore")
+    backlog_index = _ratio("indice di giacenza: aperte non scadute ÷ aperte; null senza aperte")
+    average_closing_days = _ratio("tempo medio di chiusura in giorni")
+
+
+class SubjectFiguresOutput(FiguresOutput):
+    subject = _text()
+    sla_days = _int()
+
+
+class OriginFiguresOutput(FiguresOutput):
+    origin = _text(enum=ORIGINS)
+
+
+class ChildFiguresOutput(FiguresOutput):
+    level = _text(enum=DASHBOARD_LEVELS)
+    code = _text()
+    name = _text(nullable=True)
+
+
+class DashboardViewOutput(Schema):
+    level = _text(enum=DASHBOARD_LEVELS)
+    code = _text(nullable=True)
+    name = _text(nullable=True)
+    region = _text(nullable=True, description="la regione di una sede")
+
+
+class PeriodOutput(Schema):
+    first_day = DayOut()
+    last_day = DayOut()
+
+
+class ApartOutput(Schema):
+    triage = _nested(FiguresOutput, description="in coda di smistamento: contate a parte")
+    unrouted = _nested(FiguresOutput, description="non ancora instradate")
+
+
+class IndicatorsOutput(Schema):
+    view = _nested(DashboardViewOutput)
+    period = _nested(PeriodOutput)
+    as_of = DayOut(description="il giorno (Europe/Rome) a cui sono misurate le richieste aperte")
+    totals = _nested(FiguresOutput)
+    subjects = _list(fields.Nested(SubjectFiguresOutput))
+    origins = _list(fields.Nested(OriginFiguresOutput))
+    children = _list(fields.Nested(ChildFiguresOutput), description="il livello sotto: regioni o sedi")
+    apart = _nested(ApartOutput, nullable=True, description="solo a livello nazionale")
+
+
+class BacklogFiguresOutput(Schema):
+    open = _int()
+    open_within_sla = _int()
+    open_past_sla = _int()
+    backlog_index = _ratio("aperte non scadute ÷ aperte")
+
+
+class SubjectBacklogOutput(BacklogFiguresOutput):
+    subject = _text()
+    sla_days = _int()
+
+
+class ChildBacklogOutput(BacklogFiguresOutput):
+    level = _text(enum=DASHBOARD_LEVELS)
+    code = _text()
+    name = _text(nullable=True)
+
+
+class DueDayOutput(Schema):
+    due_day = DayOut(description="l'ultimo giorno entro la soglia")
+    open = _int()
+
+
+class BacklogOutput(Schema):
+    view = _nested(DashboardViewOutput)
+    as_of = DayOut()
+    totals = _nested(BacklogFiguresOutput)
+    due = _list(fields.Nested(DueDayOutput), description="aperte non scadute per giorno di scadenza")
+    subjects = _list(fields.Nested(SubjectBacklogOutput))
+    children = _list(fields.Nested(ChildBacklogOutput))
+
+
+class MonthFiguresOutput(FiguresOutput):
+    month = _text(description="AAAA-MM")
+
+
+class TrendOutput(Schema):
+    view = _nested(DashboardViewOutput)
+    period = _nested(PeriodOutput)
+    as_of = DayOut()
+    months = _list(fields.Nested(MonthFiguresOutput))
+
+
+class TransitionOutput(Schema):
+    from_subject = _text()
+    to_subject = _text()
+    changes = _int()
+
+
+class SedeTransitionOutput(TransitionOutput):
+    sede = _text()
+    name = _text(nullable=True)
+    region = _text(nullable=True)
+
+
+class SubjectChangesOutput(Schema):
+    view = _nested(DashboardViewOutput)
+    period = _nested(PeriodOutput, description="giorni del cambio di oggetto")
+    total = _int()
+    transitions = _list(fields.Nested(TransitionOutput), description="da quale oggetto a quale, in tutto")
+    by_sede = _list(fields.Nested(SedeTransitionOutput))
+
+
+class DashboardRequestOutput(Schema):
+    request_id = Id()
+    protocol = _text(nullable=True)
+    subject = _text()
+    sla_days = _int()
+    origin = _text(enum=ORIGINS)
+    sede = _text(nullable=True)
+    sede_name = _text(nullable=True)
+    region = _text(nullable=True)
+    state = _text(enum=STATES)
+    submitted_at = Instant()
+    closed_at = Instant(nullable=True)
+    due_day = DayOut(description="l'ultimo giorno entro la soglia")
+    days = _int(description="giorni dall'invio alla chiusura, o a oggi se aperta")
+    within_sla = _bool(description="chiusa entro la soglia, o aperta e non scaduta")
+
+
+class DashboardRequestsOutput(Schema):
+    view = _nested(DashboardViewOutput)
+    items = _list(fields.Nested(DashboardRequestOutput))
+    total = _int(description="le richieste della cella (dagli aggregati)")
+    page = _int()
+    page_size = _int()
+
+
+# ---- monthly reports (services/reporting/monthly.py) ------------------------------------------
+
+REPORT_FORMATS = ("pdf", "csv", "xlsx")
+
+
+class ReportsQuery(StrictSchema):
+    region = Line(60, min_length=1, metadata={"description": "la regione (nome); omessa: quelle dell'utente"})
+    month = Line(
+        7, validators=[validate.Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])\Z", error="Mese non valido (AAAA-MM).")]
+    )
+
+
+class ReportPath(StrictSchema):
+    report_id = fields.UUID(required=True)
+    format = fields.String(
+        required=True, validate=validate.OneOf(REPORT_FORMATS, error="Formato non valido: usare {choices}.")
+    )
+
+
+class ReportFileOutput(Schema):
+    format = _text(enum=REPORT_FORMATS)
+    filename = _text()
+    content_type = _text()
+    size = _int(description="byte")
+
+
+class ReportOutput(Schema):
+    id = Id()
+    region = _text()
+    month = _text(description="AAAA-MM: il mese di invio delle richieste")
+    published_at = Instant(nullable=True)
+    files = _list(fields.Nested(ReportFileOutput))

@@ -413,7 +413,9 @@ def prepare_data(env: dict) -> None:
     subprocess.run(
         [sys.executable, "-m", "services.agenda.reference", "load"], env=env, cwd=REPO_ROOT, check=True
     )
-    subprocess.run([sys.executable, "-m", "services.notify.offices", "load"], env=env, cwd=REPO_ROOT, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "services.notify.offices", "load"], env=env, cwd=REPO_ROOT, check=True
+    )
 
 
 # ---- one supervised stack ------------------------------------------------------------

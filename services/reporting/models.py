@@ -4,10 +4,21 @@ row per outbound or contact-center message."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -24,6 +35,11 @@ class RequestFact(Base):
     """
 
     __tablename__ = "request_facts"
+    __table_args__ = (
+        # the list behind a cell of the dashboard: one sede's or one region's requests by day
+        Index("ix_request_facts_sede_submitted", "sede_code", "submitted_at"),
+        Index("ix_request_facts_region_submitted", "region", "submitted_at"),
+    )
 
     request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     protocol: Mapped[str | None] = mapped_column(String(40), nullable=True)
@@ -36,6 +52,8 @@ class RequestFact(Base):
     assignment_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
     sede_code: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
     sede_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # the region of the structure routing assigned the request to (None for triage)
+    region: Mapped[str | None] = mapped_column(String(60), nullable=True)
     state: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     routed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -92,3 +110,88 @@ class AppointmentFact(Base):
     # confirmed, then one of held | no_show | cancelled_by_requester | cancelled_by_office
     state: Mapped[str] = mapped_column(String(30))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SubjectChange(Base):
+    """One change of subject ("cambio oggetto per lavorazione") of a request."""
+
+    __tablename__ = "subject_changes"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    from_subject: Mapped[str] = mapped_column(String(60), primary_key=True)
+    to_subject: Mapped[str] = mapped_column(String(60), primary_key=True)
+    to_sla_days: Mapped[int] = mapped_column(Integer)
+
+
+class Sede(Base):
+    """A structure requests are assigned to, as routing's decisions name it: its region
+    places it in the drill-down (national → region → sede)."""
+
+    __tablename__ = "sedi"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(60), nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # sede | cric | polo
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# ---- aggregates (services/reporting/aggregates.py): sums of services/reporting/rules/cells.py
+
+
+class DailyRequestCount(Base):
+    """Requests by day of submission (Rome), placement, subject and threshold, origin: how
+    many are open, closed within the threshold, closed late, and their closing days."""
+
+    __tablename__ = "daily_request_counts"
+    __table_args__ = (
+        Index("ix_daily_request_counts_sede_day", "sede", "day"),
+        Index("ix_daily_request_counts_region_day", "region", "day"),
+        # the backlog reads the cells that still hold open requests
+        Index("ix_daily_request_counts_open", "day", postgresql_where=text("open_requests > 0")),
+    )
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    placement: Mapped[str] = mapped_column(String(10), primary_key=True)
+    sede: Mapped[str] = mapped_column(String(20), primary_key=True)
+    region: Mapped[str] = mapped_column(String(60), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(60), primary_key=True)
+    sla_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    origin: Mapped[str] = mapped_column(String(20), primary_key=True)
+    open_requests: Mapped[int] = mapped_column(Integer, default=0)
+    closed_within: Mapped[int] = mapped_column(Integer, default=0)
+    closed_late: Mapped[int] = mapped_column(Integer, default=0)
+    closing_days: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SubjectChangeCount(Base):
+    """Changes of subject by day of the change (Rome), placement, from and to subject."""
+
+    __tablename__ = "subject_change_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    placement: Mapped[str] = mapped_column(String(10), primary_key=True)
+    sede: Mapped[str] = mapped_column(String(20), primary_key=True)
+    region: Mapped[str] = mapped_column(String(60), primary_key=True)
+    from_subject: Mapped[str] = mapped_column(String(60), primary_key=True)
+    to_subject: Mapped[str] = mapped_column(String(60), primary_key=True)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MonthlyReport(Base):
+    """The monthly report of a Direzione regionale (msg 2614/2018): produced once per region
+    and month (the unique pair is the claim two instances race for), its files in object
+    storage, its figures as they were when produced."""
+
+    __tablename__ = "monthly_reports"
+    __table_args__ = (UniqueConstraint("region", "month", name="uq_monthly_reports_region_month"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    region: Mapped[str] = mapped_column(String(60))
+    month: Mapped[str] = mapped_column(String(7))  # AAAA-MM
+    state: Mapped[str] = mapped_column(String(12))  # generating | published
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    figures: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
+    files: Mapped[list | None] = mapped_column(JSONB, nullable=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import case, func, literal, or_
 from sqlalchemy.dialects.postgresql import insert
 
-from services.reporting.models import ContactCenterMessage, OutboundMessage, RequestFact
+from services.reporting.models import ContactCenterMessage, OutboundMessage, RequestFact, Sede, SubjectChange
 from shared.vocabulary import STATE_CLOSED, STATE_IN_PROGRESS, STATE_OPEN, STATES
 
 SUBJECT_FACTS = ("subject", "catalog_version", "area", "sla_days")  # what a change of subject replaces
@@ -89,15 +89,19 @@ def record_submitted(session, event) -> None:
 
 
 def record_routed(session, event) -> None:
-    """``request_routed``: where the request went; an older decision never overwrites a newer one."""
+    """``request_routed``: where the request went, and the region of that structure; an older
+    decision never overwrites a newer one. The structure joins the sedi of the drill-down."""
     payload = event.payload
     assignment = payload["assignment"]
     routing = {
         "assignment_kind": assignment["kind"],
         "sede_code": assignment["code"],
         "sede_name": assignment["name"],
+        "region": assignment.get("region"),
         "routed_at": payload["decided_at"],
     }
+    if assignment["kind"] != "triage":
+        _record_sede(session, assignment, payload["decided_at"])
     _upsert_fact(
         session,
         payload["request_id"],
@@ -177,7 +181,8 @@ def record_reminded(session, event) -> None:
 
 def record_subject_changed(session, event) -> None:
     """``request_subject_changed``: the new subject, area and threshold (the SLA follows the
-    subject); a change older than the one already applied changes nothing."""
+    subject); a change older than the one already applied changes nothing. Every change is
+    kept too, for the report on changes of subject (from which subject to which)."""
     payload = event.payload
     subject = {
         "subject": payload["new_subject"],
@@ -186,6 +191,14 @@ def record_subject_changed(session, event) -> None:
         "sla_days": payload["sla_days"],
     }
     values = {**_step_values(payload), **subject, "subject_changed_at": payload["at"]}
+    change = insert(SubjectChange).values(
+        request_id=payload["request_id"],
+        changed_at=payload["at"],
+        from_subject=payload["old_subject"],
+        to_subject=payload["new_subject"],
+        to_sla_days=payload["sla_days"],
+    )
+    session.execute(change.on_conflict_do_nothing())
     _upsert_fact(
         session,
         payload["request_id"],
@@ -198,6 +211,24 @@ def record_subject_changed(session, event) -> None:
             FACTS.c.subject_changed_at.is_(None), FACTS.c.subject_changed_at <= incoming.subject_changed_at
         ),
     )
+
+
+def _record_sede(session, assignment: dict, decided_at) -> None:
+    """The structure as the latest decision names it (name, region, kind)."""
+    statement = insert(Sede).values(
+        code=assignment["code"],
+        name=assignment["name"],
+        region=assignment.get("region"),
+        kind=assignment["kind"],
+        decided_at=decided_at,
+    )
+    incoming = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=[Sede.code],
+        set_={name: incoming[name] for name in ("name", "region", "kind", "decided_at")},
+        where=Sede.decided_at <= incoming.decided_at,
+    )
+    session.execute(statement)
 
 
 def record_closed(session, event) -> None:

@@ -136,6 +136,40 @@ INBOX = REQUESTERS | {"patronato_admin", "patronato_admin_without_scope"}
 ROLE_REFUSED = (403, "role_not_allowed")
 
 
+# Cruscotto: officials with the group and a sede, directors with a scope, admins; each sees
+# its own level by default, and below it only what lies in its scope
+SEES_DASHBOARD = {"official", "official_other_sede", "admin"} | DIRECTORS_SCOPED
+DASHBOARD_REFUSALS = dict(
+    **OFFICIAL_REFUSALS,
+    **{caller: MISSING_SCOPE for caller in DIRECTORS_UNSCOPED},
+)
+OUTSIDE_SCOPE = (403, "outside_scope")
+
+
+def DASHBOARD(own_level=True):  # noqa: N802 - a column, like OFFICIAL_STEP
+    """Every caller on its own level; or everyone on the sede of the patronato request."""
+    if own_level:
+        return only(SEES_DASHBOARD, 200, **DASHBOARD_REFUSALS)
+    return only(
+        {"official", "director_sede", "director_region", "director_national", "admin"},
+        200,
+        official_other_sede=OUTSIDE_SCOPE,
+        director_other_sede=OUTSIDE_SCOPE,
+        director_other_region=OUTSIDE_SCOPE,
+        **DASHBOARD_REFUSALS,
+    )
+
+
+def REPORTS(status):  # noqa: N802 - a column, like OFFICIAL_STEP
+    """Regional and national directors and admins (an unknown report: 404); a director's token
+    without region or national scope: missing_scope; sede directors and everyone else: 403."""
+    return only(
+        {"director_region", "director_other_region", "director_national", "admin"},
+        status,
+        **{caller: MISSING_SCOPE for caller in DIRECTORS_UNSCOPED},
+    )
+
+
 def OFFICE_OF_PUNTO(status):  # noqa: N802 - a column, like OFFICIAL_STEP
     """The officials of the punto's sede and admins; another sede's punto answers as missing."""
     return only({"official", "admin"}, status, official_other_sede=404, **OFFICIAL_REFUSALS)
@@ -231,6 +265,15 @@ ENDPOINTS = {
         only({"official", "admin"}, 200, official_other_sede=(403, "not_competent")),
     ),
     "admin status": ("GET", "/api/v1/admin/status", only({"admin"}, 200)),
+    "dashboard indicators": ("GET", "/api/v1/dashboard/indicators", DASHBOARD()),
+    "dashboard indicators (sede)": ("GET", "/api/v1/dashboard/indicators", DASHBOARD(own_level=False)),
+    "dashboard backlog": ("GET", "/api/v1/dashboard/backlog", DASHBOARD()),
+    "dashboard trend": ("GET", "/api/v1/dashboard/trend", DASHBOARD()),
+    "dashboard subject changes": ("GET", "/api/v1/dashboard/subject-changes", DASHBOARD()),
+    "dashboard requests (sede)": ("GET", "/api/v1/dashboard/requests", DASHBOARD(own_level=False)),
+    # monthly reports: regional directors (their region), national directors and admins
+    "monthly reports": ("GET", "/api/v1/reports", REPORTS(200)),
+    "monthly report file": ("GET", "/api/v1/reports/<string:report_id>/<string:format>", REPORTS(404)),
     # Agenda Appuntamenti: any profile sees the punti and their free slots; a booking is
     # made by a booker (refused here by a rule: a slot in the past, 409), seen by its
     # booker and the offices (an unknown booking: 404 for everyone who got past the
@@ -365,6 +408,7 @@ class World:
         self.official = token("sede_operatore", sub="matrix-official", sede=self.sede, groups=[GROUP])
         self.other_place = "0703" if self.sede != "0703" else "0704"  # where reassigning cells move a request
         self.punto = f"{self.sede}-S"  # the sede's own punto di consulenza (agenda's sample)
+        self._reporting_knows_the_sede()
         self.pools = {kind: iter(ids) for kind, ids in self.pools.items()}
 
     def _token(self, caller: str, **extra) -> str:
@@ -386,6 +430,17 @@ class World:
             return api(self.stack, "GET", f"/api/v1/requests/{request_id}", self.admin).json()["assignment"]
 
         return wait_until(placed, timeout=30)
+
+    def _reporting_knows_the_sede(self) -> None:
+        """The dashboard places a sede in its region from routing's decisions, as reporting
+        receives them: wait until it has the patronato request's."""
+
+        def placed():
+            params = {"level": "sede", "code": self.sede}
+            answer = api(self.stack, "GET", "/api/v1/dashboard/indicators", self.admin, params=params)
+            return answer.status_code == 200 and answer.json()["view"]["region"] == self.region
+
+        wait_until(placed, timeout=30)
 
     def fresh(self, kind: str) -> str:
         return next(self.pools[kind])
@@ -431,6 +486,7 @@ def call(world: World, endpoint: str, caller: str, tok):
     path = path.replace("<string:booking_id>", str(uuid.uuid4()))
     path = path.replace("<string:punto_id>", world.punto)
     path = path.replace("<string:notification_id>", str(uuid.uuid4()))
+    path = path.replace("<string:report_id>", str(uuid.uuid4())).replace("<string:format>", "pdf")
     kwargs = {}
     tomorrow = date.today() + timedelta(days=1)
     if endpoint == "upload attachment":
@@ -441,6 +497,8 @@ def call(world: World, endpoint: str, caller: str, tok):
         kwargs["params"] = EXPLAIN_QUERY
     elif endpoint == "agenda availability":
         kwargs["params"] = {"punto": world.punto, "from": tomorrow.isoformat(), "to": tomorrow.isoformat()}
+    elif endpoint in ("dashboard indicators (sede)", "dashboard requests (sede)"):
+        kwargs["params"] = {"level": "sede", "code": world.sede}
     elif endpoint == "agenda day":
         kwargs["params"] = {"punto": world.punto, "date": tomorrow.isoformat()}
     else:

@@ -283,6 +283,25 @@ def test_a_whole_conversation_answers_what_the_document_declares(walk):
         json={"preferences": [{"kind": "request_answered", "email": False, "sms": False}]},
     )
     walk("GET", "/api/v1/requests/{request_id}/deliveries", 200, requester, params_path=ids)
+    # the Cruscotto: the region of Roma, its sede, and the requests behind a cell
+    regional = token("direttore", regione="Lazio")
+    today = date.today().isoformat()
+    roma = {"level": "sede", "code": ROMA, "from": today, "to": today}
+    walk("GET", "/api/v1/dashboard/indicators", 200, token("direttore", scope="national"))
+    walk("GET", "/api/v1/dashboard/indicators", 200, regional, params=roma)
+    walk("GET", "/api/v1/dashboard/backlog", 200, regional)
+    walk("GET", "/api/v1/dashboard/trend", 200, regional)
+    walk("GET", "/api/v1/dashboard/subject-changes", 200, regional, params={"from": today})
+    walk("GET", "/api/v1/dashboard/requests", 200, official, params={**roma, "bucket": "open"})
+    walk("GET", "/api/v1/reports", 200, regional, params={"month": "2026-03"})
+    # no month of this run is due yet: an unknown report, as the document declares it
+    walk(
+        "GET",
+        "/api/v1/reports/{report_id}/{format}",
+        404,
+        token("direttore", scope="national"),
+        params_path={"report_id": str(uuid.uuid4()), "format": "pdf"},
+    )
 
     documented = {
         (method.upper(), path) for path, methods in walk.document["paths"].items() for method in methods
@@ -292,6 +311,14 @@ def test_a_whole_conversation_answers_what_the_document_declares(walk):
 
 def test_refusals_are_the_problem_documents_the_document_declares(walk):
     requester = token()
+    outside = walk(
+        "GET",
+        "/api/v1/dashboard/indicators",
+        403,
+        token("direttore", sede=ROMA),
+        params={"level": "sede", "code": RIETI},
+    )
+    assert outside.json()["code"] == "outside_scope"
     missing = str(uuid.uuid4())
 
     walk("GET", "/api/v1/subjects", 401)

@@ -365,6 +365,93 @@ DELIVERIES = [
         "attempts": 1,
     }
 ]
+# ---- Cruscotto -------------------------------------------------------------------------------
+REGIONAL_DIRECTOR = dict(sub="dir-1", role="direttore", regione="Lazio")
+FIGURES = {
+    "submitted": 10,
+    "open": 3,
+    "closed": 7,
+    "closed_within_sla": 6,
+    "closed_late": 1,
+    "open_past_sla": 1,
+    "threshold_indicator": 0.75,
+    "backlog_index": 0.6667,
+    "average_closing_days": 4.5,
+}
+LAZIO = {"level": "region", "code": "Lazio", "name": "Lazio", "region": None}
+MARCH = {"first_day": "2026-03-01", "last_day": "2026-03-31"}
+INDICATORS = {
+    "view": LAZIO,
+    "period": MARCH,
+    "as_of": "2026-04-20",
+    "totals": FIGURES,
+    "subjects": [{"subject": "f24", "sla_days": 10, **FIGURES}],
+    "origins": [{"origin": "cassetto", **FIGURES}],
+    "children": [{"level": "sede", "code": "0704", "name": "Roma Tuscolano", **FIGURES}],
+    "apart": None,
+}
+BACKLOG_FIGURES = {"open": 3, "open_within_sla": 2, "open_past_sla": 1, "backlog_index": 0.6667}
+BACKLOG = {
+    "view": LAZIO,
+    "as_of": "2026-04-20",
+    "totals": BACKLOG_FIGURES,
+    "due": [{"due_day": "2026-04-25", "open": 2}],
+    "subjects": [{"subject": "f24", "sla_days": 10, **BACKLOG_FIGURES}],
+    "children": [{"level": "sede", "code": "0704", "name": "Roma Tuscolano", **BACKLOG_FIGURES}],
+}
+TREND = {"view": LAZIO, "period": MARCH, "as_of": "2026-04-20", "months": [{"month": "2026-03", **FIGURES}]}
+SUBJECT_CHANGES = {
+    "view": LAZIO,
+    "period": MARCH,
+    "total": 2,
+    "transitions": [{"from_subject": "f24", "to_subject": "dm_uniemens", "changes": 2}],
+    "by_sede": [
+        {
+            "sede": "0704",
+            "name": "Roma Tuscolano",
+            "region": "Lazio",
+            "from_subject": "f24",
+            "to_subject": "dm_uniemens",
+            "changes": 2,
+        }
+    ],
+}
+DASHBOARD_REQUESTS = {
+    "view": {"level": "sede", "code": "0704", "name": "Roma Tuscolano", "region": "Lazio"},
+    "items": [
+        {
+            "request_id": REQUEST_ID,
+            "protocol": "COMBID.2026.00000001",
+            "subject": "f24",
+            "sla_days": 10,
+            "origin": "cassetto",
+            "sede": "0704",
+            "sede_name": "Roma Tuscolano",
+            "region": "Lazio",
+            "state": "closed",
+            "submitted_at": "2026-03-02T08:00:00+00:00",
+            "closed_at": "2026-03-20T08:00:00+00:00",
+            "due_day": "2026-03-12",
+            "days": 18,
+            "within_sla": False,
+        }
+    ],
+    "total": 1,
+    "page": 1,
+    "page_size": 50,
+}
+REPORT_ID = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"
+REPORT = {
+    "id": REPORT_ID,
+    "region": "Lazio",
+    "month": "2026-03",
+    "published_at": "2026-04-26T06:00:00+00:00",
+    "files": [
+        {"format": fmt, "filename": f"cruscotto-lazio-2026-03.{fmt}", "content_type": "x", "size": 10}
+        for fmt in ("pdf", "csv", "xlsx")
+    ],
+}
+PERIOD_QUERY = {"level": "region", "code": "Lazio", "from": "2026-03-01", "to": "2026-03-31"}
 
 
 @dataclass
@@ -669,6 +756,70 @@ CASES = {
         others={("notify", "deliveries_for"): ((REQUEST_ID,), DELIVERIES)},
         body=DELIVERIES,
     ),
+    ("GET", "/api/v1/dashboard/indicators"): Case(
+        REGIONAL_DIRECTOR,
+        ("reporting", "dashboard_indicators"),
+        ({**PERIOD_QUERY, "origin": "cassetto"},),
+        INDICATORS,
+        request={"params": {**PERIOD_QUERY, "origin": "cassetto"}},
+    ),
+    ("GET", "/api/v1/dashboard/backlog"): Case(
+        REGIONAL_DIRECTOR,
+        ("reporting", "dashboard_backlog"),
+        ({"subject": "f24"},),
+        BACKLOG,
+        request={"params": {"subject": "f24"}},
+    ),
+    ("GET", "/api/v1/dashboard/trend"): Case(
+        REGIONAL_DIRECTOR,
+        ("reporting", "dashboard_trend"),
+        (PERIOD_QUERY,),
+        TREND,
+        request={"params": PERIOD_QUERY},
+    ),
+    ("GET", "/api/v1/dashboard/subject-changes"): Case(
+        REGIONAL_DIRECTOR,
+        ("reporting", "dashboard_subject_changes"),
+        (PERIOD_QUERY,),
+        SUBJECT_CHANGES,
+        request={"params": PERIOD_QUERY},
+    ),
+    ("GET", "/api/v1/dashboard/requests"): Case(
+        REGIONAL_DIRECTOR,
+        ("reporting", "dashboard_requests"),
+        ({"level": "sede", "code": "0704", "bucket": "closed_late", "sla_days": "10"},),
+        DASHBOARD_REQUESTS,
+        request={"params": {"level": "sede", "code": "0704", "bucket": "closed_late", "sla_days": "10"}},
+    ),
+    ("GET", "/api/v1/reports"): Case(
+        REGIONAL_DIRECTOR,
+        ("reporting", "list_reports"),
+        ({"month": "2026-03"},),
+        [REPORT],
+        request={"params": {"month": "2026-03"}},
+    ),
+    ("GET", "/api/v1/reports/<string:report_id>/<string:format>"): Case(
+        REGIONAL_DIRECTOR,
+        ("reporting", "report_download"),
+        (REPORT_ID, "pdf"),
+        {
+            "id": REPORT_ID,
+            "format": "pdf",
+            "filename": "cruscotto-lazio-2026-03.pdf",
+            "content_type": "application/pdf",
+            "size": len(PDF),
+            "key": "reports/x/cruscotto-lazio-2026-03.pdf",
+            "store_url": "/bucket/objects/1?X-Amz-Signature=secret-signature",
+        },
+        path={"report_id": REPORT_ID, "format": "pdf"},
+        body=PDF,
+        headers={
+            "Content-Type": "application/pdf",
+            "Content-Disposition": 'attachment; filename="cruscotto-lazio-2026-03.pdf"; '
+            "filename*=UTF-8''cruscotto-lazio-2026-03.pdf",
+            "Cache-Control": "private, no-store",
+        },
+    ),
 }
 # routes that call no service the way the others do, each with tests of its own:
 # tests/interface/test_gateway_probes.py and test_gateway_docs_http.py
@@ -918,6 +1069,54 @@ REFUSALS = {
     "availability without its range": (
         ("GET", "/api/v1/agenda/availability"),
         dict(caller=PATRONATO, request={"params": {"punto": "P1"}}),
+        422,
+        "validation_failed",
+    ),
+    "dashboard as a requester": (
+        ("GET", "/api/v1/dashboard/indicators"),
+        dict(caller=PATRONATO, request={"params": {}}),
+        403,
+        "role_not_allowed",
+    ),
+    "dashboard as a director without scope": (
+        ("GET", "/api/v1/dashboard/backlog"),
+        dict(caller=dict(sub="dir-0", role="direttore"), request={"params": {}}),
+        403,
+        "missing_scope",
+    ),
+    "dashboard as an official without the group": (
+        ("GET", "/api/v1/dashboard/trend"),
+        dict(caller=dict(sub="off-0", role="sede_operatore", sede="0704"), request={"params": {}}),
+        403,
+        "missing_group",
+    ),
+    "dashboard on an unknown level": (
+        ("GET", "/api/v1/dashboard/indicators"),
+        dict(caller=REGIONAL_DIRECTOR, request={"params": {"level": "planet"}}),
+        422,
+        "validation_failed",
+    ),
+    "dashboard with a day that is not one": (
+        ("GET", "/api/v1/dashboard/subject-changes"),
+        dict(caller=REGIONAL_DIRECTOR, request={"params": {"from": "2026-02-30"}}),
+        422,
+        "validation_failed",
+    ),
+    "dashboard list of an unknown cell": (
+        ("GET", "/api/v1/dashboard/requests"),
+        dict(caller=REGIONAL_DIRECTOR, request={"params": {"bucket": "lost", "page_size": "1000"}}),
+        422,
+        "validation_failed",
+    ),
+    "reports as a sede director": (
+        ("GET", "/api/v1/reports"),
+        dict(caller=dict(sub="dir-2", role="direttore", sede="0704"), request={"params": {}}),
+        403,
+        "role_not_allowed",
+    ),
+    "report in an unknown format": (
+        ("GET", "/api/v1/reports/<string:report_id>/<string:format>"),
+        dict(caller=REGIONAL_DIRECTOR, path={"report_id": REQUEST_ID, "format": "docx"}, request={}),
         422,
         "validation_failed",
     ),

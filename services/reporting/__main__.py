@@ -1,0 +1,7 @@
+"""``python -m services.reporting``: reporting's commands (see ``command``)."""
+
+import sys
+
+from services.reporting.command import main
+
+sys.exit(main())

@@ -1,0 +1,215 @@
+"""The dashboard's aggregates, kept from events and rebuilt from the read model.
+
+``tracked(projection)`` wraps a projection of a request's event: under a lock on that request,
+it reads what the request contributes to the aggregates (``rules.cells``), applies the event
+to the read model, reads the contribution again and adds the difference. A contribution is a
+function of the request's facts, and the facts do not depend on the order events arrive in
+(``projections``), so neither do the aggregates; a redelivered event is stopped by the inbox
+before it gets here (``shared.db.apply_once``), and would add a difference of nothing anyway.
+
+``rebuild(session)`` recomputes both tables from the read model with one SQL aggregation that
+states the same rules: after a migration, a restore, or to check the kept ones.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from sqlalchemy import and_, delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+
+from services.reporting.models import DailyRequestCount, RequestFact, SubjectChange, SubjectChangeCount
+from services.reporting.rules.cells import (
+    PLACEMENT_SEDE,
+    PLACEMENT_TRIAGE,
+    PLACEMENT_UNROUTED,
+    ChangeCell,
+    RequestCell,
+    change_contributions,
+    request_contribution,
+)
+from services.reporting.rules.indicators import Counts
+
+FACT_COLUMNS = (
+    RequestFact.submitted_at,
+    RequestFact.subject,
+    RequestFact.sla_days,
+    RequestFact.origin,
+    RequestFact.state,
+    RequestFact.closed_at,
+    RequestFact.assignment_kind,
+    RequestFact.sede_code,
+    RequestFact.region,
+)
+REQUEST_KEY = ("day", "placement", "sede", "region", "subject", "sla_days", "origin")
+CHANGE_KEY = ("day", "placement", "sede", "region", "from_subject", "to_subject")
+
+
+def tracked(project):
+    """``project(session, event)`` with the aggregates following the request it changes."""
+
+    def apply(session, event) -> None:
+        request_id = uuid.UUID(str(event.payload["request_id"]))
+        lock_request(session, request_id)
+        before = contributions(session, request_id)
+        project(session, event)
+        add_difference(session, before, contributions(session, request_id))
+
+    apply.__name__ = apply.__qualname__ = getattr(project, "__name__", "apply")
+    apply.__doc__ = project.__doc__
+    return apply
+
+
+def lock_request(session, request_id: uuid.UUID) -> None:
+    """One event of a request at a time (until the transaction ends): two workers applying two
+    events of the same request would each read a contribution the other is changing."""
+    key = int.from_bytes(request_id.bytes[:8], "big", signed=True)
+    session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def contributions(session, request_id: uuid.UUID) -> dict:
+    """Everything the request adds to the aggregates now: cell -> Counts (requests) or
+    cell -> number (changes of subject). Core selects: never the session's cached object."""
+    fact = session.execute(select(*FACT_COLUMNS).where(RequestFact.request_id == request_id)).first()
+    changes = session.execute(
+        select(SubjectChange.changed_at, SubjectChange.from_subject, SubjectChange.to_subject).where(
+            SubjectChange.request_id == request_id
+        )
+    ).all()
+    found: dict = defaultdict(int)
+    if fact is not None:
+        counted = request_contribution(fact)
+        if counted is not None:
+            cell, counts = counted
+            found[cell] = counts
+    for cell in change_contributions(fact, changes):
+        found[cell] += 1
+    return dict(found)
+
+
+def add_difference(session, before: dict, after: dict) -> None:
+    """Add ``after - before`` to the aggregates, cell by cell in a fixed order (two
+    transactions touching the same cells take their row locks in the same order)."""
+    for cell in sorted(set(before) | set(after), key=repr):
+        old, new = before.get(cell), after.get(cell)
+        if isinstance(cell, RequestCell):
+            delta = (new or Counts()) + _negated(old or Counts())
+            if delta != Counts():
+                _add_requests(session, cell, delta)
+        else:
+            delta = (new or 0) - (old or 0)
+            if delta:
+                _add_changes(session, cell, delta)
+
+
+def _negated(counts: Counts) -> Counts:
+    return Counts(
+        -counts.open,
+        -counts.open_past_threshold,
+        -counts.closed_within_threshold,
+        -counts.closed_late,
+        -counts.closing_days,
+    )
+
+
+def _key_condition(table, cell, names):
+    return and_(*(table.c[name] == getattr(cell, name) for name in names))
+
+
+def _add_requests(session, cell: RequestCell, delta: Counts) -> None:
+    table = DailyRequestCount.__table__
+    amounts = {
+        "open_requests": delta.open,
+        "closed_within": delta.closed_within_threshold,
+        "closed_late": delta.closed_late,
+        "closing_days": delta.closing_days,
+    }
+    statement = insert(DailyRequestCount).values(
+        **{name: getattr(cell, name) for name in REQUEST_KEY}, **amounts
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=list(REQUEST_KEY),
+        set_={name: table.c[name] + statement.excluded[name] for name in amounts},
+    )
+    session.execute(statement)
+    if any(value < 0 for value in amounts.values()):
+        session.execute(
+            delete(DailyRequestCount).where(
+                _key_condition(table, cell, REQUEST_KEY),
+                table.c.open_requests == 0,
+                table.c.closed_within == 0,
+                table.c.closed_late == 0,
+            )
+        )
+
+
+def _add_changes(session, cell: ChangeCell, delta: int) -> None:
+    table = SubjectChangeCount.__table__
+    statement = insert(SubjectChangeCount).values(
+        **{name: getattr(cell, name) for name in CHANGE_KEY}, changes=delta
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=list(CHANGE_KEY), set_={"changes": table.c.changes + statement.excluded.changes}
+    )
+    session.execute(statement)
+    if delta < 0:
+        session.execute(
+            delete(SubjectChangeCount).where(_key_condition(table, cell, CHANGE_KEY), table.c.changes == 0)
+        )
+
+
+# ---- rebuilding from the read model ------------------------------------------------------------
+
+# The rules of rules/cells.py in SQL: the placement, the Rome day, closed within or late.
+_PLACEMENT = f"""
+    CASE WHEN f.assignment_kind IS NULL THEN '{PLACEMENT_UNROUTED}'
+         WHEN f.assignment_kind = 'triage' THEN '{PLACEMENT_TRIAGE}'
+         ELSE '{PLACEMENT_SEDE}' END"""
+_IN_A_SEDE = "f.assignment_kind IS NOT NULL AND f.assignment_kind <> 'triage'"
+_SEDE = f"CASE WHEN {_IN_A_SEDE} THEN coalesce(f.sede_code, '') ELSE '' END"
+_REGION = f"CASE WHEN {_IN_A_SEDE} THEN coalesce(f.region, '') ELSE '' END"
+
+REBUILD_REQUESTS = f"""
+INSERT INTO daily_request_counts
+    (day, placement, sede, region, subject, sla_days, origin,
+     open_requests, closed_within, closed_late, closing_days)
+SELECT day, placement, sede, region, subject, sla_days, origin,
+       count(*) FILTER (WHERE NOT closed),
+       count(*) FILTER (WHERE closed AND days <= sla_days),
+       count(*) FILTER (WHERE closed AND days > sla_days),
+       coalesce(sum(days) FILTER (WHERE closed), 0)
+FROM (
+    SELECT (f.submitted_at AT TIME ZONE 'Europe/Rome')::date AS day,
+           {_PLACEMENT} AS placement, {_SEDE} AS sede, {_REGION} AS region,
+           f.subject, f.sla_days, f.origin,
+           (f.state = 'closed' AND f.closed_at IS NOT NULL) AS closed,
+           (f.closed_at AT TIME ZONE 'Europe/Rome')::date
+               - (f.submitted_at AT TIME ZONE 'Europe/Rome')::date AS days
+    FROM request_facts f
+    WHERE f.submitted_at IS NOT NULL
+) AS facts
+GROUP BY day, placement, sede, region, subject, sla_days, origin
+"""
+
+REBUILD_CHANGES = f"""
+INSERT INTO subject_change_counts (day, placement, sede, region, from_subject, to_subject, changes)
+SELECT (c.changed_at AT TIME ZONE 'Europe/Rome')::date, {_PLACEMENT}, {_SEDE}, {_REGION},
+       c.from_subject, c.to_subject, count(*)
+FROM subject_changes c LEFT JOIN request_facts f ON f.request_id = c.request_id
+GROUP BY 1, 2, 3, 4, 5, 6
+"""
+
+
+def rebuild(session) -> dict:
+    """Recompute the aggregates from the read model, in the caller's transaction. Events
+    applied meanwhile wait for it (the read model is locked against writes until it commits)."""
+    session.execute(text("LOCK TABLE request_facts, subject_changes IN SHARE MODE"))
+    session.execute(delete(DailyRequestCount))
+    session.execute(delete(SubjectChangeCount))
+    session.execute(text(REBUILD_REQUESTS))
+    session.execute(text(REBUILD_CHANGES))
+    return {
+        "daily_request_counts": session.scalar(select(func.count()).select_from(DailyRequestCount)),
+        "subject_change_counts": session.scalar(select(func.count()).select_from(SubjectChangeCount)),
+    }

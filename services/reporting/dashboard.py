@@ -1,0 +1,452 @@
+"""The Cruscotto's read side: every figure an SQL aggregation over the aggregates
+(``daily_request_counts``, ``subject_change_counts``), never a scan of every request; only
+the list behind a cell reads the requests themselves, one page at a time.
+
+Functions take the view already resolved and allowed (``resolve_view`` finds the sede's region;
+the entrypoint asks ``shared.access`` whether the caller may see it) and ``today``, the Rome day
+open requests are measured at.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import and_, case, func, select
+
+from services.reporting.models import DailyRequestCount, RequestFact, Sede, SubjectChangeCount
+from services.reporting.rules.cells import PLACEMENT_SEDE, PLACEMENT_TRIAGE, PLACEMENT_UNROUTED, due_day
+from services.reporting.rules.indicators import Counts, figures, ratio
+from shared.access import (
+    DASHBOARD_NATIONAL,
+    DASHBOARD_REGION,
+    DASHBOARD_SEDE,
+    DASHBOARD_TRIAGE,
+    DashboardView,
+)
+from shared.clock import ROME, rome_date
+from shared.errors import InvalidInput, field_error
+from shared.vocabulary import STATE_CLOSED
+
+COUNTS = DailyRequestCount.__table__
+CHANGES = SubjectChangeCount.__table__
+FACTS = RequestFact.__table__
+CHILD_LEVEL = {DASHBOARD_NATIONAL: DASHBOARD_REGION, DASHBOARD_REGION: DASHBOARD_SEDE}
+
+
+# ---- the view and the period -------------------------------------------------------------------
+
+
+def resolve_view(session, scope: DashboardView, level: str | None, code: str | None) -> DashboardView:
+    """The level asked for (else the caller's own), a sede with its region as routing's
+    decisions name it (None for a sede no request was ever assigned to: its figures are empty,
+    and only a national caller or the sede's own people may look at it)."""
+    if level is None:
+        level, code = scope.level, scope.code if code is None else code
+    if level in (DASHBOARD_NATIONAL, DASHBOARD_TRIAGE):
+        return DashboardView(level)
+    if code is None:
+        if scope.level != level:
+            raise InvalidInput.from_errors(
+                [field_error("code", "code_required", "Indicare il codice della regione o della sede.")]
+            )
+        code = scope.code
+    if level == DASHBOARD_SEDE:
+        return DashboardView(
+            DASHBOARD_SEDE, code, session.scalar(select(Sede.region).where(Sede.code == code))
+        )
+    return DashboardView(DASHBOARD_REGION, code)
+
+
+def period(from_day: date | None, to_day: date | None, today: date) -> tuple[date, date]:
+    """The submission days asked for; by default from the first of January to today."""
+    first = from_day or date(today.year, 1, 1)
+    last = to_day or max(today, first)
+    if first > last:
+        raise InvalidInput.from_errors(
+            [field_error("from", "invalid_range", "Il primo giorno non può seguire l'ultimo.")]
+        )
+    return first, last
+
+
+def view_output(session, view: DashboardView) -> dict:
+    name = None
+    if view.level == DASHBOARD_SEDE:
+        name = session.scalar(select(Sede.name).where(Sede.code == view.code))
+    elif view.level == DASHBOARD_REGION:
+        name = view.code
+    elif view.level == DASHBOARD_NATIONAL:
+        name = "Italia"
+    else:
+        name = "Coda di smistamento"
+    return {"level": view.level, "code": view.code, "name": name, "region": view.region}
+
+
+def _where_view(table, view: DashboardView):
+    """The rows of ``table`` (an aggregate) that count in ``view``; at the national level the
+    sedi only (triage and requests not yet routed are counted apart)."""
+    if view.level == DASHBOARD_TRIAGE:
+        return table.c.placement == PLACEMENT_TRIAGE
+    condition = table.c.placement == PLACEMENT_SEDE
+    if view.level == DASHBOARD_REGION:
+        condition = and_(condition, table.c.region == view.code)
+    elif view.level == DASHBOARD_SEDE:
+        condition = and_(condition, table.c.sede == view.code)
+    return condition
+
+
+def _filters(table, subject: str | None, origin: str | None, sla_days: int | None = None):
+    conditions = []
+    if subject is not None:
+        conditions.append(table.c.subject == subject)
+    if origin is not None:
+        conditions.append(table.c.origin == origin)
+    if sla_days is not None:
+        conditions.append(table.c.sla_days == sla_days)
+    return conditions
+
+
+def _past(today: date):
+    """An open request of this row is past its threshold: submitted more than n days ago."""
+    return COUNTS.c.day + COUNTS.c.sla_days < today
+
+
+def _count_columns(today: date) -> list:
+    return [
+        func.sum(COUNTS.c.open_requests).label("open"),
+        func.sum(case((_past(today), COUNTS.c.open_requests), else_=0)).label("open_past"),
+        func.sum(COUNTS.c.closed_within).label("closed_within"),
+        func.sum(COUNTS.c.closed_late).label("closed_late"),
+        func.sum(COUNTS.c.closing_days).label("closing_days"),
+    ]
+
+
+def _counts(row) -> Counts:
+    return Counts(
+        int(row.open or 0),
+        int(row.open_past or 0),
+        int(row.closed_within or 0),
+        int(row.closed_late or 0),
+        int(row.closing_days or 0),
+    )
+
+
+def _sede_names(session, codes) -> dict[str, str]:
+    if not codes:
+        return {}
+    return dict(session.execute(select(Sede.code, Sede.name).where(Sede.code.in_(sorted(codes)))).all())
+
+
+# ---- indicators --------------------------------------------------------------------------------
+
+
+def indicators(session, view: DashboardView, query: dict, today: date) -> dict:
+    """Threshold indicator, backlog index and closing time of the requests submitted in the
+    period: in total, per subject, per origin, and per region or sede one level down; at the
+    national level, triage and requests not yet routed apart."""
+    first, last = period(query.get("from_day"), query.get("to_day"), today)
+    child = _child_column(view)
+    placement = COUNTS.c.placement
+    # nationally every placement is read: triage and not yet routed are shown apart
+    where = [] if view.level == DASHBOARD_NATIONAL else [_where_view(COUNTS, view)]
+    statement = (
+        select(placement, COUNTS.c.subject, COUNTS.c.sla_days, COUNTS.c.origin, child, *_count_columns(today))
+        .where(
+            COUNTS.c.day.between(first, last),
+            *where,
+            *_filters(COUNTS, query.get("subject"), query.get("origin")),
+        )
+        .group_by(placement, COUNTS.c.subject, COUNTS.c.sla_days, COUNTS.c.origin, child)
+    )
+    totals, subjects, origins, children = (
+        Counts(),
+        defaultdict(Counts),
+        defaultdict(Counts),
+        defaultdict(Counts),
+    )
+    apart = {PLACEMENT_TRIAGE: Counts(), PLACEMENT_UNROUTED: Counts()}
+    for row in session.execute(statement):
+        counts = _counts(row)
+        if row.placement != PLACEMENT_SEDE:
+            apart[row.placement] += counts
+            continue
+        totals += counts
+        subjects[(row.subject, row.sla_days)] += counts
+        origins[row.origin] += counts
+        if view.level in CHILD_LEVEL:
+            children[row.child] += counts
+    return {
+        "view": view_output(session, view),
+        "period": {"first_day": first.isoformat(), "last_day": last.isoformat()},
+        "as_of": today.isoformat(),
+        "totals": figures(totals),
+        "subjects": [
+            {"subject": subject, "sla_days": sla_days, **figures(counts)}
+            for (subject, sla_days), counts in sorted(subjects.items())
+        ],
+        "origins": [{"origin": origin, **figures(counts)} for origin, counts in sorted(origins.items())],
+        "children": _children(session, view, children, figures),
+        "apart": (
+            {"triage": figures(apart[PLACEMENT_TRIAGE]), "unrouted": figures(apart[PLACEMENT_UNROUTED])}
+            if view.level == DASHBOARD_NATIONAL
+            else None
+        ),
+    }
+
+
+def _child_column(view: DashboardView):
+    if view.level == DASHBOARD_NATIONAL:
+        return COUNTS.c.region.label("child")
+    return COUNTS.c.sede.label("child")  # one level down from a region (below a sede: its requests)
+
+
+def _children(session, view: DashboardView, children: dict, shape) -> list[dict]:
+    level = CHILD_LEVEL.get(view.level)
+    if level is None:
+        return []
+    names = _sede_names(session, children) if level == DASHBOARD_SEDE else {code: code for code in children}
+    return [
+        {"level": level, "code": code, "name": names.get(code) or None, **shape(counts)}
+        for code, counts in sorted(children.items())
+        if code  # a structure without a region stays in the national totals only
+    ]
+
+
+# ---- backlog -----------------------------------------------------------------------------------
+
+
+def backlog_figures(counts: Counts) -> dict:
+    return {
+        "open": counts.open,
+        "open_within_sla": counts.open - counts.open_past_threshold,
+        "open_past_sla": counts.open_past_threshold,
+        "backlog_index": ratio(counts.open - counts.open_past_threshold, counts.open),
+    }
+
+
+def backlog(session, view: DashboardView, query: dict, today: date) -> dict:
+    """The requests lying open today, whenever submitted: the backlog index (open not yet past
+    the threshold ÷ open), per subject and one level down, and the open ones not yet late by
+    the day their threshold ends."""
+    child = _child_column(view)
+    statement = (
+        select(COUNTS.c.subject, COUNTS.c.sla_days, COUNTS.c.day, child, *_count_columns(today))
+        .where(
+            COUNTS.c.open_requests > 0,
+            _where_view(COUNTS, view),
+            *_filters(COUNTS, query.get("subject"), query.get("origin")),
+        )
+        .group_by(COUNTS.c.subject, COUNTS.c.sla_days, COUNTS.c.day, child)
+    )
+    totals, subjects, children, due = Counts(), defaultdict(Counts), defaultdict(Counts), defaultdict(int)
+    for row in session.execute(statement):
+        counts = _counts(row)
+        totals += counts
+        subjects[(row.subject, row.sla_days)] += counts
+        if view.level in CHILD_LEVEL:
+            children[row.child] += counts
+        last_day = due_day(row.day, row.sla_days)
+        if last_day >= today:
+            due[last_day] += counts.open
+    return {
+        "view": view_output(session, view),
+        "as_of": today.isoformat(),
+        "totals": backlog_figures(totals),
+        "due": [{"due_day": day.isoformat(), "open": open_} for day, open_ in sorted(due.items())],
+        "subjects": [
+            {"subject": subject, "sla_days": sla_days, **backlog_figures(counts)}
+            for (subject, sla_days), counts in sorted(subjects.items())
+        ],
+        "children": _children(session, view, children, backlog_figures),
+    }
+
+
+# ---- trend -------------------------------------------------------------------------------------
+
+
+def trend(session, view: DashboardView, query: dict, today: date) -> dict:
+    """The indicators month by month (months of submission), by default the last twelve."""
+    default_first = date(today.year - 1, today.month, 1) if today.month < 12 else date(today.year, 1, 1)
+    first, last = period(query.get("from_day") or default_first, query.get("to_day"), today)
+    month = func.to_char(COUNTS.c.day, "YYYY-MM").label("month")
+    statement = (
+        select(month, *_count_columns(today))
+        .where(
+            COUNTS.c.day.between(first, last),
+            _where_view(COUNTS, view),
+            *_filters(COUNTS, query.get("subject"), query.get("origin")),
+        )
+        .group_by(month)
+        .order_by(month)
+    )
+    return {
+        "view": view_output(session, view),
+        "period": {"first_day": first.isoformat(), "last_day": last.isoformat()},
+        "as_of": today.isoformat(),
+        "months": [{"month": row.month, **figures(_counts(row))} for row in session.execute(statement)],
+    }
+
+
+# ---- changes of subject ------------------------------------------------------------------------
+
+
+def subject_changes(session, view: DashboardView, query: dict, today: date) -> dict:
+    """ "Cambio oggetto per lavorazione": how many requests were moved from which subject to
+    which, by sede, on the days of the period."""
+    first, last = period(query.get("from_day"), query.get("to_day"), today)
+    statement = (
+        select(
+            CHANGES.c.sede,
+            CHANGES.c.region,
+            CHANGES.c.from_subject,
+            CHANGES.c.to_subject,
+            func.sum(CHANGES.c.changes).label("changes"),
+        )
+        .where(CHANGES.c.day.between(first, last), _where_view(CHANGES, view))
+        .group_by(CHANGES.c.sede, CHANGES.c.region, CHANGES.c.from_subject, CHANGES.c.to_subject)
+    )
+    rows = session.execute(statement).all()
+    names = _sede_names(session, {row.sede for row in rows if row.sede})
+    transitions = defaultdict(int)
+    for row in rows:
+        transitions[(row.from_subject, row.to_subject)] += int(row.changes)
+    return {
+        "view": view_output(session, view),
+        "period": {"first_day": first.isoformat(), "last_day": last.isoformat()},
+        "total": sum(transitions.values()),
+        "transitions": [
+            {"from_subject": old, "to_subject": new, "changes": changes}
+            for (old, new), changes in sorted(transitions.items(), key=lambda item: (-item[1], item[0]))
+        ],
+        "by_sede": [
+            {
+                "sede": row.sede,
+                "name": names.get(row.sede),
+                "region": row.region or None,
+                "from_subject": row.from_subject,
+                "to_subject": row.to_subject,
+                "changes": int(row.changes),
+            }
+            for row in sorted(
+                rows, key=lambda row: (row.sede, -row.changes, row.from_subject, row.to_subject)
+            )
+        ],
+    }
+
+
+# ---- the requests behind a cell ----------------------------------------------------------------
+
+
+def _rome_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ROME).astimezone(UTC)
+
+
+def _rome_day(column):
+    return func.date(func.timezone("Europe/Rome", column))
+
+
+def _fact_bucket(bucket: str, today: date):
+    closed = FACTS.c.state == STATE_CLOSED
+    still_open = FACTS.c.state != STATE_CLOSED
+    past = _rome_day(FACTS.c.submitted_at) + FACTS.c.sla_days < today
+    within = _rome_day(FACTS.c.closed_at) - _rome_day(FACTS.c.submitted_at) <= FACTS.c.sla_days
+    return {
+        "all": None,
+        "open": still_open,
+        "open_within_sla": and_(still_open, ~past),
+        "open_past_sla": and_(still_open, past),
+        "closed": closed,
+        "closed_within_sla": and_(closed, within),
+        "closed_late": and_(closed, ~within),
+    }[bucket]
+
+
+def _bucket_total(row, bucket: str) -> int:
+    counts = _counts(row)
+    closed = counts.closed_within_threshold + counts.closed_late
+    return {
+        "all": counts.open + closed,
+        "open": counts.open,
+        "open_within_sla": counts.open - counts.open_past_threshold,
+        "open_past_sla": counts.open_past_threshold,
+        "closed": closed,
+        "closed_within_sla": counts.closed_within_threshold,
+        "closed_late": counts.closed_late,
+    }[bucket]
+
+
+def _facts_in_view(view: DashboardView):
+    routed = and_(FACTS.c.assignment_kind.isnot(None), FACTS.c.assignment_kind != "triage")
+    if view.level == DASHBOARD_TRIAGE:
+        return FACTS.c.assignment_kind == "triage"
+    if view.level == DASHBOARD_REGION:
+        return and_(routed, FACTS.c.region == view.code)
+    if view.level == DASHBOARD_SEDE:
+        return and_(routed, FACTS.c.sede_code == view.code)
+    return routed
+
+
+def requests(session, view: DashboardView, query: dict, today: date) -> dict:
+    """The requests of one cell (view, period, subject, threshold, origin, bucket), oldest first,
+    one page at a time; the total comes from the aggregates, the same count the cell shows."""
+    first, last = period(query.get("from_day"), query.get("to_day"), today)
+    subject, origin, sla_days, bucket = (
+        query.get("subject"),
+        query.get("origin"),
+        query.get("sla_days"),
+        query["bucket"],
+    )
+    page, page_size = query["page"], query["page_size"]
+    total_row = session.execute(
+        select(*_count_columns(today)).where(
+            COUNTS.c.day.between(first, last),
+            _where_view(COUNTS, view),
+            *_filters(COUNTS, subject, origin, sla_days),
+        )
+    ).one()
+    conditions = [
+        FACTS.c.submitted_at >= _rome_start(first),
+        FACTS.c.submitted_at < _rome_start(last + timedelta(days=1)),
+        _facts_in_view(view),
+        *_filters(FACTS, subject, origin, sla_days),
+    ]
+    in_bucket = _fact_bucket(bucket, today)
+    if in_bucket is not None:
+        conditions.append(in_bucket)
+    rows = session.execute(
+        select(FACTS)
+        .where(*conditions)
+        .order_by(FACTS.c.submitted_at, FACTS.c.request_id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return {
+        "view": view_output(session, view),
+        "items": [_request_item(row, today) for row in rows],
+        "total": _bucket_total(total_row, bucket),
+        "page": page,
+        "page_size": page_size,
+    }
+
+
+def _request_item(row, today: date) -> dict:
+    submitted_day = rome_date(row.submitted_at)
+    closed = row.state == STATE_CLOSED and row.closed_at is not None
+    end = rome_date(row.closed_at) if closed else today
+    days = (end - submitted_day).days
+    return {
+        "request_id": str(row.request_id),
+        "protocol": row.protocol,
+        "subject": row.subject,
+        "sla_days": row.sla_days,
+        "origin": row.origin,
+        "sede": row.sede_code if row.assignment_kind not in (None, "triage") else None,
+        "sede_name": row.sede_name if row.assignment_kind not in (None, "triage") else None,
+        "region": row.region,
+        "state": row.state,
+        "submitted_at": row.submitted_at.isoformat(),
+        "closed_at": row.closed_at.isoformat() if closed else None,
+        "due_day": due_day(submitted_day, row.sla_days).isoformat(),
+        "days": days,
+        "within_sla": days <= row.sla_days,
+    }
