@@ -279,6 +279,33 @@ class AppointmentReminderDueV1(AppointmentFactsV1):
     room_url = fields.String(load_default=None, allow_none=True)
 
 
+# ---- reporting ------------------------------------------------------------------------
+
+
+class ReportFileSchema(StrictSchema):
+    format = fields.String(required=True, validate=validate.OneOf(["pdf", "csv", "xlsx"]))
+    key = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    content_type = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    size = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+class ReportPublishedV1(StrictSchema):
+    """A Direzione regionale's monthly report is stored (reporting), to be sent to it (notify)."""
+
+    report_id = fields.UUID(required=True)
+    region = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    month = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])\Z"))
+    first_day = fields.Date(required=True)
+    last_day = fields.Date(required=True)
+    published_at = fields.AwareDateTime(required=True, format="iso")
+    files = fields.List(
+        fields.Nested(ReportFileSchema), required=True, validate=validate.Length(min=1, max=10)
+    )
+    # the region's figures for the month, for the mail's text (the same as the dashboard's)
+    totals = fields.Dict(keys=fields.String(), load_default=dict)
+
+
 REQUEST_SUBMITTED = "request_submitted"
 REQUEST_ROUTED = "request_routed"
 REQUEST_TAKEN_IN_CHARGE = "request_taken_in_charge"
@@ -295,6 +322,7 @@ APPOINTMENT_CANCELLED = "appointment_cancelled"
 APPOINTMENT_HELD = "appointment_held"
 APPOINTMENT_NO_SHOW = "appointment_no_show"
 APPOINTMENT_REMINDER_DUE = "appointment_reminder_due"
+REPORT_PUBLISHED = "report_published"
 
 # (type, version) -> payload schema. The one list of event types.
 EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
@@ -314,6 +342,7 @@ EVENT_SCHEMAS: dict[tuple[str, int], type[Schema]] = {
     (APPOINTMENT_HELD, 1): AppointmentOutcomeV1,
     (APPOINTMENT_NO_SHOW, 1): AppointmentOutcomeV1,
     (APPOINTMENT_REMINDER_DUE, 1): AppointmentReminderDueV1,
+    (REPORT_PUBLISHED, 1): ReportPublishedV1,
 }
 
 EVENT_TYPES = sorted({event_type for event_type, _ in EVENT_SCHEMAS})

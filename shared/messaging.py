@@ -72,6 +72,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "appointment_booked",
         "appointment_cancelled",
         "appointment_reminder_due",
+        "report_published",
     ),
     "reporting": (
         "request_submitted",

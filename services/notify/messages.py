@@ -37,6 +37,11 @@ TEMPLATE_OUTBOUND_MESSAGE = "outbound_message"
 TEMPLATE_APPOINTMENT_BOOKED = "appointment_booked"
 TEMPLATE_APPOINTMENT_CANCELLED = "appointment_cancelled"
 TEMPLATE_APPOINTMENT_REMINDER = "appointment_reminder"
+TEMPLATE_REPORT_PUBLISHED = "report_published"
+MONTH_NAMES = (
+    "gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno",
+    "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre",
+)  # fmt: skip
 MODALITY_NAMES = {"in_person": "in presenza", "phone": "telefonica", "web_meeting": "web meeting"}
 
 SUBJECT_LINE_MAX = 200  # what a delivery record keeps; long enough for any mail client
@@ -203,6 +208,30 @@ def render_appointment_reminder(payload: dict) -> OutgoingMessage:
 def render_outbound_message(subject: str, sede: str, sent_at: datetime) -> OutgoingMessage:
     """A sede wrote to the requester: say so, and where to read it (the text stays in the portal)."""
     return render(TEMPLATE_OUTBOUND_MESSAGE, subject=one_line(subject), sede=sede, sent_at=rome_time(sent_at))
+
+
+def percent(value) -> str:
+    """0.8125 -> "81,3%" (Italian decimal comma); no figure -> "n.d." (nothing to divide)."""
+    if value is None:
+        return "n.d."
+    return f"{value * 100:.1f}%".replace(".", ",")
+
+
+def render_report_published(payload: dict, pdf: bytes | None) -> OutgoingMessage:
+    """The Direzione regionale's monthly report: the month's figures, the PDF attached."""
+    year, month = (int(part) for part in payload["month"].split("-"))
+    pdf_file = next((item for item in payload["files"] if item["format"] == "pdf"), None)
+    attachments = ((pdf_file["filename"], "application/pdf", pdf),) if pdf and pdf_file else ()
+    return render(
+        TEMPLATE_REPORT_PUBLISHED,
+        attachments=attachments,
+        region=payload["region"],
+        month_name=f"{MONTH_NAMES[month - 1]} {year}",
+        first_day=payload["first_day"].strftime("%d/%m/%Y"),
+        last_day=payload["last_day"].strftime("%d/%m/%Y"),
+        totals=payload.get("totals") or {},
+        percent=percent,
+    )
 
 
 def one_line(text: str) -> str:

@@ -160,3 +160,14 @@ class PatronatoOffice(Base):
     ufficio: Mapped[str] = mapped_column(String(20), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
+
+
+class RegionalDirectorate(Base):
+    """A Direzione regionale's address: where its monthly report is sent (reference data,
+    ``python -m services.notify.offices load``)."""
+
+    __tablename__ = "regional_directorates"
+
+    region: Mapped[str] = mapped_column(String(60), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))

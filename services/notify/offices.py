@@ -1,11 +1,13 @@
-"""Patronato offices' registered e-mail addresses: where a request's notices go when neither
-the request nor the requester's token gives an address.
+"""Where notify writes when an event names an office, not a person: the patronato offices'
+registered addresses (a request's notices when neither the request nor the requester's token
+gives one) and the Direzioni regionali's (their monthly reports).
 
-    python -m services.notify.offices load [FILE]   # CSV: ente,ufficio,name,email
+    python -m services.notify.offices load [--patronati FILE] [--direzioni FILE]
     python -m services.notify.offices list
 
-Without FILE, the sample in ``services/notify/data/patronato_offices.csv`` (what ``make run``
-loads). A load replaces the whole table in one transaction, after checking every row.
+CSV files: ``ente,ufficio,name,email`` and ``region,name,email``. Without a file, the samples
+in ``services/notify/data/`` (what ``make run`` loads). A load checks every row first, then
+replaces both tables in one transaction.
 """
 
 from __future__ import annotations
@@ -13,59 +15,92 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from marshmallow import ValidationError, validate
 from sqlalchemy import delete, select
 from sqlalchemy.orm import sessionmaker
 
-from services.notify.models import PatronatoOffice
+from services.notify.models import PatronatoOffice, RegionalDirectorate
 from shared.db import make_engine
 from shared.migrations import database_url
 
-SAMPLE = Path(__file__).parent / "data" / "patronato_offices.csv"
-COLUMNS = ("ente", "ufficio", "name", "email")
+DATA = Path(__file__).parent / "data"
 
 
 class OfficeFileError(ValueError):
     """A row of the file breaks a rule: its line and what is wrong."""
 
 
-def read_offices(path: Path) -> list[dict]:
-    offices, seen = [], set()
+@dataclass(frozen=True)
+class Table:
+    model: type
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    lengths: dict
+    sample: Path
+
+
+PATRONATI = Table(
+    PatronatoOffice,
+    ("ente", "ufficio", "name", "email"),
+    ("ente", "ufficio"),
+    {"ente": 20, "ufficio": 20, "name": 200, "email": 254},
+    DATA / "patronato_offices.csv",
+)
+DIREZIONI = Table(
+    RegionalDirectorate,
+    ("region", "name", "email"),
+    ("region",),
+    {"region": 60, "name": 200, "email": 254},
+    DATA / "direzioni_regionali.csv",
+)
+
+
+def read_rows(table: Table, path: Path) -> list[dict]:
+    rows, seen = [], set()
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        if tuple(reader.fieldnames or ()) != COLUMNS:
-            raise OfficeFileError(f"{path}: intestazione attesa {','.join(COLUMNS)}")
+        if tuple(reader.fieldnames or ()) != table.columns:
+            raise OfficeFileError(f"{path}: intestazione attesa {','.join(table.columns)}")
         for line, row in enumerate(reader, start=2):
-            values = {name: (row.get(name) or "").strip() for name in COLUMNS}
+            values = {name: (row.get(name) or "").strip() for name in table.columns}
             if not all(values.values()):
                 raise OfficeFileError(f"{path}:{line}: ogni colonna è obbligatoria")
-            if len(values["ente"]) > 20 or len(values["ufficio"]) > 20 or len(values["name"]) > 200:
-                raise OfficeFileError(f"{path}:{line}: valore troppo lungo")
+            too_long = [name for name, limit in table.lengths.items() if len(values[name]) > limit]
+            if too_long:
+                raise OfficeFileError(f"{path}:{line}: valore troppo lungo in {', '.join(too_long)}")
             try:
                 validate.Email()(values["email"])
             except ValidationError:
                 raise OfficeFileError(f"{path}:{line}: indirizzo e-mail non valido") from None
-            key = (values["ente"], values["ufficio"])
+            key = tuple(values[name] for name in table.key)
             if key in seen:
-                raise OfficeFileError(f"{path}:{line}: ufficio {key[0]}/{key[1]} ripetuto")
+                raise OfficeFileError(f"{path}:{line}: {'/'.join(key)} ripetuto")
             seen.add(key)
-            offices.append(values)
-    return offices
+            rows.append(values)
+    return rows
 
 
-def load(session, offices: list[dict]) -> int:
-    session.execute(delete(PatronatoOffice))
-    session.add_all(PatronatoOffice(**office) for office in offices)
-    return len(offices)
+def read_offices(path: Path) -> list[dict]:
+    return read_rows(PATRONATI, path)
+
+
+def load(session, table: Table, rows: list[dict]) -> int:
+    session.execute(delete(table.model))
+    session.add_all(table.model(**row) for row in rows)
+    return len(rows)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Indirizzi registrati degli uffici di patronato")
+    parser = argparse.ArgumentParser(
+        description="Indirizzi degli uffici di patronato e delle Direzioni regionali"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     loading = commands.add_parser("load")
-    loading.add_argument("file", nargs="?", type=Path, default=SAMPLE)
+    loading.add_argument("--patronati", type=Path, default=PATRONATI.sample)
+    loading.add_argument("--direzioni", type=Path, default=DIREZIONI.sample)
     loading.add_argument("--database-url", default=database_url("notify"))
     listing = commands.add_parser("list")
     listing.add_argument("--database-url", default=database_url("notify"))
@@ -75,17 +110,23 @@ def main(argv=None) -> int:
     try:
         if args.command == "load":
             try:
-                offices = read_offices(args.file)
+                loaded = [
+                    (table, path, read_rows(table, path))
+                    for table, path in ((PATRONATI, args.patronati), (DIREZIONI, args.direzioni))
+                ]
             except OfficeFileError as exc:
                 print(f"errore: {exc}", file=sys.stderr)
                 return 2
             with sessions.begin() as session:
-                count = load(session, offices)
-            print(f"{count} uffici di patronato caricati da {args.file}")
-        else:
-            with sessions() as session:
-                for office in session.scalars(select(PatronatoOffice).order_by("ente", "ufficio")):
-                    print(f"{office.ente}/{office.ufficio}  {office.name}  <{office.email}>")
+                for table, path, rows in loaded:
+                    count, name = load(session, table, rows), table.model.__tablename__
+                    print(f"{count} righe di {name} caricate da {path}")
+            return 0
+        with sessions() as session:
+            for office in session.scalars(select(PatronatoOffice).order_by("ente", "ufficio")):
+                print(f"{office.ente}/{office.ufficio}  {office.name}  <{office.email}>")
+            for directorate in session.scalars(select(RegionalDirectorate).order_by("region")):
+                print(f"{directorate.region}  {directorate.name}  <{directorate.email}>")
         return 0
     finally:
         engine.dispose()

@@ -41,6 +41,14 @@ NOTICE_KINDS: dict[str, NoticeKind] = {
 }
 
 
+# Notices to offices, not portal users: no inbox, no preferences.
+OFFICE_KINDS: dict[str, NoticeKind] = {
+    "report_published": NoticeKind(
+        "report_published", "Rapporto mensile della Direzione regionale", (EMAIL,)
+    ),
+}
+
+
 @dataclass(frozen=True)
 class ChannelChoice:
     email: bool = True

@@ -9,6 +9,7 @@ after a transient failure, rows a stopped process left leased)."""
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from nameko import config
 from nameko.timer import timer
@@ -24,6 +25,7 @@ from shared.consumer import event_handler
 from shared.db import Database
 from shared.ops import service_status
 from shared.rpc import rpc
+from shared.storage import ObjectStore
 
 DISPATCH_INTERVAL_SECONDS = 1.0
 
@@ -36,6 +38,7 @@ class NotifyService:
     db = Database()
     clock = Clock()
     mailer = Mailer()
+    store = ObjectStore()  # the monthly reports reporting stored, to attach them
     sms = SmsGateway()
 
     def _dispatcher(self) -> Dispatcher:
@@ -157,6 +160,13 @@ class NotifyService:
     @event_handler("appointment_cancelled")
     def on_appointment_cancelled(self, event):
         self._handle(event, use_cases.notify_appointment_cancelled)
+
+    @event_handler("report_published")
+    def on_report_published(self, event):
+        pdf = next((item for item in event.payload["files"] if item["format"] == "pdf"), None)
+        # read before the transaction; a store that does not answer: the event is retried
+        content = self.store.get(pdf["key"]) if pdf else None
+        self._handle(event, partial(use_cases.notify_report_published, pdf=content))
 
     @event_handler("appointment_reminder_due")
     def on_appointment_reminder_due(self, event):

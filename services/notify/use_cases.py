@@ -32,6 +32,7 @@ from services.notify.models import (
     NoticeRead,
     PatronatoOffice,
     Preference,
+    RegionalDirectorate,
     RequestContact,
 )
 from shared import appointment_ics
@@ -212,6 +213,21 @@ def notify_appointment_reminder(session, event, *, clock) -> list:
     return _tell_about_appointment(session, clock, event, messages.render_appointment_reminder(event.payload))
 
 
+# ---- offices ---------------------------------------------------------------------------------
+
+NO_DIRECTORATE_ADDRESS = "nessun indirizzo registrato per la Direzione regionale"
+
+
+def notify_report_published(session, event, *, clock, pdf: bytes | None = None) -> list:
+    """``report_published``: the month's report to its Direzione regionale, the PDF attached
+    (read from the object store by the service); no address registered: skipped, with why."""
+    payload = event.payload
+    directorate = session.get(RegionalDirectorate, payload["region"])
+    recipient = Recipient(None, directorate.email if directorate else None, None)
+    message = messages.render_report_published(payload, pdf)
+    return queue_email(session, clock, event, recipient, message, no_address=NO_DIRECTORATE_ADDRESS)
+
+
 # ---- contacts ------------------------------------------------------------------------------
 
 
@@ -310,14 +326,21 @@ def preference_of(session, user_id: str | None, kind: str) -> rules.ChannelChoic
 
 
 def queue_email(
-    session, clock, event, recipient: Recipient, message: OutgoingMessage, *, switched_off: bool = False
+    session,
+    clock,
+    event,
+    recipient: Recipient,
+    message: OutgoingMessage,
+    *,
+    switched_off: bool = False,
+    no_address: str = NO_EMAIL,
 ) -> list:
     """One e-mail delivery row, ``queued`` with its texts (or ``skipped`` with the reason:
     no address, or switched off); returns what to dispatch after the commit."""
     delivery = _new_delivery(clock, event, recipient, message, CHANNEL_EMAIL, recipient.email)
     session.add(delivery)
     if not recipient.email or switched_off:
-        delivery.status, delivery.error = STATUS_SKIPPED, (SWITCHED_OFF if recipient.email else NO_EMAIL)
+        delivery.status, delivery.error = STATUS_SKIPPED, (SWITCHED_OFF if recipient.email else no_address)
         return []
     delivery.status = STATUS_QUEUED
     delivery.body = message.body

@@ -24,6 +24,8 @@ from services.reporting.rules.periods import month_bounds, month_key, parse_mont
 from shared.access import DASHBOARD_REGION, DashboardView
 from shared.clock import rome_date
 from shared.errors import NotFound
+from shared.events import REPORT_PUBLISHED, make_event
+from shared.outbox import add_event
 
 CLAIM_LEASE = timedelta(minutes=15)
 TIMER_INTERVAL_SECONDS = 600  # how often each instance looks for reports that are due
@@ -100,7 +102,25 @@ def produce(
         row = session.get(MonthlyReport, report_id)
         row.state, row.published_at, row.files = PUBLISHED, now, files
         row.figures = {"indicators": report["indicators"], "subject_changes": report["subject_changes"]}
+        # in the same transaction: notify sends the report to the Direzione regionale
+        add_event(session, make_event(REPORT_PUBLISHED, published_payload(row, report), producer="reporting"))
         return summary(row)
+
+
+def published_payload(row: MonthlyReport, report: dict) -> dict:
+    totals = report["indicators"].get("totals") or {}
+    return {
+        "report_id": row.id,
+        "region": row.region,
+        "month": row.month,
+        "first_day": report["first_day"],
+        "last_day": report["last_day"],
+        "published_at": row.published_at,
+        "files": row.files,
+        "totals": {
+            key: value for key, value in totals.items() if isinstance(value, int | float) or value is None
+        },
+    }
 
 
 def due(session, today: date) -> list[tuple[str, int, int]]:

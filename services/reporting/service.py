@@ -13,6 +13,7 @@ from shared.clock import Clock, rome_date
 from shared.consumer import event_handler
 from shared.db import Database
 from shared.ops import service_status
+from shared.outbox import OutboxRelay
 from shared.rpc import rpc
 from shared.storage import ObjectStore
 
@@ -36,6 +37,7 @@ class ReportingService:
     db = Database()
     clock = Clock()
     store = ObjectStore()
+    outbox = OutboxRelay()
 
     @rpc
     def health(self):
@@ -85,6 +87,10 @@ class ReportingService:
         return self._dashboard(dashboard.requests, contracts.DashboardRequestsQuery, caller, query)
 
     # ---- monthly reports -----------------------------------------------------------------
+
+    @timer(interval=0.2)
+    def relay_outbox(self):
+        self.outbox.relay()
 
     @timer(interval=monthly.TIMER_INTERVAL_SECONDS)
     def publish_due_reports(self):

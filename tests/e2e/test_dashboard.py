@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+from services.notify import offices
 from shared.clock import SystemClock, rome_date
 from shared.config import REPO_ROOT
 from tests.e2e.helpers import VALID_CF, api, routed_detail, token
@@ -277,3 +278,17 @@ def test_the_monthly_report_of_a_region_is_stored_and_downloadable_with_the_dash
     )
     hidden = api(stack, "GET", f"/api/v1/reports/{report['id']}/pdf", other)
     assert hidden.status_code == 404 and hidden.json()["code"] == "report_not_found"
+
+    # announced by report_published: notify mails it, the PDF attached, to the Direzione regionale
+    addresses = {
+        row["region"]: row["email"] for row in offices.read_rows(offices.DIREZIONI, offices.DIREZIONI.sample)
+    }
+
+    def mailed():
+        return [mail for mail in stack.infra.mails() if mail["To"] == addresses[world["region"]]]
+
+    (mail,) = wait_until(mailed, timeout=30)
+    assert str(mail["Subject"]).startswith("Rapporto mensile Comunicazione Bidirezionale")
+    (attachment,) = list(mail.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_content() == pdf.content

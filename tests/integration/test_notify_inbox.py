@@ -5,6 +5,7 @@ Every test makes its own requesters, offices and matricole, so tests share the d
 
 from __future__ import annotations
 
+import functools
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ from nameko.testing.services import worker_factory
 from sqlalchemy import select
 
 from services.notify import use_cases, views
-from services.notify.models import Delivery, PatronatoOffice, RequestContact
+from services.notify.models import Delivery, PatronatoOffice, RegionalDirectorate, RequestContact
 from services.notify.service import NotifyService
 from shared import access
 from shared.access import Caller
@@ -413,3 +414,56 @@ def test_the_inbox_rpcs_load_their_input_and_ask_the_policy(sessions):
     assert bad_kind.value.code == "validation_failed"
     with pytest.raises(Forbidden):
         service.list_notifications(Caller(sub="x", role="sede_operatore", sede="7000").as_claims(), {})
+
+
+def report_published(region: str):
+    payload = {
+        "report_id": uuid.uuid4(),
+        "region": region,
+        "month": "2026-03",
+        "first_day": "2026-03-01",
+        "last_day": "2026-03-31",
+        "published_at": NOW,
+        "files": [
+            {
+                "format": "pdf",
+                "key": "reports/x/cruscotto-lazio-2026-03.pdf",
+                "filename": "cruscotto-lazio-2026-03.pdf",
+                "content_type": "application/pdf",
+                "size": 9,
+            }
+        ],
+        "totals": {
+            "submitted": 120,
+            "closed_within_sla": 90,
+            "threshold_indicator": 0.8134,
+            "backlog_index": None,
+        },
+    }
+    return evt("report_published", payload, producer="reporting")
+
+
+def test_a_monthly_report_goes_to_its_direzione_regionale_with_the_pdf(sessions):
+    region = f"Regione {code()}"
+    with sessions.begin() as session:
+        session.add(
+            RegionalDirectorate(region=region, name=f"DR {region}", email=f"dr.{code()}@inps.example")
+        )
+    mailer = FakeMailer()
+    event = report_published(region)
+    handler = functools.partial(use_cases.notify_report_published, pdf=b"%PDF-1.4 x")
+    notify_and_dispatch(sessions, "on_report_published", handler, event, {"email": mailer}, FixedClock(NOW))
+
+    (sent,) = mailer.sent
+    assert sent.to.startswith("dr.") and sent.subject.endswith(f"{region}, marzo 2026")
+    assert "Richieste presentate: 120" in sent.body and "Indicatore di soglia: 81,3%" in sent.body
+    assert "Indice di giacenza: n.d." in sent.body
+    assert sent.attachments == (("cruscotto-lazio-2026-03.pdf", "application/pdf", b"%PDF-1.4 x"),)
+
+    unknown = report_published("Atlantide")
+    notify_and_dispatch(sessions, "on_report_published", handler, unknown, {"email": mailer}, FixedClock(NOW))
+    with sessions() as session:
+        (skipped,) = session.scalars(
+            select(Delivery).where(Delivery.event_id == uuid.UUID(unknown.event_id))
+        ).all()
+    assert (skipped.status, skipped.error) == ("skipped", use_cases.NO_DIRECTORATE_ADDRESS)

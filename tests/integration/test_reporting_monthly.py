@@ -12,13 +12,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from nameko.testing.services import worker_factory
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from services.reporting import dashboard, monthly
 from services.reporting.models import MonthlyReport
 from services.reporting.service import ReportingService
 from shared.access import DashboardView
 from shared.clock import FixedClock
-from shared.db import DatabaseAccess
+from shared.db import DatabaseAccess, OutboxMessage
 from shared.errors import Forbidden, NotFound
 from shared.storage import ObjectStoreAccess, make_client
 from tests.integration.test_reporting_aggregates import apply, delivered_in_any_order_with_duplicates, world
@@ -76,6 +77,19 @@ def test_a_region_month_is_produced_once_and_its_files_hold_the_dashboards_figur
     assert sorted(line[1] for line in sedi_rows) == sorted(child["code"] for child in expected["children"])
     sheet = load_workbook(io.BytesIO(store.get(xlsx["key"])))["Indicatori"]
     assert [cell.value for cell in sheet[2]][:4] == ["regione", region, None, expected["totals"]["submitted"]]
+    # announced once, in the transaction that published it: notify sends it to the region
+    with sessions() as session:
+        announced = [
+            row.body["payload"]
+            for row in session.scalars(
+                select(OutboxMessage).where(OutboxMessage.event_type == "report_published")
+            )
+            if row.body["payload"]["report_id"] == first["id"]
+        ]
+    (payload,) = announced
+    assert (payload["region"], payload["month"], payload["first_day"]) == (region, "2026-03", "2026-03-01")
+    assert [item["format"] for item in payload["files"]] == ["pdf", "csv", "xlsx"]
+    assert payload["totals"]["submitted"] == expected["totals"]["submitted"]
 
 
 def test_a_claim_is_taken_over_when_its_instance_died_and_a_forced_run_makes_it_anew(sessions, unique):
