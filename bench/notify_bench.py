@@ -125,7 +125,7 @@ def row(
     ]
 
 
-def bench(rate: float, seconds: float, timeout: float) -> None:
+def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> None:
     from deploy.local.stack import service_argv, smtp_sink_argv, stop_pid, wait_for_port
     from shared.messaging import events_exchange
     from shared.migrations import database_url, drop_database, upgrade
@@ -177,7 +177,7 @@ def bench(rate: float, seconds: float, timeout: float) -> None:
                 break
             time.sleep(0.5)
         else:
-            print(f"riscaldamento non concluso: log in {work / 'notify.log'}")
+            print(f"riscaldamento non concluso: log in {work}")
             return
 
         count = int(rate * seconds)
@@ -224,7 +224,8 @@ def bench(rate: float, seconds: float, timeout: float) -> None:
         )
         base_p95 = percentile(sorted(base), 0.95) if base else None
         print_table(
-            f"notify: {count:,} request_submitted a {rate:g}/s per {seconds:g} s "
+            f"notify ({instances} istanz{'a' if instances == 1 else 'e'}): {count:,} request_submitted "
+            f"a {rate:g}/s per {seconds:g} s "
             "(notifica nelle Notifiche + e-mail al sink SMTP, registrata 'sent')",
             [
                 "caso",
@@ -259,12 +260,15 @@ def main(argv=None) -> int:
     parser.add_argument("--rate", type=float, default=100.0, help="eventi al secondo")
     parser.add_argument("--seconds", type=float, default=20.0, help="durata del carico")
     parser.add_argument("--timeout", type=float, default=120.0, help="attesa massima delle consegne")
+    parser.add_argument(
+        "--instances", type=int, default=1, help="processi notify (consumatori in concorrenza)"
+    )
     args = parser.parse_args(argv)
     print(
         f"Macchina: {os.cpu_count()} core, carico medio dell'ultimo minuto {os.getloadavg()[0]:.1f} "
         "(altri processi attivi falsano soprattutto p99 e max)."
     )
-    bench(min(args.rate, 1000), min(args.seconds, 300), args.timeout)
+    bench(min(args.rate, 1000), min(args.seconds, 300), args.timeout, max(1, min(args.instances, 4)))
     return 0
 
 

@@ -52,11 +52,12 @@ def first_delivery(session, consumer: str, event_id: str) -> bool:
     A concurrent duplicate blocks on the primary key until the first transaction ends,
     then sees the conflict: of two workers with the same event, one applies it.
     """
+    table = ProcessedEvent.__table__  # Core, not ORM: every event of every service comes here
     statement = (
-        insert(ProcessedEvent)
+        insert(table)
         .values(consumer=consumer, event_id=uuid.UUID(str(event_id)), processed_at=datetime.now(UTC))
         .on_conflict_do_nothing()
-        .returning(ProcessedEvent.event_id)
+        .returning(table.c.event_id)
     )
     return session.execute(statement).first() is not None
 

@@ -210,8 +210,9 @@ def record_outcome(session, delivery_id, outcome: Outcome) -> None:
         changes.update(next_attempt_at=None)
     else:
         changes.update(next_attempt_at=outcome.next_attempt_at)
+    table = Delivery.__table__  # a plain Core statement: no ORM bookkeeping on the hot path
     session.execute(
-        update(Delivery).where(Delivery.id == delivery_id, Delivery.status == STATUS_QUEUED).values(**changes)
+        update(table).where(table.c.id == delivery_id, table.c.status == STATUS_QUEUED).values(**changes)
     )
 
 
