@@ -18,7 +18,12 @@ from tests.integration.helpers import wait_until
 
 pytestmark = pytest.mark.e2e
 GROUP = "APP_FEA_COMBID"
-TRIAGE_MATRICOLA = "0012345678"  # in no reference table: the request goes to triage
+
+
+def triage_matricola() -> str:
+    """A matricola of its own whose prefix (00) is in no reference table: the request goes to
+    triage, and no other test's notices share it."""
+    return f"00{secrets.randbelow(10**8):08d}"
 
 
 def mobile() -> tuple[str, str]:
@@ -164,12 +169,13 @@ def test_preferences_switch_a_channel_off_but_keep_the_notice(stack, infra):
 
 
 def test_a_triaged_request_is_told_when_someone_takes_it_in_charge(stack, infra):
-    company = token("azienda", matricole=[TRIAGE_MATRICOLA], sub=f"az-{uuid.uuid4().hex[:6]}")
+    matricola = triage_matricola()
+    company = token("azienda", matricole=[matricola], sub=f"az-{uuid.uuid4().hex[:6]}")
     email = f"az-{uuid.uuid4().hex[:6]}@azienda.example"
     body = {
         "subject": "generico_informativo",
         "text": "Informazioni",
-        "matricola": TRIAGE_MATRICOLA,
+        "matricola": matricola,
         "contacts": {"email": email},
     }
     created = api(stack, "POST", "/api/v1/requests", company, json=body)
