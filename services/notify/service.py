@@ -16,6 +16,7 @@ from nameko.timer import timer
 from services.notify import use_cases, views
 from services.notify.dispatch import Dispatcher, RetryPolicy, lease_new, queued_count
 from services.notify.mailer import Mailer
+from services.notify.metrics import deliveries_gauges
 from services.notify.sms import SmsGateway
 from shared import access, contracts
 from shared.access import Caller
@@ -24,6 +25,7 @@ from shared.consumer import event_handler
 from shared.db import Database
 from shared.ops import service_status
 from shared.rpc import rpc
+from shared.telemetry import Telemetry
 
 DISPATCH_INTERVAL_SECONDS = 1.0
 
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 class NotifyService:
     name = "notify"
+    telemetry = Telemetry(deliveries_gauges)  # metrics, probes, log ids, traces
 
     db = Database()
     clock = Clock()

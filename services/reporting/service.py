@@ -15,6 +15,7 @@ from shared.db import Database
 from shared.ops import service_status
 from shared.rpc import rpc
 from shared.storage import ObjectStore
+from shared.telemetry import Telemetry
 
 
 def allowed_view(session, caller: Caller, query: dict) -> DashboardView:
@@ -32,6 +33,7 @@ def allowed_view(session, caller: Caller, query: dict) -> DashboardView:
 
 class ReportingService:
     name = "reporting"
+    telemetry = Telemetry()  # metrics, probes, log ids, traces
 
     db = Database()
     clock = Clock()
