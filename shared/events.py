@@ -6,6 +6,9 @@ Every event travels as a JSON envelope (DESIGN.md §3)::
      "occurred_at": "2026-11-23T10:00:00+00:00", "producer": "intake",
      "correlation_id": "...", "payload": {...}}
 
+and, only where tracing is on (``shared.tracing``), ``"traceparent"``: the W3C trace context
+of the span that made the event, so the consumer's span continues the same trace.
+
 Payloads are validated on publish (``make_event``) and on consume (``parse_event``). An
 event whose type/version is not in ``EVENT_SCHEMAS``, or whose payload does not match, is
 refused with ``InvalidEvent`` and dead-lettered by the consumer: never dropped, never
