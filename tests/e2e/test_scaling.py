@@ -56,7 +56,13 @@ def scaled(infra, tmp_path_factory):
         for name in stack.services:
             stack.supervisor.start_program(name)
         for name in stack.services:  # each instance's own readiness probe
-            wait_until(lambda name=name: ready(stack, name), timeout=90, interval=0.5)
+            last = {}
+            try:
+                wait_until(lambda name=name, last=last: ready(stack, name, last), timeout=90, interval=0.5)
+            except AssertionError:
+                raise AssertionError(
+                    f"{name} not ready: {last.get('answer')} ({stack.state(name)})"
+                ) from None
         stack.infra = own
         yield stack
     finally:
@@ -65,12 +71,15 @@ def scaled(infra, tmp_path_factory):
         own.teardown()
 
 
-def ready(stack, name) -> bool:
+def ready(stack, name, last: dict) -> bool:
     try:
         port = stack.metrics_ports[name]
-        return requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10).status_code == 200
-    except requests.RequestException:
+        answer = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
+    except requests.RequestException as exc:
+        last["answer"] = exc.__class__.__name__
         return False
+    last["answer"] = f"{answer.status_code} {answer.text[:200]}"
+    return answer.status_code == 200
 
 
 def consumed(stack, name, event_type) -> tuple[float, float]:
