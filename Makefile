@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# several instances of a service: make run SCALE="routing=2 notify=2"
 run: install
-	$(PY) -m deploy.local.stack run
+	$(PY) -m deploy.local.stack run --scale "$(SCALE)"
 
 stop:
 	$(PY) -m deploy.local.stack stop

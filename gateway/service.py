@@ -15,6 +15,7 @@ from gateway.api.probes import ProbesApi
 from gateway.api.reports import ReportsApi
 from gateway.api.requests import RequestsApi
 from gateway.api.routing import RoutingApi
+from shared.telemetry import Telemetry
 
 
 class GatewayService(
@@ -29,3 +30,4 @@ class GatewayService(
     DocsApi,
 ):
     name = "gateway"
+    telemetry = Telemetry()  # metrics (HTTP routes), probes, log ids, traces

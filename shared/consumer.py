@@ -36,6 +36,7 @@ from nameko import config
 from nameko.amqp.publish import Publisher
 from nameko.messaging import Consumer
 
+from shared import metrics
 from shared.events import EVENT_TYPES, InvalidEvent, parse_event
 from shared.messaging import (
     ATTEMPTS_HEADER,
@@ -255,6 +256,10 @@ class EventHandler(Consumer):
             )
             self._give_back_later(message)
             return
+        if destination is self._dead_queue:
+            metrics.dead_lettered(extra_headers.get(EVENT_TYPE_HEADER), extra_headers.get(REASON_HEADER))
+        else:
+            metrics.retried(extra_headers.get(EVENT_TYPE_HEADER))
         try:
             self.consumer.ack_message(message)
         except Exception as exc:  # the connection went away after the copy: a duplicate, deduped

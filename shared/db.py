@@ -17,6 +17,8 @@ from sqlalchemy import DateTime, Integer, String, Text, create_engine, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
+from shared import metrics
+
 
 class KernelBase(DeclarativeBase):
     """Tables every service database has: the outbox and the inbox."""
@@ -101,6 +103,7 @@ class DatabaseAccess:
         """Run ``apply(session, event)`` unless this consumer already processed the event."""
         with self.begin() as session:
             if not first_delivery(session, self.consumer, event.event_id):
+                metrics.duplicate(event.type)
                 return False
             apply(session, event)
             return True

@@ -6,6 +6,9 @@ Every event travels as a JSON envelope (DESIGN.md §3)::
      "occurred_at": "2026-11-23T10:00:00+00:00", "producer": "intake",
      "correlation_id": "...", "payload": {...}}
 
+and, only where tracing is on (``shared.tracing``), ``"traceparent"``: the W3C trace context
+of the span that made the event, so the consumer's span continues the same trace.
+
 Payloads are validated on publish (``make_event``) and on consume (``parse_event``). An
 event whose type/version is not in ``EVENT_SCHEMAS``, or whose payload does not match, is
 refused with ``InvalidEvent`` and dead-lettered by the consumer: never dropped, never
@@ -22,6 +25,7 @@ from datetime import UTC, datetime
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.identifiers import MATRICOLA_PATTERN
+from shared.tracing import TRACEPARENT_PATTERN, current_traceparent
 from shared.vocabulary import ORIGINS, SLA_DAYS
 
 ASSIGNMENT_KINDS = ("sede", "cric", "polo", "triage")
@@ -58,6 +62,9 @@ class EnvelopeSchema(StrictSchema):
         required=True, validate=[validate.Length(min=1, max=200), validate.Regexp(r"^[\x21-\x7e]+\Z")]
     )
     payload = fields.Dict(required=True)
+    # optional: the W3C trace context of the span that made the event (shared.tracing),
+    # present only where tracing is on; consumers that know it continue the trace
+    traceparent = fields.String(load_default=None, validate=validate.Regexp(TRACEPARENT_PATTERN))
 
 
 # ---- payload schemas ---------------------------------------------------------------
@@ -357,10 +364,11 @@ class Event:
     producer: str
     correlation_id: str
     payload: dict = field(default_factory=dict)
+    traceparent: str | None = None
 
     def to_message(self) -> dict:
         """The JSON-ready envelope, as it travels on the broker."""
-        return {
+        message = {
             "event_id": self.event_id,
             "type": self.type,
             "version": self.version,
@@ -369,6 +377,9 @@ class Event:
             "correlation_id": self.correlation_id,
             "payload": self.payload,
         }
+        if self.traceparent:
+            message["traceparent"] = self.traceparent
+        return message
 
 
 def _payload_schema(event_type: str, version: int) -> Schema:
@@ -408,6 +419,7 @@ def make_event(
         producer=producer,
         correlation_id=clean_correlation_id(correlation_id) or event_id,
         payload=normalised,
+        traceparent=current_traceparent(),
     )
 
 
@@ -443,6 +455,7 @@ def parse_event(message: dict) -> Event:
         producer=envelope["producer"],
         correlation_id=envelope["correlation_id"],
         payload=payload,
+        traceparent=envelope["traceparent"],
     )
 
 

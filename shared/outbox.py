@@ -41,9 +41,11 @@ from datetime import UTC, datetime
 from nameko import config
 from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
+from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import aliased, sessionmaker
 
+from shared import metrics
 from shared.db import OutboxMessage, cooperative_psycopg, make_engine
 from shared.events import Event
 from shared.messaging import events_exchange
@@ -146,10 +148,12 @@ def relay_pending(
                     result.outage = BROKER_UNAVAILABLE
                     break
                 stopped_keys.add(key)
+                metrics.publish_failed(row.event_type)
                 result.failed += 1
                 result.parked += _record_failure(row, exc, max_attempts)
                 continue
             row.published_at = _now()
+            metrics.published(row.event_type)
             result.published += 1
     return result
 
@@ -204,6 +208,25 @@ def outbox_summary(session, now: datetime | None = None) -> dict:
         "parked": parked,
         "oldest_parked_age_seconds": _age_seconds(oldest_parked, now),
     }
+
+
+def outbox_gauges(session, service: str) -> list[GaugeMetricFamily]:
+    """The backlog for Prometheus, read at scrape time (``shared.metrics.DatabaseGauges``)."""
+    summary = outbox_summary(session)
+    families = []
+    for name, key, text in (
+        ("combid_outbox_pending", "pending", "Outbox rows not yet published (parked ones apart)"),
+        (
+            "combid_outbox_oldest_pending_age_seconds",
+            "oldest_pending_age_seconds",
+            "Age of the oldest unpublished outbox row (0 when none)",
+        ),
+        ("combid_outbox_parked", "parked", "Outbox rows set aside after too many failed publishes"),
+    ):
+        family = GaugeMetricFamily(name, text, labels=["service"])
+        family.add_metric([service], float(summary[key] or 0))
+        families.append(family)
+    return families
 
 
 def _parked_filter(event_ids):

@@ -1,6 +1,7 @@
 """Run the whole system on one machine, each service its own process under supervisor.
 
     python -m deploy.local.stack run      # what `make run` does
+    python -m deploy.local.stack run --scale "routing=2 notify=2"   # `make run SCALE=...`
     python -m deploy.local.stack stop     # what `make stop` does (through supervisor, by PID)
     python -m deploy.local.stack status   # what `make status` does: state, pid, restarts
 
@@ -10,6 +11,13 @@ SMS gateway sink and the six service processes run under one supervisord (see
 ``var/`` (supervisor's config, socket and pid file in ``var/run``, logs in ``var/log``, object
 store data, mails in ``var/mail``, SMS in ``var/sms``).
 Start-up waits for each dependency to be really ready, printing what it waits for.
+
+Each service process serves its Prometheus metrics and probes (``shared.telemetry``) on a
+port of its own: `make run` gives them ``METRICS_BASE_PORT`` (9400) onwards, one per
+process in the order of ``SERVICES``, then the extra instances of ``--scale``; ``make
+status`` lists them. Extra instances (``routing-2``, ``routing-3``...) are programs of
+their own under supervisor: they consume from the same queues as the first (competing
+consumers), so the broker shares the events among them.
 
 ``LocalStack`` is the same machinery for the tests (end-to-end and fault suites): a
 supervised stack with a given environment, run dir and ports.
@@ -49,6 +57,8 @@ SERVICES = ("intake", "routing", "notify", "reporting", "agenda", "gateway")
 INFRASTRUCTURE = ("seaweedfs", "smtp-sink", "sms-sink")
 VAR = REPO_ROOT / "var"
 DEFAULT_BUCKET = "combid-attachments"
+METRICS_BASE_PORT = 9400
+MAX_INSTANCES = 8
 
 Say = Callable[[str], None]
 
@@ -418,6 +428,38 @@ def prepare_data(env: dict) -> None:
     )
 
 
+def parse_scale(text: str | None) -> dict[str, int]:
+    """``"routing=2 notify=2"`` (spaces or commas) -> {"routing": 2, "notify": 2}."""
+    scale = {}
+    for item in (text or "").replace(",", " ").split():
+        name, _, count = item.partition("=")
+        if name not in SERVICES or not count.isdigit() or not 1 <= int(count) <= MAX_INSTANCES:
+            raise ValueError(
+                f"SCALE: atteso servizio=numero (servizi: {', '.join(SERVICES)}; da 1 a {MAX_INSTANCES}), "
+                f"ricevuto {item!r}"
+            )
+        scale[name] = int(count)
+    return scale
+
+
+def instance_names(services: Sequence[str], scale: dict[str, int] | None = None) -> list[str]:
+    """The programs of these services: each service's first instance under its own name,
+    then the extra ones (``routing-2``...)."""
+    scale = scale or {}
+    names = list(services)
+    for service in services:
+        names += [f"{service}-{number}" for number in range(2, scale.get(service, 1) + 1)]
+    return names
+
+
+def service_of(name: str) -> str:
+    return name.rsplit("-", 1)[0] if name.rsplit("-", 1)[-1].isdigit() else name
+
+
+def default_metrics_ports(names: Sequence[str]) -> dict[str, int]:
+    return {name: METRICS_BASE_PORT + index for index, name in enumerate(names)}
+
+
 # ---- one supervised stack ------------------------------------------------------------
 
 
@@ -427,7 +469,9 @@ class LocalStack:
     ``seaweedfs_dir`` / ``maildir`` / ``sms_dir``: also run SeaweedFS (on ``ports``) / an
     SMTP sink (on ``ports.smtp``) / an SMS gateway sink (on ``ports.sms``); without them the
     environment names an object store / SMTP server / SMS gateway that runs elsewhere. The
-    gateway listens on ``GATEWAY_ADDRESS`` of ``env``.
+    gateway listens on ``GATEWAY_ADDRESS`` of ``env``. ``scale``: instances per service
+    (default one each). ``metrics_ports``: the metrics port of each program
+    (``instance_names``); without it no process serves metrics.
     """
 
     def __init__(
@@ -440,10 +484,13 @@ class LocalStack:
         seaweedfs_dir: Path | None = None,
         maildir: Path | None = None,
         sms_dir: Path | None = None,
+        scale: dict[str, int] | None = None,
+        metrics_ports: dict[str, int] | None = None,
     ):
         self.env = dict(env)
         self.ports = ports or Ports()
-        self.services = tuple(services)
+        self.services = tuple(instance_names(services, scale))
+        self.metrics_ports = dict(metrics_ports or {})
         self.seaweedfs_dir, self.maildir, self.sms_dir = seaweedfs_dir, maildir, sms_dir
         self.run_dir, self.log_dir = Path(run_dir), Path(log_dir)
         programs = []
@@ -468,7 +515,13 @@ class LocalStack:
             programs.append(Program("sms-sink", sms_sink_argv(self.ports.sms, Path(sms_dir)), priority=10))
         # the gateway starts last and stops first: nothing reaches services being stopped
         programs += [
-            Program(s, service_argv(s), priority=200 if s == "gateway" else 100) for s in self.services
+            Program(
+                name,
+                service_argv(service_of(name)),
+                priority=200 if name == "gateway" else 100,
+                environment={"METRICS_PORT": str(self.metrics_ports.get(name, ""))},
+            )
+            for name in self.services
         ]
         self.supervisor = Supervisor(self.run_dir, self.log_dir, programs)
 
@@ -550,6 +603,9 @@ class LocalStack:
     def shutdown(self) -> list[str]:
         return self.supervisor.shutdown()
 
+    def metrics_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.metrics_ports[name]}/metrics"
+
     def logs(self, tail: int = 3000) -> str:
         return "\n".join(
             f"--- {p.name}\n{p.read_text(errors='replace')[-tail:]}"
@@ -575,7 +631,7 @@ def start_stack(
 # ---- make run / stop / status --------------------------------------------------------
 
 
-def make_run_stack(ports: Ports = Ports()) -> LocalStack:
+def make_run_stack(ports: Ports = Ports(), scale: dict[str, int] | None = None) -> LocalStack:
     return LocalStack(
         local_env(ports),
         VAR / "run",
@@ -584,12 +640,14 @@ def make_run_stack(ports: Ports = Ports()) -> LocalStack:
         seaweedfs_dir=VAR / "s3",
         maildir=VAR / "mail",
         sms_dir=VAR / "sms",
+        scale=scale,
+        metrics_ports=default_metrics_ports(instance_names(SERVICES, scale)),
     )
 
 
-def run(ports: Ports = Ports()) -> None:
+def run(ports: Ports = Ports(), scale: dict[str, int] | None = None) -> None:
     say = Progress()
-    stack = make_run_stack(ports)
+    stack = make_run_stack(ports, scale)
     env = stack.env
     if stack.supervisor.supervisord_pid() or any(
         _pid_file(stack.run_dir, name).exists() for name in SERVICES
@@ -598,7 +656,8 @@ def run(ports: Ports = Ports()) -> None:
             "Il sistema sembra già avviato: `make status` per vederlo, `make stop` per fermarlo."
         )
     problems = check_machine_services(env)
-    taken = [port for port in ports.all() if port_open("127.0.0.1", port, timeout=0.2)]
+    wanted = ports.all() + list(stack.metrics_ports.values())
+    taken = [port for port in wanted if port_open("127.0.0.1", port, timeout=0.2)]
     if taken:
         problems.append(
             f"Porte già in uso da un altro programma: {', '.join(map(str, taken))} (vedere `ss -ltnp`)"
@@ -630,7 +689,10 @@ def run(ports: Ports = Ports()) -> None:
         "Token di prova:  TOKEN=$(.venv/bin/python -m gateway.devtoken --role patronato_operatore "
         "--patronato 001 --ufficio 0001)\n"
         "Posta ricevuta:  make mails     SMS ricevuti: make sms\n"
-        f"Processi:        make status     Log: var/log/     Arresto: make stop"
+        f"Processi:        make status     Log: var/log/     Arresto: make stop\n"
+        "Metriche:        "
+        + "  ".join(f"{name} :{port}" for name, port in stack.metrics_ports.items())
+        + "  (curl http://127.0.0.1:PORTA/metrics)"
     )
 
 
@@ -710,9 +772,17 @@ def stop_all(run_dir: Path, names) -> list[str]:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Avvio locale di Comunicazione Bidirezionale")
     parser.add_argument("command", choices=["run", "stop", "status"])
+    parser.add_argument("--scale", default="", help='istanze per servizio, es. "routing=2 notify=2"')
     args = parser.parse_args(argv)
     try:
-        {"run": run, "stop": stop, "status": status}[args.command]()
+        scale = parse_scale(args.scale)
+    except ValueError as exc:
+        parser.error(str(exc))
+    try:
+        if args.command == "run":
+            run(scale=scale)
+        else:
+            {"stop": stop, "status": status}[args.command]()
     except SupervisorError as exc:
         raise SystemExit(str(exc)) from None
 

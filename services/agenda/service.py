@@ -20,6 +20,7 @@ from shared.db import Database
 from shared.ops import service_status
 from shared.outbox import OutboxRelay
 from shared.rpc import rpc
+from shared.telemetry import Telemetry
 
 REMINDER_INTERVAL_SECONDS = 30
 
@@ -38,6 +39,7 @@ def settings_from_config() -> Settings:
 
 class AgendaService:
     name = "agenda"
+    telemetry = Telemetry()  # metrics, probes, log ids, traces
 
     db = Database()
     clock = Clock()

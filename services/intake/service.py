@@ -27,12 +27,14 @@ from shared.ops import service_status
 from shared.outbox import OutboxRelay
 from shared.rpc import rpc
 from shared.storage import ObjectStore
+from shared.telemetry import Telemetry
 
 expected = rpc  # ProblemError expected; an outage answers Unavailable
 
 
 class IntakeService:
     name = "intake"
+    telemetry = Telemetry()  # metrics, probes, log ids, traces
 
     db = Database()
     store = ObjectStore()

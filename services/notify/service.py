@@ -17,6 +17,7 @@ from nameko.timer import timer
 from services.notify import use_cases, views
 from services.notify.dispatch import Dispatcher, RetryPolicy, lease_new, queued_count
 from services.notify.mailer import Mailer
+from services.notify.metrics import deliveries_gauges
 from services.notify.sms import SmsGateway
 from shared import access, contracts
 from shared.access import Caller
@@ -26,6 +27,7 @@ from shared.db import Database
 from shared.ops import service_status
 from shared.rpc import rpc
 from shared.storage import ObjectStore
+from shared.telemetry import Telemetry
 
 DISPATCH_INTERVAL_SECONDS = 1.0
 
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 
 class NotifyService:
     name = "notify"
+    telemetry = Telemetry(deliveries_gauges)  # metrics, probes, log ids, traces
 
     db = Database()
     clock = Clock()

@@ -16,6 +16,7 @@ from shared.ops import service_status
 from shared.outbox import OutboxRelay
 from shared.rpc import rpc
 from shared.storage import ObjectStore
+from shared.telemetry import Telemetry
 
 
 def allowed_view(session, caller: Caller, query: dict) -> DashboardView:
@@ -33,6 +34,7 @@ def allowed_view(session, caller: Caller, query: dict) -> DashboardView:
 
 class ReportingService:
     name = "reporting"
+    telemetry = Telemetry()  # metrics, probes, log ids, traces
 
     db = Database()
     clock = Clock()

@@ -16,10 +16,12 @@ from shared.db import Database
 from shared.ops import service_status
 from shared.outbox import OutboxRelay
 from shared.rpc import rpc
+from shared.telemetry import Telemetry
 
 
 class RoutingService:
     name = "routing"
+    telemetry = Telemetry()  # metrics, probes, log ids, traces
 
     db = Database()
     clock = Clock()

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from deploy.local.stack import LocalStack, Ports
+from deploy.local.stack import SERVICES, LocalStack, Ports, instance_names
 from shared.config import REPO_ROOT
 from tests.harness import free_port
 
@@ -21,7 +21,9 @@ class Stack(LocalStack):
         port = free_port()
         env = infra.process_env()
         env["GATEWAY_ADDRESS"] = f"127.0.0.1:{port}"
-        super().__init__(env, tmp / "run", tmp / "log", Ports(gateway=port))
+        # each process serves its metrics on a free port of its own (shared/telemetry.py)
+        metrics_ports = {name: free_port() for name in instance_names(SERVICES)}
+        super().__init__(env, tmp / "run", tmp / "log", Ports(gateway=port), metrics_ports=metrics_ports)
 
 
 @pytest.fixture(scope="session")
