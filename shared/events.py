@@ -166,6 +166,14 @@ class RequestSubjectChangedV1(RequestStepV1):
     catalog_version = fields.String(required=True)
     area = fields.String(required=True)
     sla_days = fields.Integer(required=True, validate=validate.OneOf(SLA_DAYS))
+    # Optional, added later: the facts routing decides on, as in ``request_submitted``, so
+    # that a request whose recorded routing input is blank (routing's migration 0002 left
+    # ``{}`` for decisions taken before it) is re-routed on them and not sent to triage.
+    channel = fields.String(load_default=None, allow_none=True)
+    profile = fields.String(load_default=None, allow_none=True)
+    citizen = fields.Nested(CitizenSchema, load_default=None, allow_none=True)
+    matricola = fields.String(load_default=None, allow_none=True)
+    patronato = fields.Nested(PatronatoOfficeSchema, load_default=None, allow_none=True)
 
 
 class RequestClosedV1(RequestStepV1):

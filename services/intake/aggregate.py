@@ -175,18 +175,13 @@ class Request:
         self._record(events.REQUEST_SUBMITTED, self._submitted_payload())
         self.row.resubmitted_at = now
 
-    def _submitted_payload(self) -> dict:
+    def _routing_facts(self) -> dict:
+        """What routing decides on besides the subject: channel, profile, where the citizen
+        lives, the matricola, the patronato office."""
         row = self.row
         return {
-            "request_id": row.id,
-            "protocol": row.protocol,
-            "origin": row.origin,
             "channel": row.channel,
             "profile": row.profile,
-            "subject": row.subject_code,
-            "catalog_version": row.catalog_version,
-            "area": row.area,
-            "sla_days": row.sla_days,
             "citizen": {"codice_fiscale": row.citizen_codice_fiscale, "cap": row.citizen_cap}
             if row.citizen_codice_fiscale
             else None,
@@ -194,6 +189,19 @@ class Request:
             "patronato": {"ente": row.patronato_ente, "ufficio": row.patronato_ufficio}
             if row.patronato_ente
             else None,
+        }
+
+    def _submitted_payload(self) -> dict:
+        row = self.row
+        return {
+            "request_id": row.id,
+            "protocol": row.protocol,
+            "origin": row.origin,
+            "subject": row.subject_code,
+            "catalog_version": row.catalog_version,
+            "area": row.area,
+            "sla_days": row.sla_days,
+            **self._routing_facts(),
             "case_identifier": row.case_identifier,
             "contacts": {"email": row.contacts.get("email"), "sms": row.contacts.get("sms")},
             "parent_id": row.parent_id,
@@ -312,6 +320,7 @@ class Request:
                 catalog_version=subject.catalog_version,
                 area=subject.area,
                 sla_days=subject.sla_days,
+                **self._routing_facts(),
             ),
         )
         return subject

@@ -315,6 +315,10 @@ def test_change_of_subject_follows_the_new_sla(uow, request_id):
     [event] = uow.outbox
     assert event.type == "request_subject_changed"
     assert (event.payload["old_subject"], event.payload["sla_days"]) == ("requisiti_accesso", 15)
+    # routing decides again on these (its recorded input may be blank)
+    assert (event.payload["channel"], event.payload["profile"]) == ("combipat", "operatore_generico")
+    assert event.payload["citizen"]["cap"] == "00184"
+    assert event.payload["patronato"] == {"ente": "001", "ufficio": "0001"}
     with pytest.raises(InvalidInput) as unknown:
         conversation.change_subject(uow, OFFICIAL, request_id, {"subject": "f24"}, CATALOG)
     assert unknown.value.errors[0]["code"] == "unknown_subject"
