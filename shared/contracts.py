@@ -20,7 +20,7 @@ from shared.access import OFFICIAL_GROUP, REQUESTER_ROLES, ROLES, SUB_MAX  # noq
 from shared.errors import InvalidInput, field_error
 from shared.events import ASSIGNMENT_KINDS
 from shared.identifiers import MATRICOLA_PATTERN
-from shared.vocabulary import ORIGINS, STATES
+from shared.vocabulary import HISTORY_STEPS, ORIGINS, STATES
 
 IDENTIFIER_KINDS = ("protocollo", "domus", "pensione")
 # Dates outside these bounds are typing mistakes, and would overflow date arithmetic.
@@ -600,10 +600,31 @@ class ThreadMessageOutput(Schema):
     at = Instant()
 
 
+class SubjectRefOutput(Schema):
+    code = _text()
+    label = _text()
+
+
+class SubjectChangeOutput(Schema):
+    old = _nested(SubjectRefOutput)
+    new = _nested(SubjectRefOutput)
+
+
 class StateChangeOutput(Schema):
+    """One step of the history: a change of state, or a step that left the state as it was
+    but carries a comment (an answer) or a change of subject."""
+
     from_state = _text(nullable=True, enum=STATES)
     to_state = _text(enum=STATES)
-    comment = _text(nullable=True)
+    step = _text(
+        nullable=True,
+        enum=HISTORY_STEPS,
+        description="il passo registrato; null per le voci registrate prima che fosse indicato",
+    )
+    comment = _text(nullable=True, description="commento dell'operatore di sede")
+    subject_change = _nested(
+        SubjectChangeOutput, nullable=True, description="cambio oggetto per lavorazione: da, a"
+    )
     actor = _text()
     at = Instant()
 

@@ -13,6 +13,26 @@ STATE_IN_PROGRESS = "in_progress"
 STATE_CLOSED = "closed"
 STATES = (STATE_OPEN, STATE_IN_PROGRESS, STATE_CLOSED)
 
+# The steps of a request's history: what happened, besides the state it led to. A step
+# that leaves the state as it was is recorded for its comment (an answer with a comment to
+# a request already in charge) or for what it changed (a change of subject).
+STEP_SUBMITTED = "submitted"
+STEP_SENT = "sent"  # a message that starts at an office
+STEP_TAKEN = "taken_in_charge"
+STEP_ANSWERED = "answered"
+STEP_CLOSED = "closed"
+STEP_SUBJECT_CHANGED = "subject_changed"
+STEP_REOPENED = "reopened"
+HISTORY_STEPS = (
+    STEP_SUBMITTED,
+    STEP_SENT,
+    STEP_TAKEN,
+    STEP_ANSWERED,
+    STEP_CLOSED,
+    STEP_SUBJECT_CHANGED,
+    STEP_REOPENED,
+)
+
 # Where a request comes from: the two channels of the requesters, a fax turned into a
 # request by the contact center, and the messages an office or the contact center starts.
 ORIGIN_CASSETTO = "cassetto"

@@ -28,6 +28,13 @@ from shared.vocabulary import (
     STATE_CLOSED,
     STATE_IN_PROGRESS,
     STATE_OPEN,
+    STEP_ANSWERED,
+    STEP_CLOSED,
+    STEP_REOPENED,
+    STEP_SENT,
+    STEP_SUBJECT_CHANGED,
+    STEP_SUBMITTED,
+    STEP_TAKEN,
 )
 
 
@@ -127,7 +134,7 @@ class Request:
                 updated_at=now,
             )
         )
-        request._history(None, STATE_OPEN, requester.sub, now)
+        request._history(None, STATE_OPEN, requester.sub, now, step=STEP_SUBMITTED)
         request._record(events.REQUEST_SUBMITTED, request._submitted_payload())
         return request
 
@@ -165,7 +172,7 @@ class Request:
                 updated_at=now,
             )
         )
-        request._history(None, STATE_OPEN, request.row.requester_sub, now)
+        request._history(None, STATE_OPEN, request.row.requester_sub, now, step=STEP_SUBMITTED)
         request._record(events.REQUEST_SUBMITTED, request._submitted_payload())
         request._record_contact_center_message(message, now)
         return request
@@ -225,7 +232,7 @@ class Request:
     # ---- the official ----------------------------------------------------------------------
 
     def take_in_charge(self, official: Caller, now: datetime, comment: str | None = None) -> None:
-        self._move(conversation.take_in_charge(self.facts), official, now, comment)
+        self._move(conversation.take_in_charge(self.facts), official, now, comment, STEP_TAKEN)
         self._record(
             events.REQUEST_TAKEN_IN_CHARGE,
             self._step(official, now, comment, sede=self.row.assigned_sede),
@@ -252,7 +259,8 @@ class Request:
         first = self.row.first_answer_at is None
         self.row.first_answer_at = self.row.first_answer_at or now
         self.row.answers_count += 1
-        self._move(new_state, official, now, comment)
+        # answering and closing in one step: the comment goes with the closing, once
+        self._move(new_state, official, now, None if close else comment, STEP_ANSWERED)
         self._record(
             events.REQUEST_ANSWERED,
             self._step(
@@ -284,7 +292,7 @@ class Request:
         self.row.outcome = outcome.strip()
         self.row.booking_enabled = enable_booking
         self.row.closed_at = now
-        self._move(STATE_CLOSED, official, now, comment)
+        self._move(STATE_CLOSED, official, now, comment, STEP_CLOSED)
         self._record(
             events.REQUEST_CLOSED,
             self._step(
@@ -309,6 +317,16 @@ class Request:
         row.subject_code, row.catalog_version = subject.code, subject.catalog_version
         row.area, row.sla_days = subject.area, subject.sla_days
         row.updated_at = now
+        # the state stays; the re-classification and its comment are part of the history
+        self._history(
+            row.state,
+            row.state,
+            official.sub,
+            now,
+            comment,
+            step=STEP_SUBJECT_CHANGED,
+            details={"old_subject": old_subject, "new_subject": subject.code},
+        )
         self._record(
             events.REQUEST_SUBJECT_CHANGED,
             self._step(
@@ -335,7 +353,9 @@ class Request:
         self.row.updated_at = now
         if reopens:
             self.row.closed_at = None
-            self._move(STATE_IN_PROGRESS, requester, now, "Riaperta dall'ulteriore interazione")
+            self._move(
+                STATE_IN_PROGRESS, requester, now, "Riaperta dall'ulteriore interazione", STEP_REOPENED
+            )
         self._record(
             events.REQUEST_FOLLOWUP_ADDED,
             self._step(
@@ -504,7 +524,7 @@ class Request:
                 closed_at=at,
             )
         )
-        request._history(None, STATE_CLOSED, requester, at)
+        request._history(None, STATE_CLOSED, requester, at, step=STEP_SENT)
         return request
 
     def _record_contact_center_message(self, message: dict, now: datetime) -> None:
@@ -535,14 +555,26 @@ class Request:
             **more,
         }
 
-    def _move(self, to_state: str, actor: Caller, now: datetime, comment: str | None) -> None:
-        if self.row.state != to_state:
-            self._history(self.row.state, to_state, actor.sub, now, comment)
+    def _move(self, to_state: str, actor: Caller, now: datetime, comment: str | None, step: str) -> None:
+        """Change the state; the step is recorded in the history when the state changes or
+        when the official wrote a comment (msg 1986/2011: the requester sees the comments
+        "inseriti dagli operatori di sede al momento della modifica dello stato"), so a
+        comment given with an answer to a request already in charge is kept too."""
+        if self.row.state != to_state or (comment and comment.strip()):
+            self._history(self.row.state, to_state, actor.sub, now, comment, step=step)
             self.row.state = to_state
         self.row.updated_at = now
 
     def _history(
-        self, from_state: str | None, to_state: str, actor: str, at: datetime, comment: str | None = None
+        self,
+        from_state: str | None,
+        to_state: str,
+        actor: str,
+        at: datetime,
+        comment: str | None = None,
+        *,
+        step: str,
+        details: dict | None = None,
     ) -> None:
         self.row.state_changes.append(
             models.StateChange(
@@ -552,6 +584,8 @@ class Request:
                 comment=comment,
                 actor=actor,
                 at=at,
+                step=step,
+                details=details,
             )
         )
 

@@ -128,6 +128,10 @@ class StateChange(Base):
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     actor: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # what happened (aggregate.STEP_*); null for rows recorded before migration 0005
+    step: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    # a change of subject: {"old_subject": ..., "new_subject": ...}
+    details: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
 
 
 class Message(Base):

@@ -73,7 +73,9 @@ def detail(request: Request, catalog: Catalog, now: datetime, reader: Caller) ->
                 {
                     "from_state": c.from_state,
                     "to_state": c.to_state,
+                    "step": c.step,
                     "comment": c.comment,
+                    "subject_change": _subject_change(c.details, request, catalog),
                     "actor": c.actor,
                     "at": c.at.isoformat(),
                 }
@@ -93,6 +95,18 @@ def detail(request: Request, catalog: Catalog, now: datetime, reader: Caller) ->
         }
     )
     return shown
+
+
+def _subject_change(details: dict | None, request: Request, catalog: Catalog) -> dict | None:
+    """The subjects of a change of subject, with their labels (same channel as the request)."""
+    if not details or "new_subject" not in details:
+        return None
+
+    def labelled(code: str) -> dict:
+        subject = next((s for s in catalog.subjects if s.code == code and s.channel == request.channel), None)
+        return {"code": code, "label": subject.label if subject else code}
+
+    return {"old": labelled(details["old_subject"]), "new": labelled(details["new_subject"])}
 
 
 def _shown_attachments(request: Request) -> list[Attachment]:

@@ -98,7 +98,9 @@ DETAIL = {
         {
             "from_state": None,
             "to_state": "open",
+            "step": "submitted",
             "comment": None,
+            "subject_change": None,
             "actor": "op-1",
             "at": "2026-03-16T09:30:00+00:00",
         }

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.intake import projections
+from services.intake import projections, views
 from services.intake.catalog import default_catalog
 from services.intake.unit_of_work import InMemoryUnitOfWork
 from services.intake.use_cases import attachments, contact_center, conversation, submission
@@ -322,6 +322,54 @@ def test_change_of_subject_follows_the_new_sla(uow, request_id):
     with pytest.raises(InvalidInput) as unknown:
         conversation.change_subject(uow, OFFICIAL, request_id, {"subject": "f24"}, CATALOG)
     assert unknown.value.errors[0]["code"] == "unknown_subject"
+
+
+def test_the_comment_of_a_change_of_subject_is_stored_with_the_subjects(uow, request_id):
+    command = {"subject": "prestazione_in_corso_o_respinta", "comment": "Riguarda una NASpI respinta"}
+    conversation.change_subject(uow, OFFICIAL, request_id, command, CATALOG)
+
+    change = stored(uow, request_id).state_changes[-1]
+    assert (change.from_state, change.to_state, change.step, change.comment) == (
+        "open",
+        "open",
+        "subject_changed",
+        "Riguarda una NASpI respinta",
+    )
+    assert change.details == {
+        "old_subject": "requisiti_accesso",
+        "new_subject": "prestazione_in_corso_o_respinta",
+    }
+    history = views.detail(stored(uow, request_id), CATALOG, START, OPERATORE)["state_history"]
+    assert history[-1]["subject_change"] == {
+        "old": {"code": "requisiti_accesso", "label": "Requisiti e modalità di accesso ai servizi"},
+        "new": {"code": "prestazione_in_corso_o_respinta", "label": "Prestazione in corso o respinta"},
+    }
+    assert history[-1]["comment"] == "Riguarda una NASpI respinta"
+
+
+def test_the_comment_of_an_answer_is_stored_when_the_state_does_not_change(uow, request_id):
+    conversation.take_in_charge(uow, OFFICIAL, request_id, {})
+    conversation.reply(
+        uow, OFFICIAL, request_id, {"text": "Ecco i requisiti.", "comment": "Inviata la modulistica"}
+    )
+    conversation.reply(
+        uow, OFFICIAL, request_id, {"text": "Integro la risposta."}
+    )  # no comment, nothing to keep
+
+    history = [(c.from_state, c.to_state, c.step, c.comment) for c in stored(uow, request_id).state_changes]
+    assert history == [
+        (None, "open", "submitted", None),
+        ("open", "in_progress", "taken_in_charge", None),
+        ("in_progress", "in_progress", "answered", "Inviata la modulistica"),
+    ]
+
+
+def test_an_answer_that_closes_keeps_its_comment_once(uow, request_id):
+    command = {"text": "Fatto.", "close": True, "outcome": "Definita", "comment": "Chiusa con risposta"}
+    conversation.reply(uow, OFFICIAL, request_id, command)
+
+    comments = [(c.step, c.comment) for c in stored(uow, request_id).state_changes if c.comment]
+    assert comments == [("closed", "Chiusa con risposta")]
 
 
 def test_an_official_of_another_sede_finds_nothing_and_changes_nothing(uow, request_id):
