@@ -652,12 +652,40 @@ class BookingOutput(Schema):
     reason = _text()
 
 
+CHAIN_DIRECTIONS = ("from_requester", "from_sede", "from_contact_center")
+
+
+class ChainedRequestOutput(Schema):
+    """A request of the same conversation: the one replied to, or a reply."""
+
+    id = Id()
+    protocol = _text()
+    origin = _text(enum=ORIGINS)
+    direction = _text(
+        enum=CHAIN_DIRECTIONS,
+        description="chi l'ha scritta: il richiedente, la sede (comunicazione concatenata), il CCM",
+    )
+    subject = _nested(SubjectRefOutput)
+    state = _text(enum=STATES)
+    submitted_at = Instant()
+
+
 class RequestDetail(RequestSummary):
     text = _text()
     case_identifier = _nested(CaseIdentifierOutput, nullable=True)
     citizen = _nested(CitizenOutput, nullable=True)
     patronato = _nested(PatronatoOfficeOutput, nullable=True)
     parent_id = Id(nullable=True)
+    parent = _nested(
+        ChainedRequestOutput,
+        nullable=True,
+        description="la richiesta a cui questa risponde, se il chiamante può vederla",
+    )
+    chained = _list(
+        fields.Nested(ChainedRequestOutput),
+        description="le richieste concatenate in risposta a questa (del richiedente e della sede), "
+        "quelle che il chiamante può vedere, dalla più vecchia",
+    )
     assignment = _nested(AssignmentOutput, nullable=True, description="null finché non è instradata")
     outcome = _text(nullable=True, description="esito, alla chiusura")
     booking_enabled = _bool(description="prenotazione abilitata dalla sede alla chiusura")

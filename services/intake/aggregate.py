@@ -384,13 +384,16 @@ class Request:
         """Whom a sede's message in reply to this request goes to: whoever the request names,
         for what the sede did not say otherwise."""
         row = self.row
-        recipient = dict(recipient)
-        recipient.setdefault("matricola", row.matricola)
-        recipient.setdefault("codice_fiscale", row.consulente_codice_fiscale)
-        if row.patronato_ente:
-            recipient.setdefault("patronato", {"ente": row.patronato_ente, "ufficio": row.patronato_ufficio})
-        recipient.setdefault("contacts", row.contacts)
-        return recipient
+        known = {
+            "matricola": row.matricola,
+            "codice_fiscale": row.consulente_codice_fiscale,
+            "patronato": {"ente": row.patronato_ente, "ufficio": row.patronato_ufficio}
+            if row.patronato_ente
+            else None,
+            "contacts": row.contacts,
+        }
+        # the input schema fills what was not sent with None or {}: those are "not said" too
+        return {**recipient, **{name: value for name, value in known.items() if not recipient.get(name)}}
 
     @classmethod
     def write_from_sede(

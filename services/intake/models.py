@@ -41,7 +41,7 @@ class Request(Base):
     patronato_ufficio: Mapped[str | None] = mapped_column(String(20), nullable=True)
     contacts: Mapped[dict] = mapped_column(JSONB, default=dict)
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("requests.id"), nullable=True
+        UUID(as_uuid=True), ForeignKey("requests.id"), nullable=True, index=True
     )
     requester_sub: Mapped[str] = mapped_column(String(100), index=True)
     requester_name: Mapped[str] = mapped_column(String(200), default="")

@@ -88,7 +88,8 @@ class IntakeService:
         caller = Caller.from_claims(caller)
         with self.db.begin() as session:
             request = self._readable(session, caller, request_id)
-            return views.detail(request, default_catalog(), self.clock.now(), caller)
+            chain = views.chain_of(session, request, default_catalog(), access.read_scope(caller))
+            return views.detail(request, default_catalog(), self.clock.now(), caller, chain)
 
     @expected
     def attachment_download(self, caller, request_id, attachment_id):

@@ -22,8 +22,10 @@ from shared import access
 from shared.access import Caller
 from shared.clock import ROME
 from shared.errors import NotFound
+from shared.vocabulary import ORIGIN_CONTACT_CENTER, ORIGIN_SEDE
 
 MAX_PAGE_SIZE = 100
+MAX_CHAINED = 200  # replies to one request shown in its detail (a conversation, not a feed)
 # Clients download through the gateway, which asks ``attachment_download`` each time (see there).
 DOWNLOAD_PATH = "/api/v1/requests/{request_id}/attachments/{attachment_id}"
 # The gateway fetches at once, server-side: a link it lost is useless a minute later.
@@ -41,9 +43,17 @@ def find_request(session, request_id) -> Request:
     return request
 
 
-def detail(request: Request, catalog: Catalog, now: datetime, reader: Caller) -> dict:
-    """Everything about a request ``reader`` may read."""
+def detail(
+    request: Request,
+    catalog: Catalog,
+    now: datetime,
+    reader: Caller,
+    chain: dict | None = None,
+) -> dict:
+    """Everything about a request ``reader`` may read; ``chain`` is its place among chained
+    requests (``chain_of``), when the caller looked it up."""
     shown = summary(request, catalog)
+    shown.update(chain or {"parent": None, "chained": []})
     shown.update(
         {
             "text": request.text,
@@ -95,6 +105,50 @@ def detail(request: Request, catalog: Catalog, now: datetime, reader: Caller) ->
         }
     )
     return shown
+
+
+# Who wrote a chained request, by its origin: the requester's reply, or the office's
+# ("comunicazioni concatenate", msg 1986/2011: both directions).
+CHAIN_DIRECTIONS = {
+    ORIGIN_SEDE: "from_sede",
+    ORIGIN_CONTACT_CENTER: "from_contact_center",
+}
+
+
+def chain_of(session, request: Request, catalog: Catalog, scope: access.Scope) -> dict:
+    """The request it replies to and the requests that reply to it (the requester's chained
+    requests and the sede's communications linked to it), each shown only if ``scope``
+    (the reader's, from the access policy) covers it."""
+    visible = scope_condition(scope)
+    parent = None
+    if request.parent_id is not None:
+        parent = session.scalars(select(Request).where(Request.id == request.parent_id, visible)).first()
+    children = session.scalars(
+        select(Request)
+        .where(Request.parent_id == request.id, visible)
+        .order_by(Request.created_at, Request.id)
+        .limit(MAX_CHAINED)
+    ).all()
+    return {
+        "parent": _chain_link(parent, catalog) if parent is not None else None,
+        "chained": [_chain_link(child, catalog) for child in children],
+    }
+
+
+def _chain_link(request: Request, catalog: Catalog) -> dict:
+    subject = catalog.find_version(request.catalog_version, request.subject_code)
+    return {
+        "id": str(request.id),
+        "protocol": request.protocol,
+        "origin": request.origin,
+        "direction": CHAIN_DIRECTIONS.get(request.origin, "from_requester"),
+        "subject": {
+            "code": request.subject_code,
+            "label": subject.label if subject else request.subject_code,
+        },
+        "state": request.state,
+        "submitted_at": request.created_at.isoformat(),
+    }
 
 
 def _subject_change(details: dict | None, request: Request, catalog: Catalog) -> dict | None:

@@ -390,3 +390,39 @@ def test_directors_list_their_sede_their_region_or_the_nation(infra, intake, rpc
         rpc.get_request({"sub": "dir", "role": "direttore", "regione": region}, request_id)["id"]
         == request_id
     )
+
+
+def test_a_chained_conversation_is_seen_from_both_ends(infra, intake, rpc, unique, clock):
+    """Msg 1986/2011: the requester creates "richieste concatenate in risposta a richieste
+    precedentemente inviate", the sede "comunicazioni concatenate"; each end shows the other."""
+    caller, sede = operatore(unique), sede_of(unique)
+    parent_id = rpc.submit_request(caller, submission())["id"]
+    route(infra, intake, parent_id, sede)
+    reply = rpc.send_outbound(
+        official(sede),
+        {
+            "recipient": {"kind": "patronato"},
+            "subject": "Documenti",
+            "text": "Inviare l'ISEE.",
+            "request_id": parent_id,
+        },
+    )
+    clock.advance(timedelta(hours=1))
+    answer = submission(text="Ecco l'ISEE richiesto.", parent_id=parent_id)
+    child_id = rpc.submit_request(caller, answer)["id"]
+
+    chained = rpc.get_request(caller, parent_id)["chained"]
+    assert [(c["id"], c["direction"], c["origin"]) for c in chained] == [
+        (reply["id"], "from_sede", "sede"),
+        (child_id, "from_requester", "patronato"),
+    ]
+    seen_by_sede = rpc.get_request(official(sede), parent_id)["chained"]
+    assert [c["id"] for c in seen_by_sede] == [reply["id"]]  # the new request is not routed to it yet
+    child = rpc.get_request(caller, child_id)
+    assert (child["parent_id"], child["parent"]["protocol"]) == (
+        parent_id,
+        rpc.get_request(caller, parent_id)["protocol"],
+    )
+    assert rpc.get_request(caller, reply["id"])["parent"]["id"] == parent_id
+    # a reader who may not see the parent does not learn about it from the reply
+    assert rpc.get_request(caller, parent_id)["parent"] is None

@@ -90,6 +90,8 @@ DETAIL = {
     "citizen": SUBMISSION["citizen"],
     "patronato": {"ente": "001", "ufficio": "0001"},
     "parent_id": None,
+    "parent": None,
+    "chained": [],
     "assignment": ASSIGNMENT,
     "outcome": None,
     "booking_enabled": False,
