@@ -119,13 +119,13 @@ def test_references_between_tables_must_hold(sample, provinces):
 
 
 def test_two_rows_for_the_same_key_may_follow_each_other_but_not_overlap(sample, provinces):
-    f24 = next(p for p in sample.poli if p.subject == "f24")
+    polo = next(p for p in sample.poli if p.subject == "prestazione_in_corso_o_respinta")
     handover = (
-        dataclasses.replace(f24, valid_to=date(2026, 12, 31)),
-        dataclasses.replace(f24, sede_code="0908", valid_from=date(2027, 1, 1)),
+        dataclasses.replace(polo, valid_to=date(2026, 12, 31)),
+        dataclasses.replace(polo, sede_code="0901", valid_from=date(2027, 1, 1)),
     )
-    overlap = (f24, dataclasses.replace(f24, sede_code="0908", valid_from=date(2027, 1, 1)))
-    others = tuple(p for p in sample.poli if p.subject != "f24")
+    overlap = (polo, dataclasses.replace(polo, sede_code="0901", valid_from=date(2027, 1, 1)))
+    others = tuple(p for p in sample.poli if p.subject != "prestazione_in_corso_o_respinta")
 
     assert problems_of(dataclasses.replace(sample, poli=others + handover), provinces) == []
     assert codes(problems_of(dataclasses.replace(sample, poli=others + overlap), provinces)) == [

@@ -246,23 +246,44 @@ def test_a_regional_polo_does_not_apply_outside_its_region(table):
     assert decision.assignment.name == "Direzione provinciale di Roma"
 
 
-def test_a_national_polo_takes_the_request_before_the_matricola(table):
+def test_a_cassetto_request_goes_to_the_sede_di_competenza_even_when_its_subject_has_a_polo(data):
+    """Msg 1986/2011: the Cassetto sends a company's request "alla sede di competenza" of
+    its matricola; poli place COMBIPAT requests (msg 3813/2021)."""
+    national_f24 = Polo("f24", None, "0704", "Polo nazionale versamenti F24")
+    table = RoutingTable("v", dataclasses.replace(data, poli=(*data.poli, national_f24)))
+
     decision = table.decide(cassetto("1501500125", subject="f24"), DAY)
 
-    assert decision.rule == "polo"
-    assert decision.assignment.name == "Polo nazionale versamenti F24"
+    assert decision.rule == "cassetto_matricola"
+    assert decision.assignment.code == sede_of(table, "MI").code
+    assert ("polo", NOT_APPLICABLE, "cassetto_sede_di_competenza") in chain_of(decision)
+
+
+def test_the_sample_has_no_polo_for_a_cassetto_subject(data):
+    cassetto_subjects = {"generico_informativo", "regolarita_contributiva", "dm_uniemens", "f24"}
+    assert not {polo.subject for polo in data.poli} & cassetto_subjects
+
+
+def test_a_national_polo_takes_a_combipat_request_before_the_cap(data):
+    national = Polo("sollecito_domanda", None, "0704", "Polo nazionale solleciti")
+    table = RoutingTable("v", dataclasses.replace(data, poli=(*data.poli, national)))
+
+    decision = table.decide(operatore_generico("24121"), DAY)
+
+    assert (decision.rule, decision.assignment.name) == ("polo", "Polo nazionale solleciti")
     assert decision.assignment.code == sede_of(table, "RM").code
 
 
 def test_a_regional_polo_wins_over_the_national_one_for_its_region(data):
-    lombardy_f24 = Polo("f24", "Lombardia", "0908", "Polo F24 Lombardia")
-    table = RoutingTable("v", dataclasses.replace(data, poli=(*data.poli, lombardy_f24)))
+    national = Polo("prestazione_in_corso_o_respinta", None, "0704", "Polo nazionale prestazioni")
+    table = RoutingTable("v", dataclasses.replace(data, poli=(*data.poli, national)))
+    subject = {"subject": "prestazione_in_corso_o_respinta", "area": "sostegno_reddito"}
 
-    assert table.decide(cassetto("1501500125", subject="f24"), DAY).assignment.name == "Polo F24 Lombardia"
-    assert (
-        table.decide(cassetto("5805800155", subject="f24"), DAY).assignment.name
-        == "Polo nazionale versamenti F24"
-    )
+    in_lombardy = table.decide(operatore_generico("24121", **subject), DAY)
+    in_lazio = table.decide(operatore_generico("00184", **subject), DAY)
+
+    assert in_lombardy.assignment.name == "Polo regionale Lombardia prestazioni a sostegno del reddito"
+    assert in_lazio.assignment.name == "Polo nazionale prestazioni"
 
 
 def test_a_polo_in_force_from_a_later_day_applies_from_that_day(data):

@@ -148,6 +148,15 @@ _NOT_REFERENTE = Verdict(
         "referente_regionale_cric", NOT_APPLICABLE, "not_referente", "Il profilo non è referente regionale"
     )
 )
+CASSETTO_CHANNEL = "cassetto"
+_CASSETTO_NO_POLO = Verdict(
+    RuleCheck(
+        "polo",
+        NOT_APPLICABLE,
+        "cassetto_sede_di_competenza",
+        "Richiesta del Cassetto: va alla sede di competenza della matricola, non a un polo",
+    )
+)
 _NO_SUBJECT = Verdict(RuleCheck("polo", NOT_APPLICABLE, "no_subject", "Richiesta senza oggetto"))
 _NOT_OPERATORE_GENERICO = Verdict(
     RuleCheck(
@@ -223,8 +232,15 @@ def referente_regionale_cric(view: ReferenceView, request: RequestFacts) -> Verd
 
 
 def polo(view: ReferenceView, request: RequestFacts) -> Verdict:
-    """2. A subject handled by a polo (for the request's region, else national) → the polo."""
+    """2. A subject handled by a polo (for the request's region, else national) → the polo.
+
+    Poli are how LineaINPS places COMBIPAT requests ("tenendo anche conto dei vari Poli
+    istituiti", msg 3813/2021). The Cassetto sends a company's request "alla sede di
+    competenza" of its matricola (msg 1986/2011): no polo takes it (rule 4 does).
+    """
     rule = "polo"
+    if request.channel == CASSETTO_CHANNEL:
+        return _CASSETTO_NO_POLO
     if not request.subject:
         return _NO_SUBJECT
     if request.subject not in view.polo_subjects:  # most subjects: no need to locate the request

@@ -5,8 +5,9 @@ day, then ``decide`` walks ``rules.RULES`` in order of precedence:
 
 1. ``referente_regionale_cric``  referente regionale → the CRIC of the region of the
    patronato office, in the section of the subject;
-2. ``polo``                      a subject with a polo (for the request's region, else
-   national) → the polo;
+2. ``polo``                      a COMBIPAT request whose subject has a polo (for the
+   request's region, else national) → the polo (never a Cassetto request: it goes to
+   the sede di competenza of its matricola, msg 1986/2011);
 3. ``operatore_generico_cap``    operatore generico → the sede covering the citizen's
    comune (CAP);
 4. ``cassetto_matricola``        cassetto → the sede di competenza of the matricola
