@@ -509,6 +509,16 @@ class ReadyOutput(Schema):
     )
 
 
+class ChannelRulesOutput(Schema):
+    followups_after_first_answer = _int(
+        description="ulteriori interazioni dopo la prima risposta; 0: si prosegue con richieste concatenate"
+    )
+    reminder_after_days = _int(
+        nullable=True, description="sollecito dal giorno n senza risposta; null: il canale non lo prevede"
+    )
+    source = _text(description="la fonte della regola")
+
+
 class SubjectOutput(Schema):
     code = _text()
     label = _text()
@@ -519,6 +529,7 @@ class SubjectOutput(Schema):
     identifier_kinds = _list(_text(enum=IDENTIFIER_KINDS))
     sla_days = _int(nullable=True, description="Giorni per chiudere; null: comunicazione non misurata")
     area = _text()
+    channel_rules = _nested(ChannelRulesOutput, description="regole del canale dopo l'invio, con la fonte")
 
 
 class AttachmentResult(Schema):

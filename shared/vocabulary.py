@@ -49,6 +49,8 @@ SLA_DAYS = (5, 10, 15, 25)
 
 # COMBIPAT msg 3813/2021: without an answer, a reminder from the 15th day, and booking an
 # appointment once *more than* 15 days have passed; after the first answer, at most two
-# further interactions.
+# further interactions. Agenda's booking eligibility reads them here; intake reads each
+# channel's follow-ups and reminder from its catalog (``channels``, with the seed of each:
+# the Cassetto has neither), and falls back on these for a channel it does not describe.
 DAYS_WITHOUT_ANSWER = 15
 MAX_FOLLOWUPS = 2

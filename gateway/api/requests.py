@@ -310,7 +310,7 @@ class RequestsApi(GatewayBase):
         example={"text": "Servono altri documenti?"},
         access=access.require_requester,
         output=contracts.FollowupResult,
-        rules={409: ("request_closed", "no_answer_yet", "followups_exhausted")},
+        rules={409: ("followups_not_offered", "request_closed", "no_answer_yet", "followups_exhausted")},
         links=request_links("$response.body#/id", "GetRequest", "Reply"),
     )
     def add_followup(self, call, request_id):
@@ -326,7 +326,15 @@ class RequestsApi(GatewayBase):
         empty_body=True,
         access=access.require_requester,
         output=contracts.ReminderResult,
-        rules={409: ("already_answered", "request_closed", "outbound_message", "reminder_too_early")},
+        rules={
+            409: (
+                "reminder_not_offered",
+                "already_answered",
+                "request_closed",
+                "outbound_message",
+                "reminder_too_early",
+            )
+        },
         links=request_links("$response.body#/id", "GetRequest"),
     )
     def add_reminder(self, call, request_id):

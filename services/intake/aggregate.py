@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.intake import models
-from services.intake.catalog import Catalog, Subject
+from services.intake.catalog import Catalog, ChannelRules, Subject
 from services.intake.rules import conversation
 from services.intake.rules.submission import ValidSubmission
 from shared import access, events
 from shared.access import Caller
 from shared.vocabulary import (
-    MAX_FOLLOWUPS,
     ORIGIN_CONTACT_CENTER,
     ORIGIN_FAX,
     ORIGIN_SEDE,
@@ -65,9 +64,12 @@ def _external_sub(system: str, sender: str) -> str:
 
 
 class Request:
-    def __init__(self, row: models.Request):
+    def __init__(self, row: models.Request, rules: ChannelRules | None = None):
         self.row = row
         self.events: list[RecordedEvent] = []
+        # the rules of the request's channel (catalog ``channels``), set by whoever loads it
+        # for a step that depends on them (follow-ups, reminders, closing); COMBIPAT's if not
+        self.rules = rules
 
     @property
     def id(self) -> uuid.UUID:
@@ -91,7 +93,7 @@ class Request:
 
     @property
     def facts(self) -> conversation.RequestFacts:
-        return conversation.facts_of(self.row)
+        return conversation.facts_of(self.row, self.rules)
 
     @property
     def ownership(self) -> access.Ownership:
@@ -347,7 +349,8 @@ class Request:
 
     def follow_up(self, requester: Caller, now: datetime, text: str) -> uuid.UUID:
         """One of the further interactions after the first answer; returns its message id."""
-        used, reopens = conversation.add_followup(self.facts)
+        facts = self.facts
+        used, reopens = conversation.add_followup(facts)
         message = self._write("followup", requester, text, now)
         self.row.followups_count = used
         self.row.updated_at = now
@@ -364,7 +367,7 @@ class Request:
                 None,
                 message_id=message.id,
                 interactions_used=used,
-                interactions_left=MAX_FOLLOWUPS - used,
+                interactions_left=facts.max_followups - used,
                 reopened=reopens,
             ),
         )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from shared.vocabulary import SLA_DAYS
+from shared.vocabulary import DAYS_WITHOUT_ANSWER, MAX_FOLLOWUPS, SLA_DAYS
 
 CATALOG_PATH = Path(__file__).parent / "catalog" / "subjects.json"
 
@@ -43,8 +43,45 @@ class Subject:
         }
 
 
+@dataclass(frozen=True)
+class ChannelRules:
+    """What a requester may do after submitting on one channel, as its seed says.
+
+    ``followups_after_first_answer``: further interactions after the first answer (0: none,
+    the conversation continues with a chained request); ``reminder_after_days``: a reminder
+    from that day without an answer (None: the channel has no reminder).
+    """
+
+    channel: str
+    followups_after_first_answer: int
+    reminder_after_days: int | None
+    source: str
+
+    def as_dict(self) -> dict:
+        return {
+            "followups_after_first_answer": self.followups_after_first_answer,
+            "reminder_after_days": self.reminder_after_days,
+            "source": self.source,
+        }
+
+
+def _channel_rules(channel: str, item: dict) -> ChannelRules:
+    followups, reminder = item["followups_after_first_answer"], item["reminder_after_days"]
+    if not isinstance(followups, int) or isinstance(followups, bool) or followups < 0:
+        raise ValueError(f"channels/{channel}: followups_after_first_answer must be an integer >= 0")
+    if reminder is not None and (not isinstance(reminder, int) or isinstance(reminder, bool) or reminder < 1):
+        raise ValueError(f"channels/{channel}: reminder_after_days must be null or an integer >= 1")
+    return ChannelRules(channel, followups, reminder, item["source"])
+
+
 class Catalog:
-    def __init__(self, versions: list[dict]):
+    def __init__(self, versions: list[dict], channels: dict[str, dict] | None = None):
+        self.channels: dict[str, ChannelRules] = {
+            name: _channel_rules(name, item) for name, item in (channels or {}).items()
+        }
+        missing = sorted({version["channel"] for version in versions} - set(self.channels))
+        if channels is not None and missing:
+            raise ValueError(f"channels: no rules for {', '.join(missing)}")
         self.subjects: list[Subject] = []
         for version in versions:
             measured = version.get("measured", True)
@@ -72,7 +109,15 @@ class Catalog:
     @classmethod
     def from_file(cls, path: Path = CATALOG_PATH) -> Catalog:
         with open(path, encoding="utf-8") as handle:
-            return cls(json.load(handle)["versions"])
+            data = json.load(handle)
+        return cls(data["versions"], data["channels"])
+
+    def rules_for(self, channel: str) -> ChannelRules:
+        """The channel's rules; a channel the catalog does not describe has COMBIPAT's, the
+        platform's rules before they became the catalog's data."""
+        return self.channels.get(channel) or ChannelRules(
+            channel, MAX_FOLLOWUPS, DAYS_WITHOUT_ANSWER, "regole COMBIPAT (predefinite)"
+        )
 
     def offered(self, channel: str, profiles: tuple[str, ...]) -> list[Subject]:
         """Active subjects a caller of this channel and these profiles may choose."""

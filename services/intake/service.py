@@ -108,7 +108,7 @@ class IntakeService:
     def _command(self, use_case, schema, caller, request_id, command, correlation_id):
         caller, command = Caller.from_claims(caller), load(schema, command)
         with self._unit_of_work(correlation_id) as uow:
-            return use_case(uow, caller, request_id, command)
+            return use_case(uow, caller, request_id, command, catalog=default_catalog())
 
     @expected
     def take_in_charge(self, caller, request_id, command, correlation_id=None):
@@ -130,9 +130,13 @@ class IntakeService:
 
     @expected
     def change_subject(self, caller, request_id, command, correlation_id=None):
-        use_case = partial(conversation.change_subject, catalog=default_catalog())
         return self._command(
-            use_case, contracts.SubjectChangeInput, caller, request_id, command, correlation_id
+            conversation.change_subject,
+            contracts.SubjectChangeInput,
+            caller,
+            request_id,
+            command,
+            correlation_id,
         )
 
     @expected

@@ -101,7 +101,7 @@ def detail(
                 }
                 for a in _shown_attachments(request)
             ],
-            "next_actions": next_actions(facts_of(request), now),
+            "next_actions": next_actions(facts_of(request, catalog.rules_for(request.channel)), now),
         }
     )
     return shown

@@ -52,6 +52,11 @@ SUBJECT = {
     "identifier_kinds": ["protocollo"],
     "sla_days": 15,
     "area": "prestazioni",
+    "channel_rules": {
+        "followups_after_first_answer": 2,
+        "reminder_after_days": 15,
+        "source": "msg 3813/2021",
+    },
 }
 SUBMISSION = {
     "subject": "sollecito_domanda",

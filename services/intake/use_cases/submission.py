@@ -21,7 +21,10 @@ from shared.errors import Forbidden, InvalidInput, field_error
 
 def offered_subjects(uow: UnitOfWork, catalog: Catalog, caller: Caller) -> list[dict]:
     channel, profiles = subject_profiles_for(caller, referente_granted(uow, caller))
-    return [subject.as_dict() for subject in catalog.offered(channel, profiles)]
+    return [
+        {**subject.as_dict(), "channel_rules": catalog.rules_for(subject.channel).as_dict()}
+        for subject in catalog.offered(channel, profiles)
+    ]
 
 
 def submit_request(uow: UnitOfWork, store, catalog: Catalog, caller: Caller, submission: dict) -> dict:
