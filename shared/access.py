@@ -23,6 +23,7 @@ from sqlalchemy import and_, false, or_, true
 
 from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.identifiers import MATRICOLA_PATTERN
+from shared.vocabulary import OUTBOUND_ORIGINS
 
 ROLES = (
     "azienda",
@@ -96,6 +97,13 @@ class ClaimsSchema(Schema):
         load_default=list,
         validate=validate.Length(max=100),
     )
+    # the work queues (areas; a CRIC's sections) an official is assigned to within the sede:
+    # none means the whole sede
+    aree = fields.List(
+        fields.String(validate=validate.Regexp(r"^[a-z0-9_]{1,40}\Z")),
+        load_default=list,
+        validate=validate.Length(max=20),
+    )
 
     @pre_load
     def empty_is_missing(self, data, **kwargs):
@@ -119,6 +127,7 @@ class Caller:
     regione: str | None = None
     scope: str | None = None
     groups: tuple[str, ...] = ()
+    aree: tuple[str, ...] = ()
 
     @classmethod
     def from_claims(cls, claims) -> Caller:
@@ -139,6 +148,7 @@ class Caller:
         values["sub"] = str(values["sub"])
         values["matricole"] = tuple(dict.fromkeys(values["matricole"]))
         values["groups"] = tuple(dict.fromkeys(values["groups"]))
+        values["aree"] = tuple(dict.fromkeys(values["aree"]))
         return cls(**values)
 
     def as_claims(self) -> dict:
@@ -175,6 +185,10 @@ class Ownership:
     assigned_sede: str | None = None
     assigned_region: str | None = None
     area: str | None = None
+    # where routing put it inside the structure: the work queue (the subject's area, or the
+    # CRIC's section), and the kind of place (sede, cric, polo, triage)
+    assigned_queue: str | None = None
+    assigned_kind: str | None = None
 
 
 OWNERSHIP_FIELDS = tuple(item.name for item in dataclass_fields(Ownership))
@@ -223,8 +237,12 @@ def any_of(*conditions) -> Scope:
 # ---- reading --------------------------------------------------------------------------------
 
 
-def read_scope(caller: Caller) -> Scope:
-    """Which requests ``caller`` may see (read, list, search)."""
+def read_scope(caller: Caller, by_area: bool = True) -> Scope:
+    """Which requests ``caller`` may see (read, list, search).
+
+    An official whose token names work queues (``aree``) sees, of the sede's requests, those
+    in these queues, and the sede's own communications; ``by_area=False`` is the whole sede
+    (what the sede's offices share: its appointments)."""
     role = caller.role
     if role == "admin":
         return EVERYTHING
@@ -238,7 +256,14 @@ def read_scope(caller: Caller) -> Scope:
             where(consulente=caller.codice_fiscale) if caller.codice_fiscale else (),
         )
     if role == "sede_operatore":
-        return any_of(where(assigned_sede=caller.sede)) if caller.is_official else NOTHING
+        if not caller.is_official:
+            return NOTHING
+        if not (by_area and caller.aree):
+            return any_of(where(assigned_sede=caller.sede))
+        return any_of(
+            where(assigned_sede=caller.sede, assigned_queue=caller.aree),
+            where(assigned_sede=caller.sede, origin=OUTBOUND_ORIGINS),
+        )
     if role == "direttore":
         return director_scope(caller)
     return NOTHING
@@ -266,9 +291,9 @@ def require_read(caller: Caller, ownership: Ownership) -> None:
         raise NotFound("request_not_found", "Richiesta non trovata.")
 
 
-def require_some_scope(caller: Caller) -> Scope:
+def require_some_scope(caller: Caller, by_area: bool = True) -> Scope:
     """For lists: a token without the claims its role needs is refused, not shown nothing."""
-    scope = read_scope(caller)
+    scope = read_scope(caller, by_area)
     if scope.denies_all:
         if caller.role == "sede_operatore":
             require_official(caller)
@@ -326,9 +351,14 @@ def require_official(caller: Caller) -> None:
 
 
 def work_scope(caller: Caller) -> Scope:
-    """The requests an official works: those assigned to their sede (an admin: all)."""
+    """The requests an official works: those assigned to their sede, in their work queues
+    when the token names some (an admin: all)."""
     require_official(caller)
-    return EVERYTHING if caller.role == "admin" else any_of(where(assigned_sede=caller.sede))
+    if caller.role == "admin":
+        return EVERYTHING
+    if caller.aree:
+        return any_of(where(assigned_sede=caller.sede, assigned_queue=caller.aree))
+    return any_of(where(assigned_sede=caller.sede))
 
 
 def require_work(caller: Caller, ownership: Ownership) -> None:
@@ -362,7 +392,12 @@ def assignment_ownership(assignment: Mapping | None) -> Ownership:
     """Where an assignment puts a request (triage is no sede)."""
     assignment = assignment or {}
     sede = assignment.get("code") if assignment.get("kind") != "triage" else None
-    return Ownership(assigned_sede=sede, assigned_region=assignment.get("region"))
+    return Ownership(
+        assigned_sede=sede,
+        assigned_region=assignment.get("region"),
+        assigned_queue=assignment.get("queue"),
+        assigned_kind=assignment.get("kind"),
+    )
 
 
 def require_decision_history(caller: Caller, assignments: Iterable[Mapping]) -> None:
@@ -411,9 +446,9 @@ def can_see_appointment(caller: Caller, parties: AppointmentParties) -> bool:
     national; admins. Another requester sees nothing of it."""
     if caller.role in BOOKER_ROLES:
         return caller.sub == parties.booked_by
-    return caller.role in ("sede_operatore", "direttore", "admin") and read_scope(caller).matches(
-        parties.office
-    )
+    return caller.role in ("sede_operatore", "direttore", "admin") and read_scope(
+        caller, by_area=False
+    ).matches(parties.office)
 
 
 def require_appointment_party(caller: Caller, parties: AppointmentParties) -> None:
@@ -438,4 +473,4 @@ def appointment_scope(caller: Caller) -> Scope | None:
         raise Forbidden(
             "role_not_allowed", "Il profilo dell'utente non consente di consultare gli appuntamenti."
         )
-    return require_some_scope(caller)
+    return require_some_scope(caller, by_area=False)

@@ -20,7 +20,7 @@ from shared.access import OFFICIAL_GROUP, REQUESTER_ROLES, ROLES, SUB_MAX  # noq
 from shared.errors import InvalidInput, field_error
 from shared.events import ASSIGNMENT_KINDS
 from shared.identifiers import MATRICOLA_PATTERN
-from shared.vocabulary import HISTORY_STEPS, ORIGINS, STATES
+from shared.vocabulary import CRIC_SECTIONS, HISTORY_STEPS, ORIGINS, STATES
 
 IDENTIFIER_KINDS = ("protocollo", "domus", "pensione")
 # Dates outside these bounds are typing mistakes, and would overflow date arithmetic.
@@ -203,6 +203,15 @@ class RequestSubmissionInput(StrictSchema):
         load_default=None, allow_none=True, metadata={"description": "Richiesta precedente collegata"}
     )
     contacts = fields.Nested(ContactsInput, load_default=dict)
+    cric_section = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(list(CRIC_SECTIONS), error="Sezione CRIC non valida: usare {choices}."),
+        metadata={
+            "description": "Sezione del CRIC a cui si rivolge il referente regionale (obbligatoria per "
+            "le sue richieste, senza cittadino): pensioni | sostegno_reddito | soggetto_contribuente"
+        },
+    )
 
 
 class SearchFilters(StrictSchema):
@@ -224,6 +233,13 @@ class SearchFilters(StrictSchema):
     )
     consulente = Line(
         16, validators=[CODICE_FISCALE_SHAPE], metadata={"description": "codice fiscale dell'intermediario"}
+    )
+    queue = Line(
+        100,
+        metadata={
+            "description": "coda di lavoro in cui l'instradamento ha messo la richiesta: l'area "
+            "(pensioni, soggetto_contribuente, …) o la sezione del CRIC"
+        },
     )
     opened_from = Day()
     opened_to = Day()
@@ -387,6 +403,10 @@ class ExplainQuery(RoutingInput):
     ufficio = _routing_text(
         validate=validate.Length(min=1, max=20), metadata={"description": "codice ufficio del patronato"}
     )
+    cric_section = _routing_text(
+        validate=validate.OneOf(list(CRIC_SECTIONS), error="Sezione CRIC non valida: usare {choices}."),
+        metadata={"description": "sezione CRIC indicata dal referente regionale"},
+    )
     on = _routing_day("giorno della decisione, predefinito oggi")
 
 
@@ -509,6 +529,11 @@ class ReadyOutput(Schema):
     )
 
 
+class SubjectRefOutput(Schema):
+    code = _text()
+    label = _text()
+
+
 class ChannelRulesOutput(Schema):
     followups_after_first_answer = _int(
         description="ulteriori interazioni dopo la prima risposta; 0: si prosegue con richieste concatenate"
@@ -529,6 +554,10 @@ class SubjectOutput(Schema):
     identifier_kinds = _list(_text(enum=IDENTIFIER_KINDS))
     sla_days = _int(nullable=True, description="Giorni per chiudere; null: comunicazione non misurata")
     area = _text()
+    cric_sections = _list(
+        fields.Nested(SubjectRefOutput),
+        description="sezioni del CRIC tra cui sceglie il referente regionale (cric_section), o vuoto",
+    )
     channel_rules = _nested(ChannelRulesOutput, description="regole del canale dopo l'invio, con la fonte")
 
 
@@ -611,11 +640,6 @@ class ThreadMessageOutput(Schema):
     at = Instant()
 
 
-class SubjectRefOutput(Schema):
-    code = _text()
-    label = _text()
-
-
 class SubjectChangeOutput(Schema):
     old = _nested(SubjectRefOutput)
     new = _nested(SubjectRefOutput)
@@ -687,6 +711,9 @@ class RequestDetail(RequestSummary):
     citizen = _nested(CitizenOutput, nullable=True)
     patronato = _nested(PatronatoOfficeOutput, nullable=True)
     parent_id = Id(nullable=True)
+    cric_section = _text(
+        nullable=True, enum=tuple(CRIC_SECTIONS), description="sezione CRIC indicata dal referente regionale"
+    )
     parent = _nested(
         ChainedRequestOutput,
         nullable=True,

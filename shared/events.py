@@ -104,6 +104,8 @@ class RequestSubmittedV1(StrictSchema):
     parent_id = fields.UUID(load_default=None, allow_none=True)
     requester = fields.String(required=True)
     submitted_at = fields.AwareDateTime(required=True, format="iso")
+    # Optional, added later: the CRIC section a referente regionale's question concerns
+    cric_section = fields.String(load_default=None, allow_none=True)
 
 
 class AssignmentSchema(StrictSchema):
@@ -174,6 +176,7 @@ class RequestSubjectChangedV1(RequestStepV1):
     citizen = fields.Nested(CitizenSchema, load_default=None, allow_none=True)
     matricola = fields.String(load_default=None, allow_none=True)
     patronato = fields.Nested(PatronatoOfficeSchema, load_default=None, allow_none=True)
+    cric_section = fields.String(load_default=None, allow_none=True)
 
 
 class RequestClosedV1(RequestStepV1):

@@ -54,3 +54,11 @@ SLA_DAYS = (5, 10, 15, 25)
 # the Cassetto has neither), and falls back on these for a channel it does not describe.
 DAYS_WITHOUT_ANSWER = 15
 MAX_FOLLOWUPS = 2
+
+# The three sections of every CRIC (circ. 135/2011, seed 001): a referente regionale's
+# question and a contact-center scheda Linea INPS name the one they concern.
+CRIC_SECTIONS = {
+    "pensioni": "Pensioni",
+    "sostegno_reddito": "Prestazioni a sostegno del reddito",
+    "soggetto_contribuente": "Soggetto contribuente",
+}

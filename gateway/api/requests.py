@@ -73,6 +73,8 @@ SUBMISSION_RULES = (
     "attachments_too_large",
     "unknown_attachment",
     "unknown_parent",
+    "cric_section_required",
+    "cric_section_not_expected",
 )
 OFFICIAL_STEP_CONFLICTS = ("request_closed", "outbound_message")
 

@@ -36,6 +36,9 @@ from shared.vocabulary import (
     STEP_TAKEN,
 )
 
+# the queue of a sede's own communications (officials scoped to areas see them too)
+OUTBOUND_QUEUE = "comunicazioni"
+
 
 def protocol_for(number: int, now: datetime) -> str:
     """The protocol a request is registered under: the year and the next number of the sequence."""
@@ -115,6 +118,7 @@ class Request:
                 subject_code=valid.subject.code,
                 catalog_version=valid.subject.catalog_version,
                 area=valid.subject.area,
+                cric_section=valid.cric_section,
                 sla_days=valid.subject.sla_days,
                 text=valid.text,
                 case_identifier=valid.case_identifier,
@@ -198,6 +202,7 @@ class Request:
             "patronato": {"ente": row.patronato_ente, "ufficio": row.patronato_ufficio}
             if row.patronato_ente
             else None,
+            "cric_section": row.cric_section,
         }
 
     def _submitted_payload(self) -> dict:
@@ -228,6 +233,8 @@ class Request:
         row.assignment = dict(assignment)
         row.assigned_sede = assignment["code"] if assignment["kind"] != "triage" else None
         row.assigned_region = assignment.get("region")
+        row.assigned_queue = assignment.get("queue")
+        row.assigned_kind = assignment["kind"]
         row.routed_at = decided_at
         row.updated_at = max(row.updated_at, decided_at)
 
@@ -515,12 +522,14 @@ class Request:
                 requester_role=requester_role,
                 state=STATE_CLOSED,
                 assigned_sede=sede,
+                assigned_queue=OUTBOUND_QUEUE if sede else None,
+                assigned_kind="sede" if sede else None,
                 assignment={
                     "kind": "sede",
                     "code": sede,
                     "name": "",
                     "reason": "comunicazione in uscita della sede",
-                    "queue": "comunicazioni",
+                    "queue": OUTBOUND_QUEUE,
                 }
                 if sede
                 else None,

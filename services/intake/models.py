@@ -31,6 +31,8 @@ class Request(Base):
     subject_code: Mapped[str] = mapped_column(String(60), index=True)
     catalog_version: Mapped[str] = mapped_column(String(40))
     area: Mapped[str] = mapped_column(String(40))
+    # the CRIC section a referente regionale's question concerns (circ. 135/2011)
+    cric_section: Mapped[str | None] = mapped_column(String(40), nullable=True)
     sla_days: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: outbound, not measured
     text: Mapped[str] = mapped_column(Text)
     case_identifier: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
@@ -61,6 +63,9 @@ class Request(Base):
     assignment: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
     assigned_sede: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
     assigned_region: Mapped[str | None] = mapped_column(String(60), nullable=True, index=True)
+    # the work queue inside the structure (area, or CRIC section) and the kind of place
+    assigned_queue: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    assigned_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
     routed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # last time the unrouted-request sweep re-sent request_submitted (services/intake/sweep.py)
     resubmitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -86,6 +91,8 @@ OWNERSHIP_COLUMNS = {
     "assigned_sede": Request.assigned_sede,
     "assigned_region": Request.assigned_region,
     "area": Request.area,
+    "assigned_queue": Request.assigned_queue,
+    "assigned_kind": Request.assigned_kind,
 }
 
 

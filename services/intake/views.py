@@ -65,6 +65,7 @@ def detail(
             if request.patronato_ente
             else None,
             "parent_id": str(request.parent_id) if request.parent_id else None,
+            "cric_section": request.cric_section,
             "assignment": assignment_shown(request.assignment, reader),
             "outcome": request.outcome,
             "booking_enabled": request.booking_enabled,
@@ -240,6 +241,7 @@ def search(session, catalog: Catalog, scope: access.Scope, filters: dict) -> dic
         "origin": Request.origin,
         "codice_fiscale": Request.citizen_codice_fiscale,
         "consulente": Request.consulente_codice_fiscale,
+        "queue": Request.assigned_queue,
     }
     for name, column in exact.items():
         if filters.get(name):

@@ -336,7 +336,11 @@ def test_fax_published_with_the_contact_center_client_joins_the_history(infra, i
 
 def test_referente_grant_is_effective_for_the_next_request_of_that_patronato_only(rpc, unique):
     caller = operatore(unique)
-    normativo = {"subject": "chiarimento_normativo", "text": "Quale norma si applica?"}
+    normativo = {
+        "subject": "chiarimento_normativo",
+        "text": "Quale norma si applica?",
+        "cric_section": "pensioni",
+    }
     with pytest.raises(InvalidInput):
         rpc.submit_request(caller, normativo)
     other_admin = {"sub": "adm-x", "role": "patronato_admin", "patronato": "999"}
@@ -426,3 +430,21 @@ def test_a_chained_conversation_is_seen_from_both_ends(infra, intake, rpc, uniqu
     assert rpc.get_request(caller, reply["id"])["parent"]["id"] == parent_id
     # a reader who may not see the parent does not learn about it from the reply
     assert rpc.get_request(caller, parent_id)["parent"] is None
+
+
+def test_officials_filter_by_work_queue_and_an_area_official_sees_only_its_queue(infra, intake, rpc, unique):
+    caller, sede = operatore(unique), sede_of(unique)
+    request_id = rpc.submit_request(caller, submission())["id"]
+    route(infra, intake, request_id, sede)  # queue "informazioni"
+
+    assert [i["id"] for i in rpc.search_requests(official(sede), {"queue": "informazioni"})["items"]] == [
+        request_id
+    ]
+    assert rpc.search_requests(official(sede), {"queue": "pensioni"})["total"] == 0
+    pensioni_only = official(sede, aree=["pensioni"])
+    assert rpc.search_requests(pensioni_only, {})["total"] == 0
+    with pytest.raises(NotFound):
+        rpc.get_request(pensioni_only, request_id)
+    with pytest.raises(NotFound):
+        rpc.take_in_charge(pensioni_only, request_id, {})
+    assert rpc.take_in_charge(official(sede, aree=["informazioni"]), request_id, {})["state"] == "in_progress"

@@ -34,6 +34,44 @@ OPERATORE = caller(role="patronato_operatore", patronato="001", ufficio="0001")
 OFFICIAL = caller(role="sede_operatore", sede="0704", groups=["APP_FEA_COMBID"])
 
 
+# ---- work queues: an official scoped to areas -------------------------------------------------
+
+PENSIONI_OFFICIAL = caller(role="sede_operatore", sede="0790", groups=["APP_FEA_COMBID"], aree=["pensioni"])
+
+
+def in_queue(queue, origin="patronato", kind="cric"):
+    return Ownership(
+        origin=origin, assigned_sede="0790", assigned_region="Lazio", assigned_queue=queue, assigned_kind=kind
+    )
+
+
+def test_an_official_scoped_to_an_area_reads_and_works_only_that_queue_of_the_sede():
+    assert access.can_read(PENSIONI_OFFICIAL, in_queue("pensioni"))
+    assert not access.can_read(PENSIONI_OFFICIAL, in_queue("soggetto_contribuente"))
+    access.require_work(PENSIONI_OFFICIAL, in_queue("pensioni"))
+    with pytest.raises(NotFound):
+        access.require_work(PENSIONI_OFFICIAL, in_queue("sostegno_reddito"))
+    # the sede's own communications are the whole sede's reading
+    assert access.can_read(PENSIONI_OFFICIAL, in_queue("comunicazioni", origin="sede", kind="sede"))
+    # an official without areas reads the whole sede
+    whole = caller(role="sede_operatore", sede="0790", groups=["APP_FEA_COMBID"])
+    assert access.can_read(whole, in_queue("soggetto_contribuente"))
+
+
+def test_the_area_scope_does_not_narrow_the_sedes_appointments():
+    parties = access.AppointmentParties(booked_by="op-1", sede="0790", region="Lazio")
+    assert access.can_see_appointment(PENSIONI_OFFICIAL, parties)
+    assert access.appointment_scope(PENSIONI_OFFICIAL).matches(parties.office)
+
+
+def test_reassignment_by_an_area_official_is_limited_to_its_queue():
+    access.require_reassignment(PENSIONI_OFFICIAL, {"kind": "cric", "code": "0790", "queue": "pensioni"})
+    with pytest.raises(Forbidden):
+        access.require_reassignment(
+            PENSIONI_OFFICIAL, {"kind": "cric", "code": "0790", "queue": "soggetto_contribuente"}
+        )
+
+
 # ---- claims ---------------------------------------------------------------------------------
 
 

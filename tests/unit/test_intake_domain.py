@@ -80,10 +80,23 @@ def test_operatore_needs_the_citizen():
 
 
 def test_referente_without_citizen_is_a_referente_request_and_with_citizen_an_operatore_one():
-    assert submit(REFERENTE, subject="chiarimento_normativo").channel.profile == "referente_regionale"
+    referente = submit(REFERENTE, subject="chiarimento_normativo", cric_section="soggetto_contribuente")
+    assert referente.channel.profile == "referente_regionale"
+    assert referente.cric_section == "soggetto_contribuente"
     assert submit(REFERENTE, citizen=CITIZEN).channel.profile == "operatore_generico"
     with pytest.raises(InvalidInput):
         submit(OPERATORE, subject="chiarimento_normativo", citizen=CITIZEN)
+
+
+def test_a_referente_names_the_cric_section_its_question_concerns():
+    """Circ. 135/2011: the CRIC has three sections; the referente says which one it writes to."""
+    with pytest.raises(InvalidInput) as missing:
+        submit(REFERENTE, subject="chiarimento_normativo")
+    with pytest.raises(InvalidInput) as not_expected:
+        submit(REFERENTE, citizen=CITIZEN, cric_section="pensioni")
+
+    assert field_codes(missing) == {("cric_section", "cric_section_required")}
+    assert field_codes(not_expected) == {("cric_section", "cric_section_not_expected")}
 
 
 def test_patronato_request_needs_office_scope_in_the_token():

@@ -46,13 +46,14 @@ def operatore_generico(cap, subject="sollecito_domanda", area="pensioni"):
     }
 
 
-def referente(ente="001", ufficio="0058", subject="chiarimento_normativo", cap=None):
+def referente(ente="001", ufficio="0058", subject="chiarimento_normativo", cap=None, cric_section=None):
     payload = {
         "channel": "combipat",
         "profile": "referente_regionale",
         "subject": subject,
         "area": "normativa",
         "patronato": {"ente": ente, "ufficio": ufficio},
+        "cric_section": cric_section,
     }
     if cap:
         payload["citizen"] = {"codice_fiscale": "RSSMRA80A01H501U", "cap": cap}
@@ -172,6 +173,23 @@ def test_referente_goes_to_the_cric_of_the_office_region_in_the_subject_section(
     assert decision.assignment.queue == "pensioni"
     assert decision.inputs["region"] == "Lazio" and decision.inputs["cric_section"] == "pensioni"
     assert "001/0058" in decision.assignment.reason
+
+
+@pytest.mark.parametrize(
+    "section, name",
+    [
+        ("sostegno_reddito", "CRIC Lazio – sezione Prestazioni a sostegno del reddito"),
+        ("soggetto_contribuente", "CRIC Lazio – sezione Soggetto contribuente"),
+        ("pensioni", "CRIC Lazio – sezione Pensioni"),
+    ],
+)
+def test_a_referentes_question_reaches_the_cric_section_it_names(table, section, name):
+    """Circ. 135/2011: pensioni, sostegno al reddito, soggetto contribuente; the referente
+    says which area its question concerns, whatever the subject."""
+    decision = table.decide(referente(subject="chiarimento_normativo", cric_section=section), DAY)
+
+    assert (decision.assignment.name, decision.assignment.queue) == (name, section)
+    assert (decision.inputs["cric_section"], decision.inputs["cric_section_from"]) == (section, "request")
 
 
 def test_referente_with_an_office_in_another_region_than_its_cap_goes_to_the_office_region(table):

@@ -208,13 +208,15 @@ def referente_regionale_cric(view: ReferenceView, request: RequestFacts) -> Verd
         )
         return Verdict(RuleCheck(rule, NOT_RESOLVED, "no_cric", detail))
     subject = view.subjects.get(request.subject or "")
-    if subject is None or subject.cric_section not in CRIC_SECTIONS:
+    section, named = cric_section_of(view, request)
+    if section is None:
         detail = f"Referente regionale: l'oggetto «{request.subject or '(assente)'}» non ha una sezione CRIC"
         return Verdict(RuleCheck(rule, NOT_RESOLVED, "subject_without_section", detail))
-    section = subject.cric_section
+    label = subject.label or subject.code if subject is not None else request.subject
+    why = "indicata dal referente" if named else f"dell'oggetto «{label}»"
     reason = (
         f"Referente regionale dell'{office_label} (provincia {office.province}, {region}) → {cric.name}, "
-        f"sezione {CRIC_SECTIONS[section]} (oggetto «{subject.label or subject.code}»)"
+        f"sezione {CRIC_SECTIONS[section]} ({why})"
     )
     assignment = Assignment(
         "cric", cric.code, f"{cric.name} – sezione {CRIC_SECTIONS[section]}", reason, section
@@ -225,10 +227,23 @@ def referente_regionale_cric(view: ReferenceView, request: RequestFacts) -> Verd
         "ufficio": request.ufficio,
         "province": office.province,
         "region": region,
-        "subject": subject.code,
+        "subject": request.subject,
         "cric_section": section,
+        "cric_section_from": "request" if named else "subject",
     }
     return Verdict(RuleCheck(rule, MATCHED, "cric", reason), assignment, inputs)
+
+
+def cric_section_of(view: ReferenceView, request: RequestFacts) -> tuple[str | None, bool]:
+    """The CRIC section a request goes to, and whether the request named it: the one named
+    (a referente regionale says which area the question concerns, circ. 135/2011), else
+    the subject's default section; None when neither is one of the three."""
+    if request.cric_section in CRIC_SECTIONS:
+        return request.cric_section, True
+    subject = view.subjects.get(request.subject or "")
+    if subject is not None and subject.cric_section in CRIC_SECTIONS:
+        return subject.cric_section, False
+    return None, False
 
 
 def polo(view: ReferenceView, request: RequestFacts) -> Verdict:

@@ -69,6 +69,7 @@ class RequestFacts(NamedTuple):
     matricola: str | None = None
     ente: str | None = None
     ufficio: str | None = None
+    cric_section: str | None = None  # the CRIC section a referente regionale named
 
     @classmethod
     def from_payload(cls, payload: dict) -> RequestFacts:
@@ -83,6 +84,7 @@ class RequestFacts(NamedTuple):
             _text(payload.get("matricola")),
             _text(office.get("ente")) if isinstance(office, dict) else None,
             _text(office.get("ufficio")) if isinstance(office, dict) else None,
+            _text(payload.get("cric_section")),
         )
 
     @classmethod
