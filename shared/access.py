@@ -47,6 +47,10 @@ CONTACT_CENTER_ROLE = "contact_center"
 BOOKER_ROLES = (*REQUESTER_ROLES, CONTACT_CENTER_ROLE)
 # The group that enables a sede official to "Comunicazione Bidirezionale" (messaggio 1986/2011).
 OFFICIAL_GROUP = "APP_FEA_COMBID"
+# This platform's own group (not from the seeds): an enabled official who also owns the triage
+# queue of the region in the token's ``regione`` claim (the whole country with
+# ``scope: "national"``): the requests no rule could place, to take or send to a sede.
+TRIAGE_GROUP = "COMBID_SMISTAMENTO"
 NATIONAL_SCOPE = "national"
 
 # Bounds match the columns the claims reach (requests.requester_sub is 100 characters).
@@ -168,6 +172,18 @@ class Caller:
     def is_requester(self) -> bool:
         return self.role in REQUESTER_ROLES
 
+    @property
+    def triage_regions(self) -> Scope | None:
+        """The triage an enabled official owns (group COMBID_SMISTAMENTO): of its region, or
+        national; None for anyone else."""
+        if not (self.is_official and TRIAGE_GROUP in self.groups):
+            return None
+        if self.regione:
+            return any_of(where(assigned_kind="triage", assigned_region=self.regione))
+        if self.scope == NATIONAL_SCOPE:
+            return any_of(where(assigned_kind="triage"))
+        return None
+
 
 # ---- what a request is, for the policy ------------------------------------------------------
 
@@ -237,12 +253,13 @@ def any_of(*conditions) -> Scope:
 # ---- reading --------------------------------------------------------------------------------
 
 
-def read_scope(caller: Caller, by_area: bool = True) -> Scope:
+def read_scope(caller: Caller, requests: bool = True) -> Scope:
     """Which requests ``caller`` may see (read, list, search).
 
     An official whose token names work queues (``aree``) sees, of the sede's requests, those
-    in these queues, and the sede's own communications; ``by_area=False`` is the whole sede
-    (what the sede's offices share: its appointments)."""
+    in these queues, and the sede's own communications; a triage official also the triage
+    of its region. ``requests=False`` is the sede as a place, without queues or triage (what
+    the sede's offices share: its appointments)."""
     role = caller.role
     if role == "admin":
         return EVERYTHING
@@ -258,11 +275,15 @@ def read_scope(caller: Caller, by_area: bool = True) -> Scope:
     if role == "sede_operatore":
         if not caller.is_official:
             return NOTHING
-        if not (by_area and caller.aree):
+        if not requests:
             return any_of(where(assigned_sede=caller.sede))
+        triage = caller.triage_regions.conditions if caller.triage_regions else ()
+        if not caller.aree:
+            return any_of(where(assigned_sede=caller.sede), *triage)
         return any_of(
             where(assigned_sede=caller.sede, assigned_queue=caller.aree),
             where(assigned_sede=caller.sede, origin=OUTBOUND_ORIGINS),
+            *triage,
         )
     if role == "direttore":
         return director_scope(caller)
@@ -291,9 +312,9 @@ def require_read(caller: Caller, ownership: Ownership) -> None:
         raise NotFound("request_not_found", "Richiesta non trovata.")
 
 
-def require_some_scope(caller: Caller, by_area: bool = True) -> Scope:
+def require_some_scope(caller: Caller, requests: bool = True) -> Scope:
     """For lists: a token without the claims its role needs is refused, not shown nothing."""
-    scope = read_scope(caller, by_area)
+    scope = read_scope(caller, requests)
     if scope.denies_all:
         if caller.role == "sede_operatore":
             require_official(caller)
@@ -356,9 +377,10 @@ def work_scope(caller: Caller) -> Scope:
     require_official(caller)
     if caller.role == "admin":
         return EVERYTHING
+    triage = caller.triage_regions.conditions if caller.triage_regions else ()
     if caller.aree:
-        return any_of(where(assigned_sede=caller.sede, assigned_queue=caller.aree))
-    return any_of(where(assigned_sede=caller.sede))
+        return any_of(where(assigned_sede=caller.sede, assigned_queue=caller.aree), *triage)
+    return any_of(where(assigned_sede=caller.sede), *triage)
 
 
 def require_work(caller: Caller, ownership: Ownership) -> None:
@@ -447,7 +469,7 @@ def can_see_appointment(caller: Caller, parties: AppointmentParties) -> bool:
     if caller.role in BOOKER_ROLES:
         return caller.sub == parties.booked_by
     return caller.role in ("sede_operatore", "direttore", "admin") and read_scope(
-        caller, by_area=False
+        caller, requests=False
     ).matches(parties.office)
 
 
@@ -473,4 +495,4 @@ def appointment_scope(caller: Caller) -> Scope | None:
         raise Forbidden(
             "role_not_allowed", "Il profilo dell'utente non consente di consultare gli appuntamenti."
         )
-    return require_some_scope(caller, by_area=False)
+    return require_some_scope(caller, requests=False)

@@ -81,6 +81,18 @@ CALLERS = [
     {"role": "intermediario", "matricole": ["7099999999"], "codice_fiscale": "BNCLRA80A41H501Y"},
     {"role": "sede_operatore", "sede": "0704", "groups": ["APP_FEA_COMBID"]},
     {"role": "sede_operatore", "sede": "0704", "groups": ["APP_FEA_COMBID"], "aree": ["pensioni"]},
+    {
+        "role": "sede_operatore",
+        "sede": "0700",
+        "groups": ["APP_FEA_COMBID", "COMBID_SMISTAMENTO"],
+        "regione": "Lazio",
+    },
+    {
+        "role": "sede_operatore",
+        "sede": "0700",
+        "groups": ["APP_FEA_COMBID", "COMBID_SMISTAMENTO"],
+        "scope": "national",
+    },
     {"role": "direttore", "sede": "0908"},
     {"role": "direttore", "regione": "Lazio"},
     {"role": "direttore", "scope": "national"},

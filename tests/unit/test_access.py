@@ -72,6 +72,50 @@ def test_reassignment_by_an_area_official_is_limited_to_its_queue():
         )
 
 
+# ---- triage: the region's triage officials own what no rule placed ------------------------------
+
+TRIAGE_LAZIO = Ownership(
+    origin="patronato", assigned_region="Lazio", assigned_queue="generale", assigned_kind="triage"
+)
+TRIAGE_NOWHERE = Ownership(
+    origin="cassetto", matricola="0012345678", assigned_queue="generale", assigned_kind="triage"
+)
+
+
+def triage_official(**claims):
+    return caller(
+        role="sede_operatore", sede="0700", groups=["APP_FEA_COMBID", "COMBID_SMISTAMENTO"], **claims
+    )
+
+
+def test_a_regional_triage_official_reads_works_and_moves_the_regions_triage():
+    lazio = triage_official(regione="Lazio")
+
+    assert access.can_read(lazio, TRIAGE_LAZIO)
+    access.require_work(lazio, TRIAGE_LAZIO)
+    access.require_reassignment(
+        lazio, {"kind": "triage", "code": "TRIAGE", "queue": "generale", "region": "Lazio"}
+    )
+    assert not access.can_read(lazio, TRIAGE_NOWHERE)
+    assert not access.can_read(triage_official(regione="Lombardia"), TRIAGE_LAZIO)
+    assert access.can_read(triage_official(scope="national"), TRIAGE_NOWHERE)
+
+
+def test_without_the_triage_group_an_official_does_not_see_triage():
+    official = caller(role="sede_operatore", sede="0700", groups=["APP_FEA_COMBID"], regione="Lazio")
+
+    assert not access.can_read(official, TRIAGE_LAZIO)
+    assert not access.can_read(OFFICIAL, TRIAGE_LAZIO)
+    with pytest.raises(Forbidden):
+        access.require_reassignment(official, {"kind": "triage", "code": "TRIAGE", "region": "Lazio"})
+
+
+def test_a_triage_official_still_sees_the_appointments_of_its_sede_only():
+    lazio = triage_official(regione="Lazio")
+    assert access.appointment_scope(lazio).matches(Ownership(assigned_sede="0700"))
+    assert not access.appointment_scope(lazio).matches(Ownership(assigned_region="Lazio"))
+
+
 # ---- claims ---------------------------------------------------------------------------------
 
 

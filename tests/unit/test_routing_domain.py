@@ -159,6 +159,17 @@ def test_province_without_sede_goes_to_triage(data):
 
     assert decision.rule == "triage" and decision.inputs["why"] == ["no_sede"]
     assert "provincia RM" in decision.assignment.reason
+    # the CAP says which region's triage owns it
+    assert (decision.assignment.region, decision.inputs["region_from"]) == ("Lazio", "CAP 00184")
+
+
+def test_triage_belongs_to_the_region_of_the_request_when_its_data_say_which(table):
+    unknown_cap = table.decide(operatore_generico("00000"), DAY)  # office 001/0058 is in Roma
+    unknown_prefix = table.decide(cassetto("0012345678"), DAY)
+
+    assert (unknown_cap.rule, unknown_cap.assignment.region) == ("triage", "Lazio")
+    assert unknown_cap.inputs["region_from"] == "ufficio di patronato 001/0058"
+    assert (unknown_prefix.rule, unknown_prefix.assignment.region) == ("triage", None)
 
 
 # ---- 1. referente regionale → CRIC of the office's region, section by subject -------------------

@@ -40,7 +40,15 @@ def queue_of(view: ReferenceView | None, request: RequestFacts) -> str:
     return subject.area if subject is not None else DEFAULT_QUEUE
 
 
-def triage(request: RequestFacts, chain: tuple[RuleCheck, ...], version: str, day: date) -> Decision:
+def triage(
+    request: RequestFacts,
+    chain: tuple[RuleCheck, ...],
+    version: str,
+    day: date,
+    view: ReferenceView | None = None,
+) -> Decision:
+    """The triage queue, with the reasons; of the request's region when its data say which
+    (the CAP, the matricola, the patronato office): that region's triage officials own it."""
     unresolved = [check for check in chain if check.outcome == NOT_RESOLVED]
     if unresolved:
         why = "; ".join(check.detail for check in unresolved)
@@ -50,12 +58,17 @@ def triage(request: RequestFacts, chain: tuple[RuleCheck, ...], version: str, da
             f"e il profilo «{request.profile}»"
         )
     check = RuleCheck("triage", MATCHED, "triage", f"{why}: richiesta nella coda di smistamento.")
+    region, region_from = triage_region(view, request) if view is not None else (None, "")
     inputs = {
         "why": [c.code for c in unresolved] or ["no_rule"],
         "channel": request.channel,
         "profile": request.profile,
+        "region": region,
+        "region_from": region_from if region else None,
     }
-    assignment = Assignment("triage", TRIAGE_CODE, TRIAGE_NAME, check.detail, request.area or DEFAULT_QUEUE)
+    assignment = Assignment(
+        "triage", TRIAGE_CODE, TRIAGE_NAME, check.detail, request.area or DEFAULT_QUEUE, region
+    )
     return Decision(assignment, "triage", inputs, version, (*chain, check), request, day)
 
 
@@ -139,6 +152,18 @@ def request_region(view: ReferenceView, request: RequestFacts) -> tuple[str | No
         if place is not None:
             return view.region_of_province(place.province), f"matricola {request.matricola}"
     return None, "nessun dato territoriale"
+
+
+def triage_region(view: ReferenceView, request: RequestFacts) -> tuple[str | None, str]:
+    """The region whose triage a request goes to: the request's own (CAP, matricola,
+    referente's office), else that of the patronato office that wrote it."""
+    region, source = request_region(view, request)
+    if region is None and request.ente and request.ufficio:
+        office = view.offices.get((request.ente, request.ufficio))
+        if office is not None:
+            region = view.region_of_province(office.province)
+            source = f"ufficio di patronato {request.ente}/{request.ufficio}"
+    return region, source
 
 
 # ---- rules: (view, request) -> Verdict ------------------------------------------------

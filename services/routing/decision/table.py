@@ -12,7 +12,8 @@ day, then ``decide`` walks ``rules.RULES`` in order of precedence:
    comune (CAP);
 4. ``cassetto_matricola``        cassetto → the sede di competenza of the matricola
    (company registry, else the documented fallback on its 2-digit provincial prefix);
-5. ``triage``                    otherwise → the triage queue, with the reasons.
+5. ``triage``                    otherwise → the triage queue, with the reasons, of the
+   request's region when its data say which (owned by that region's triage officials).
 
 Each rule answers "matched", "not applicable" or "not resolved" (it applies, but the data
 cannot place the request) with a stable code and an Italian detail; the decision keeps
@@ -103,7 +104,7 @@ class RoutingTable:
                 return Decision(
                     assignment, verdict.check.rule, verdict.inputs or {}, version, tuple(chain), request, day
                 )
-        return triage(request, tuple(chain), version, day)
+        return triage(request, tuple(chain), version, day, view)
 
 
 def with_region(view: ReferenceView, assignment: Assignment) -> Assignment:
