@@ -553,6 +553,13 @@ class SubjectOutput(Schema):
     identifier_required = _bool()
     identifier_kinds = _list(_text(enum=IDENTIFIER_KINDS))
     sla_days = _int(nullable=True, description="Giorni per chiudere; null: comunicazione non misurata")
+    sla_days_source = _text(
+        nullable=True,
+        enum=("seed", "default"),
+        description="seed: soglia fissata da un documento di origine; default: valore predefinito del "
+        "catalogo (i seed fissano le soglie 5/10/15/25, non quale oggetto ha quale)",
+    )
+    source = _text(description="il documento da cui viene l'oggetto")
     area = _text()
     cric_sections = _list(
         fields.Nested(SubjectRefOutput),

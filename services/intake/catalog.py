@@ -14,6 +14,9 @@ from pathlib import Path
 from shared.vocabulary import DAYS_WITHOUT_ANSWER, MAX_FOLLOWUPS, SLA_DAYS
 
 CATALOG_PATH = Path(__file__).parent / "catalog" / "subjects.json"
+# Where a subject's SLA days come from: a seed that fixes them, or this catalog's default
+# (the seeds fix the four thresholds, not which subject has which).
+SLA_SOURCES = ("seed", "default")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,9 @@ class Subject:
     sla_days: int | None  # None: an outbound communication, not measured
     area: str
     active: bool
+    # whether a seed fixes this subject's sla_days ("seed") or the catalog chose it ("default")
+    sla_days_source: str | None = None
+    source: str = ""  # the document the subject comes from
 
     def as_dict(self) -> dict:
         return {
@@ -39,7 +45,9 @@ class Subject:
             "identifier_kinds": list(self.identifier_kinds),
             "identifier_required": self.identifier_required,
             "sla_days": self.sla_days,
+            "sla_days_source": self.sla_days_source,
             "area": self.area,
+            "source": self.source,
         }
 
 
@@ -91,6 +99,11 @@ class Catalog:
                     raise ValueError(
                         f"{version['version']}/{item['code']}: sla_days must be one of {allowed}"
                     )
+                sla_source = item.get("sla_days_source")
+                if sla_source not in (SLA_SOURCES if measured else (None,)):
+                    raise ValueError(
+                        f"{version['version']}/{item['code']}: sla_days_source must be one of {SLA_SOURCES}"
+                    )
                 self.subjects.append(
                     Subject(
                         code=item["code"],
@@ -103,6 +116,8 @@ class Catalog:
                         sla_days=item["sla_days"],
                         area=item["area"],
                         active=version["status"] == "active",
+                        sla_days_source=sla_source,
+                        source=item.get("source", ""),
                     )
                 )
 

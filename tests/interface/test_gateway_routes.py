@@ -51,7 +51,10 @@ SUBJECT = {
     "identifier_required": True,
     "identifier_kinds": ["protocollo"],
     "sla_days": 15,
+    "sla_days_source": "default",
+    "source": "messaggio INPS n. 3813/2021",
     "area": "prestazioni",
+    "cric_sections": [],
     "channel_rules": {
         "followups_after_first_answer": 2,
         "reminder_after_days": 15,

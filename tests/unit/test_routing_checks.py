@@ -63,7 +63,7 @@ def test_every_cap_must_reach_a_sede(sample, provinces):
 
     problems = problems_of(without_rome, provinces)
 
-    assert codes(problems) == ["cap_without_sede", "unknown_sede"]  # ... and the national polo was in Roma
+    assert codes(problems) == ["cap_without_sede", "unknown_sede"]  # ... and the Roma companies had it
     assert "Provincia RM (Roma)" in next(p.detail for p in problems if p.code == "cap_without_sede")
 
 

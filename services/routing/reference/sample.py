@@ -67,6 +67,26 @@ SAMPLE_SUBJECTS = (
     ),
     ("dm_uniemens", "DM/UniEmens trasmessi", "soggetto_contribuente", "soggetto_contribuente"),
     ("f24", "Versamenti F24", "soggetto_contribuente", "soggetto_contribuente"),
+    ("rateazioni", "Rateazioni", "soggetto_contribuente", "soggetto_contribuente"),
+    (
+        "agevolazioni_sgravi",
+        "Agevolazioni e sgravi contributivi",
+        "soggetto_contribuente",
+        "soggetto_contribuente",
+    ),
+    (
+        "ammortizzatori_sociali",
+        "Ammortizzatori sociali e cassa integrazione",
+        "sostegno_reddito",
+        "sostegno_reddito",
+    ),
+    ("note_rettifica", "Note di rettifica", "soggetto_contribuente", "soggetto_contribuente"),
+    (
+        "iscrizione_variazioni",
+        "Iscrizione e variazioni dell'azienda",
+        "soggetto_contribuente",
+        "soggetto_contribuente",
+    ),
 )
 
 # subject, region (None = national), province whose sede hosts the polo, name
