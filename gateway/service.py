@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from gateway.api.admin import AdminApi
 from gateway.api.agenda import AgendaApi
+from gateway.api.crm import CrmApi
 from gateway.api.docs import DocsApi
 from gateway.api.probes import ProbesApi
 from gateway.api.requests import RequestsApi
 from gateway.api.routing import RoutingApi
 
 
-class GatewayService(ProbesApi, RequestsApi, RoutingApi, AgendaApi, AdminApi, DocsApi):
+class GatewayService(ProbesApi, RequestsApi, RoutingApi, AgendaApi, CrmApi, AdminApi, DocsApi):
     name = "gateway"

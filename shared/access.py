@@ -395,6 +395,21 @@ def require_own_request(caller: Caller, ownership: Ownership) -> None:
     require_read(caller, ownership)
 
 
+# ---- the CRM view ---------------------------------------------------------------------------
+
+
+def require_crm_lookup(caller: Caller) -> None:
+    """Msg 3813/2021: COMBIPAT is integrated in INPS's CRM, where an official sees the
+    conversation a citizen is having: an enabled official of any sede (group APP_FEA_COMBID)
+    and administrators look up a citizen's or a company's conversations across sedi."""
+    require_official(caller)
+
+
+def require_admin(caller: Caller) -> None:
+    """The audit log of the CRM look-ups, the operators' status: administrators only."""
+    require_role(caller, ("admin",))
+
+
 # ---- routing --------------------------------------------------------------------------------
 
 

@@ -805,6 +805,11 @@ class RoutingFactsOutput(Schema):
     matricola = _text(nullable=True)
     ente = _text(nullable=True)
     ufficio = _text(nullable=True)
+    cric_section = _text(
+        nullable=True,
+        required=False,
+        description="sezione CRIC indicata (assente nelle decisioni più antiche)",
+    )
 
 
 class DecisionOutput(Schema):
@@ -948,6 +953,76 @@ class AdminStatusOutput(Schema):
     )
     totals = _nested(StatusTotalsOutput, description="Somme su tutti i servizi")
     services = fields.Dict(keys=fields.String(), values=fields.Nested(ServiceStatusOutput), required=True)
+
+
+# ---- the CRM view and its audit log --------------------------------------------------------
+
+
+class CrmQuery(StrictSchema):
+    """Whose conversations: a citizen's codice fiscale or a company's matricola (one)."""
+
+    codice_fiscale = Line(
+        16, validators=[CODICE_FISCALE_SHAPE], metadata={"description": "codice fiscale del cittadino"}
+    )
+    matricola = Line(
+        10,
+        validators=[validate.Regexp(MATRICOLA_PATTERN, error="La matricola deve essere di 10 cifre.")],
+        metadata={"description": "matricola dell'azienda"},
+    )
+
+
+class CrmConversationOutput(Schema):
+    """A conversation as the CRM shows it: where it is, never what it says."""
+
+    protocol = _text()
+    origin = _text(enum=ORIGINS)
+    channel = _text()
+    subject = _nested(SubjectRefOutput)
+    state = _text(enum=STATES)
+    sede = _text(nullable=True, description="sede a cui è assegnata (null: in smistamento o non instradata)")
+    region = _text(nullable=True)
+    submitted_at = Instant()
+    updated_at = Instant()
+    closed_at = Instant(nullable=True)
+
+
+class CrmConversationsOutput(Schema):
+    codice_fiscale = _text(required=False)
+    matricola = _text(required=False)
+    total = _int()
+    items = _list(fields.Nested(CrmConversationOutput), description="le più recenti, al massimo 200")
+
+
+class CrmAuditQuery(StrictSchema):
+    actor = Line(SUB_MAX, metadata={"description": "chi ha consultato (sub del token)"})
+    codice_fiscale = Line(16, validators=[CODICE_FISCALE_SHAPE])
+    matricola = Line(10, validators=[validate.Regexp(MATRICOLA_PATTERN, error="Matricola di 10 cifre.")])
+    from_ = Day(data_key="from", metadata={"description": "dal giorno (Roma), incluso"})
+    to = Day(metadata={"description": "al giorno (Roma), incluso"})
+    page = fields.Integer(
+        load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error="La pagina va da {min} a {max}.")
+    )
+    page_size = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=200, error="Da {min} a {max} elementi per pagina."),
+    )
+
+
+class CrmLookupOutput(Schema):
+    at = Instant()
+    actor = _text()
+    actor_role = _text()
+    actor_sede = _text(nullable=True)
+    subject_kind = _text(enum=("codice_fiscale", "matricola"))
+    subject_value = _text()
+    results = _int(description="conversazioni trovate")
+
+
+class CrmAuditOutput(Schema):
+    items = _list(fields.Nested(CrmLookupOutput))
+    page = _int()
+    page_size = _int()
+    total = _int()
 
 
 # ---- dumping an answer --------------------------------------------------------------------

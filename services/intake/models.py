@@ -165,3 +165,20 @@ class ReferenteGrant(Base):
     granted: Mapped[bool] = mapped_column(Boolean)
     changed_by: Mapped[str] = mapped_column(String(100))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CrmLookup(Base):
+    """One look-up of a citizen's or a company's conversations across sedi (the CRM view,
+    msg 3813/2021): who looked, when, at whose data, how many were shown. Append-only: the
+    service only inserts, and the database refuses any update or delete (migration 0008)."""
+
+    __tablename__ = "crm_lookups"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor_sub: Mapped[str] = mapped_column(String(100), index=True)
+    actor_role: Mapped[str] = mapped_column(String(30))
+    actor_sede: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    subject_kind: Mapped[str] = mapped_column(String(20))  # codice_fiscale | matricola
+    subject_value: Mapped[str] = mapped_column(String(16), index=True)
+    results: Mapped[int] = mapped_column(Integer)

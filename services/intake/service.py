@@ -15,7 +15,7 @@ from services.intake import projections, sweep, views
 from services.intake.catalog import default_catalog
 from services.intake.models import ownership
 from services.intake.unit_of_work import SqlUnitOfWork
-from services.intake.use_cases import attachments, contact_center, conversation
+from services.intake.use_cases import attachments, contact_center, conversation, crm
 from services.intake.use_cases import submission as submission_use_cases
 from shared import access, contracts
 from shared.access import Caller
@@ -156,6 +156,20 @@ class IntakeService:
         caller, command = Caller.from_claims(caller), load(contracts.OutboundInput, command)
         with self._unit_of_work(correlation_id) as uow:
             return conversation.send_outbound(uow, default_catalog(), caller, command)
+
+    @expected
+    def crm_conversations(self, caller, query):
+        caller, query = Caller.from_claims(caller), load(contracts.CrmQuery, query)
+        access.require_crm_lookup(caller)
+        with self.db.begin() as session:
+            return crm.conversations(session, default_catalog(), caller, query, self.clock.now())
+
+    @expected
+    def crm_audit(self, caller, filters):
+        caller, filters = Caller.from_claims(caller), load(contracts.CrmAuditQuery, filters)
+        access.require_admin(caller)
+        with self.db.begin() as session:
+            return crm.audit_log(session, filters)
 
     @expected
     def set_referente_profile(self, caller, operator_id, command):

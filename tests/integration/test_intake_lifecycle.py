@@ -8,6 +8,7 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from nameko.standalone.rpc import ClusterRpcClient
 from nameko.testing.services import entrypoint_waiter
 
@@ -448,3 +449,54 @@ def test_officials_filter_by_work_queue_and_an_area_official_sees_only_its_queue
     with pytest.raises(NotFound):
         rpc.take_in_charge(pensioni_only, request_id, {})
     assert rpc.take_in_charge(official(sede, aree=["informazioni"]), request_id, {})["state"] == "in_progress"
+
+
+def test_an_official_of_any_sede_sees_a_citizens_conversations_and_each_look_up_is_audited(
+    infra, intake, rpc, unique, clock
+):
+    """Msg 3813/2021: COMBIPAT is integrated in the CRM, where "può essere visualizzata
+    l'interlocuzione in corso dell'utente": a summary across sedi, no texts, every look-up logged."""
+    citizen = VALID_CF
+    caller = operatore(unique)
+    first = rpc.submit_request(caller, submission(citizen={"codice_fiscale": citizen, "cap": "00184"}))
+    second = rpc.submit_request(caller, submission(citizen={"codice_fiscale": citizen, "cap": "20121"}))
+    route(infra, intake, first["id"], sede_of(unique))
+    route(infra, intake, second["id"], "0908", region="Lombardia")
+    elsewhere = official("0101", sub=f"crm-{unique}")
+
+    seen = rpc.crm_conversations(elsewhere, {"codice_fiscale": citizen})
+
+    mine = [item for item in seen["items"] if item["protocol"] in (first["protocol"], second["protocol"])]
+    assert sorted(item["sede"] for item in mine) == sorted([sede_of(unique), "0908"])
+    assert all("text" not in item and "id" not in item for item in seen["items"])
+    with pytest.raises(NotFound):  # the summary, not the request: its detail stays its sede's
+        rpc.get_request(elsewhere, first["id"])
+    with pytest.raises(Forbidden):
+        rpc.crm_conversations(caller, {"codice_fiscale": citizen})
+    with pytest.raises(InvalidInput):
+        rpc.crm_conversations(elsewhere, {"codice_fiscale": citizen, "matricola": "7012345678"})
+
+    admin = {"sub": "adm", "role": "admin"}
+    log = rpc.crm_audit(admin, {"actor": elsewhere["sub"]})
+    assert [(e["actor_sede"], e["subject_kind"], e["subject_value"], e["results"]) for e in log["items"]] == [
+        ("0101", "codice_fiscale", citizen, seen["total"])
+    ]
+    with pytest.raises(Forbidden):
+        rpc.crm_audit(elsewhere, {})
+
+
+def test_the_audit_log_of_crm_look_ups_is_append_only(infra, intake, rpc, unique):
+    rpc.crm_conversations(official("0101", sub=f"crm-{unique}"), {"matricola": "7012345678"})
+    url = infra.database_url("intake")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        for statement in (
+            "UPDATE crm_lookups SET actor_sub = 'someone-else' WHERE actor_sub = :sub",
+            "DELETE FROM crm_lookups WHERE actor_sub = :sub",
+            "TRUNCATE crm_lookups",
+        ):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as connection:
+                connection.execute(sa.text(statement), {"sub": f"crm-{unique}"})
+    finally:
+        engine.dispose()
+    assert scalar(url, "SELECT count(*) FROM crm_lookups WHERE actor_sub = :sub", sub=f"crm-{unique}") == 1
