@@ -354,6 +354,13 @@ def require_requester(caller: Caller) -> None:
         raise Forbidden("requester_only", "Operazione riservata a chi ha inviato la richiesta.")
 
 
+def require_uploader(caller: Caller) -> None:
+    """Who stores a file: the requesters, and the contact center (the image of an inbound
+    fax, named by the fax's event)."""
+    if not (caller.is_requester or caller.role == CONTACT_CENTER_ROLE):
+        raise Forbidden("requester_only", "Operazione riservata a chi invia richieste o fax.")
+
+
 def require_official(caller: Caller) -> None:
     """Only sede officials enabled in group APP_FEA_COMBID (messaggio 1986/2011), with
     their sede in the token, and administrators work requests."""

@@ -384,7 +384,9 @@ class ExplainQuery(RoutingInput):
     """A dry run: the request routing would see, and optionally the day to decide on."""
 
     channel = _routing_text(
-        True, validate=validate.Length(min=1, max=40), metadata={"description": "combipat | cassetto"}
+        True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "combipat | cassetto | linea_inps"},
     )
     profile = _routing_text(
         True,
@@ -405,7 +407,11 @@ class ExplainQuery(RoutingInput):
     )
     cric_section = _routing_text(
         validate=validate.OneOf(list(CRIC_SECTIONS), error="Sezione CRIC non valida: usare {choices}."),
-        metadata={"description": "sezione CRIC indicata dal referente regionale"},
+        metadata={"description": "sezione CRIC indicata dal referente regionale o dalla scheda Linea INPS"},
+    )
+    region = _routing_text(
+        validate=validate.Length(min=1, max=60),
+        metadata={"description": "regione indicata dalla scheda Linea INPS (canale linea_inps)"},
     )
     on = _routing_day("giorno della decisione, predefinito oggi")
 
@@ -630,7 +636,7 @@ class CaseIdentifierOutput(Schema):
 
 class CitizenOutput(Schema):
     codice_fiscale = _text()
-    cap = _text()
+    cap = _text(nullable=True, description="null: una scheda Linea INPS indica il cittadino senza residenza")
 
 
 class PatronatoOfficeOutput(Schema):
@@ -810,6 +816,7 @@ class RoutingFactsOutput(Schema):
         required=False,
         description="sezione CRIC indicata (assente nelle decisioni più antiche)",
     )
+    region = _text(nullable=True, required=False, description="regione indicata da una scheda Linea INPS")
 
 
 class DecisionOutput(Schema):

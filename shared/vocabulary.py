@@ -34,14 +34,24 @@ HISTORY_STEPS = (
 )
 
 # Where a request comes from: the two channels of the requesters, a fax turned into a
-# request by the contact center, and the messages an office or the contact center starts.
+# request by the contact center, a "scheda Linea INPS" the contact center sends to the
+# regional CRIC (circ. 135/2011), and the messages an office or the contact center starts.
 ORIGIN_CASSETTO = "cassetto"
 ORIGIN_PATRONATO = "patronato"
 ORIGIN_FAX = "fax"
+ORIGIN_LINEA_INPS = "linea_inps"
 ORIGIN_CONTACT_CENTER = "contact_center"
 ORIGIN_SEDE = "sede"
-ORIGINS = (ORIGIN_CASSETTO, ORIGIN_PATRONATO, ORIGIN_FAX, ORIGIN_CONTACT_CENTER, ORIGIN_SEDE)
-ROUTED_ORIGINS = (ORIGIN_PATRONATO, ORIGIN_CASSETTO, ORIGIN_FAX)  # the others start at an office
+ORIGINS = (
+    ORIGIN_CASSETTO,
+    ORIGIN_PATRONATO,
+    ORIGIN_FAX,
+    ORIGIN_LINEA_INPS,
+    ORIGIN_CONTACT_CENTER,
+    ORIGIN_SEDE,
+)
+# the others start at an office
+ROUTED_ORIGINS = (ORIGIN_PATRONATO, ORIGIN_CASSETTO, ORIGIN_FAX, ORIGIN_LINEA_INPS)
 OUTBOUND_ORIGINS = (ORIGIN_SEDE, ORIGIN_CONTACT_CENTER)
 
 # Days an official has to close, by subject (COMBIPAT 2021 catalog, Cassetto bidirezionale).

@@ -96,7 +96,7 @@ class RequestsApi(GatewayBase):
         "Carica un allegato (multipart/form-data, un solo campo: file)",
         body=contracts.AttachmentUpload,
         multipart=True,
-        access=access.require_requester,
+        access=access.require_uploader,
         output=contracts.AttachmentResult,
         status=201,
         rules={422: ("empty_file", "file_type_not_allowed")},

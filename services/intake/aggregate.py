@@ -23,6 +23,7 @@ from shared.access import Caller
 from shared.vocabulary import (
     ORIGIN_CONTACT_CENTER,
     ORIGIN_FAX,
+    ORIGIN_LINEA_INPS,
     ORIGIN_SEDE,
     STATE_CLOSED,
     STATE_IN_PROGRESS,
@@ -183,6 +184,43 @@ class Request:
         request._record_contact_center_message(message, now)
         return request
 
+    @classmethod
+    def receive_scheda(cls, catalog: Catalog, protocol: str, message: dict, now: datetime) -> Request:
+        """A scheda Linea INPS: a question the contact center could not answer, sent to the
+        consulting area of the regional CRIC (circ. 135/2011), in the section it names; in
+        the history of the citizen (codice fiscale) or company (matricola) it concerns."""
+        subject = catalog.find_active("linea_inps", "contact_center", "scheda_linea_inps")
+        request = cls(
+            _new_row(
+                id=uuid.uuid4(),
+                protocol=protocol,
+                origin=ORIGIN_LINEA_INPS,
+                channel="linea_inps",
+                profile="contact_center",
+                subject_code=subject.code,
+                catalog_version=subject.catalog_version,
+                area=subject.area,
+                sla_days=subject.sla_days,
+                text=f"{message['subject']}\n\n{message['text']}",
+                citizen_codice_fiscale=message.get("codice_fiscale"),
+                matricola=message.get("matricola"),
+                cric_section=message.get("cric_section"),
+                stated_region=message.get("region"),
+                contacts={},
+                requester_sub=_external_sub("linea-inps", message["sender"]),
+                requester_name=message["sender"],
+                requester_role="contact_center",
+                state=STATE_OPEN,
+                external_message_id=message["message_id"],
+                created_at=message["occurred_at"],
+                updated_at=now,
+            )
+        )
+        request._history(None, STATE_OPEN, request.row.requester_sub, now, step=STEP_SUBMITTED)
+        request._record(events.REQUEST_SUBMITTED, request._submitted_payload())
+        request._record_contact_center_message(message, now)
+        return request
+
     def resubmit(self, now: datetime) -> None:
         """Publish the submission again, with the request's current facts (the unrouted sweep)."""
         self._record(events.REQUEST_SUBMITTED, self._submitted_payload())
@@ -195,14 +233,16 @@ class Request:
         return {
             "channel": row.channel,
             "profile": row.profile,
+            # a citizen with a residence (a scheda names the caller by codice fiscale only)
             "citizen": {"codice_fiscale": row.citizen_codice_fiscale, "cap": row.citizen_cap}
-            if row.citizen_codice_fiscale
+            if row.citizen_codice_fiscale and row.citizen_cap
             else None,
             "matricola": row.matricola,
             "patronato": {"ente": row.patronato_ente, "ufficio": row.patronato_ufficio}
             if row.patronato_ente
             else None,
             "cric_section": row.cric_section,
+            "region": row.stated_region,
         }
 
     def _submitted_payload(self) -> dict:

@@ -31,8 +31,10 @@ class Request(Base):
     subject_code: Mapped[str] = mapped_column(String(60), index=True)
     catalog_version: Mapped[str] = mapped_column(String(40))
     area: Mapped[str] = mapped_column(String(40))
-    # the CRIC section a referente regionale's question concerns (circ. 135/2011)
+    # the CRIC section a referente regionale's question (or a scheda Linea INPS) concerns
     cric_section: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # the region a contact-center scheda Linea INPS names (its CRIC's)
+    stated_region: Mapped[str | None] = mapped_column(String(60), nullable=True)
     sla_days: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: outbound, not measured
     text: Mapped[str] = mapped_column(Text)
     case_identifier: Mapped[dict | None] = mapped_column(JSONB, nullable=True)

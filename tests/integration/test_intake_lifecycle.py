@@ -500,3 +500,81 @@ def test_the_audit_log_of_crm_look_ups_is_append_only(infra, intake, rpc, unique
     finally:
         engine.dispose()
     assert scalar(url, "SELECT count(*) FROM crm_lookups WHERE actor_sub = :sub", sub=f"crm-{unique}") == 1
+
+
+def test_a_fax_keeps_its_image_in_the_object_store_and_lists_it_with_the_request(infra, intake, rpc, unique):
+    matricola = "70" + unique[:8].translate(str.maketrans("abcdef", "123456"))
+    contact_center = {"sub": f"ccm-{unique}", "role": "contact_center"}
+    tiff = b"II*\x00" + b"\x00" * 64  # a TIFF, as fax servers store them
+    image = rpc.upload_attachment(contact_center, "fax.tif", base64.b64encode(tiff).decode("ascii"))
+    with entrypoint_waiter(intake, "on_contact_center_message", callback=about(matricola=matricola)):
+        with ContactCenterPublisher(infra.amqp_uri) as publisher:
+            publisher.publish(
+                kind="fax_inbound",
+                matricola=matricola,
+                sender="Studio Verdi",
+                subject="DM10",
+                text="Invio DM10, in allegato",
+                image_attachment_id=image["id"],
+                uploaded_by=contact_center["sub"],
+            )
+    azienda = {"sub": f"az-{unique}", "role": "azienda", "matricole": [matricola]}
+    [fax] = rpc.search_requests(azienda, {"origin": "fax"})["items"]
+
+    attachments = rpc.get_request(azienda, fax["id"])["attachments"]
+
+    assert [(a["id"], a["content_type"], a["size"]) for a in attachments] == [
+        (image["id"], "image/tiff", len(tiff))
+    ]
+    download = rpc.attachment_download(azienda, fax["id"], image["id"])
+    store = ObjectStoreAccess(
+        make_client(infra.s3_endpoint, infra.s3_access_key, infra.s3_secret_key), infra.bucket
+    )
+    assert (
+        store.get(
+            scalar(
+                infra.database_url("intake"),
+                "SELECT object_key FROM attachments WHERE id = :id",
+                id=image["id"],
+            )
+        )
+        == tiff
+    )
+    assert download["filename"].endswith(".tif") or download["filename"].endswith(".tiff")
+
+
+def test_a_scheda_linea_inps_is_a_question_for_the_regional_cric(infra, intake, rpc, unique):
+    citizen = VALID_CF
+    with entrypoint_waiter(intake, "on_contact_center_message", callback=about(codice_fiscale=citizen)):
+        with ContactCenterPublisher(infra.amqp_uri) as publisher:
+            envelope = publisher.publish(
+                kind="scheda_linea_inps",
+                codice_fiscale=citizen,
+                sender="Operatore CCM 42",
+                subject="Ricongiunzione contributi",
+                text="Il cittadino chiede come ricongiungere contributi esteri.",
+                region="Lazio",
+                cric_section="pensioni",
+                message_id=f"scheda-{unique}",
+            )
+    request_id = scalar(
+        infra.database_url("intake"),
+        "SELECT id FROM requests WHERE external_message_id = :id",
+        id=envelope["payload"]["message_id"],
+    )
+    submitted = scalar(
+        infra.database_url("intake"),
+        "SELECT body FROM outbox WHERE event_type = 'request_submitted' "
+        "AND body->'payload'->>'request_id' = :id",
+        id=str(request_id),
+    )
+    payload = submitted["payload"]
+    assert (payload["origin"], payload["channel"], payload["subject"]) == (
+        "linea_inps",
+        "linea_inps",
+        "scheda_linea_inps",
+    )
+    assert (payload["region"], payload["cric_section"]) == ("Lazio", "pensioni")
+    # the citizen it concerns finds it in the CRM view of any official
+    found = rpc.crm_conversations(official("0101", sub=f"crm-{unique}"), {"codice_fiscale": citizen})
+    assert "linea_inps" in {item["origin"] for item in found["items"]}

@@ -16,7 +16,8 @@ from services.routing.reference.sample import generate_sample
 from shared.config import REPO_ROOT
 
 TODAY = date(2026, 11, 23)
-ROUTED_CHANNELS = ("combipat", "cassetto")  # requests; outbound communications are not routed
+# requests; outbound communications are not routed
+ROUTED_CHANNELS = ("combipat", "cassetto", "linea_inps")
 
 
 @pytest.fixture(scope="module")

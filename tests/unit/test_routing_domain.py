@@ -89,6 +89,7 @@ def test_cap_of_rome_goes_to_the_direzione_provinciale_of_rome(table):
     assert decision.reference_version == SAMPLE_VERSION and decision.effective_day == DAY
     assert chain_of(decision) == [
         ("referente_regionale_cric", NOT_APPLICABLE, "not_referente"),
+        ("linea_inps_cric", NOT_APPLICABLE, "not_scheda"),
         ("polo", NOT_APPLICABLE, "no_polo"),
         ("operatore_generico_cap", MATCHED, "sede"),
     ]
@@ -384,7 +385,42 @@ def test_a_request_no_rule_knows_goes_to_triage(table):
     decision = table.decide({"channel": "fax", "profile": "contact_center", "area": "informazioni"}, DAY)
 
     assert decision.rule == "triage" and decision.inputs["why"] == ["no_rule"]
-    assert [check.outcome for check in decision.rule_chain[:-1]] == [NOT_APPLICABLE] * 4
+    assert [check.outcome for check in decision.rule_chain[:-1]] == [NOT_APPLICABLE] * 5
+
+
+# ---- 1b. a contact-center scheda Linea INPS → the region's CRIC, section of its area --------------
+
+
+def scheda(region="Lazio", cric_section="sostegno_reddito"):
+    return {
+        "channel": "linea_inps",
+        "origin": "linea_inps",
+        "profile": "contact_center",
+        "subject": "scheda_linea_inps",
+        "area": "consulenza",
+        "citizen": {"codice_fiscale": "RSSMRA80A01H501U", "cap": None},
+        "region": region,
+        "cric_section": cric_section,
+    }
+
+
+def test_a_scheda_linea_inps_reaches_the_section_of_the_regions_cric(table):
+    """Circ. 135/2011: the CCM operator "acquisire una scheda 'Linea INPS' ed indirizzarla
+    alla specifica area di consulenza regionale"."""
+    decision = table.decide(scheda(), DAY)
+
+    assert decision.rule == "linea_inps_cric"
+    assert (decision.assignment.kind, decision.assignment.code) == ("cric", "0790")
+    assert decision.assignment.name == "CRIC Lazio – sezione Prestazioni a sostegno del reddito"
+    assert (decision.assignment.queue, decision.assignment.region) == ("sostegno_reddito", "Lazio")
+
+
+def test_a_scheda_without_its_area_waits_in_its_regions_triage(table):
+    decision = table.decide(scheda(cric_section=None), DAY)
+
+    assert decision.rule == "triage" and decision.inputs["why"] == ["missing_section"]
+    assert decision.assignment.region == "Lazio"
+    assert table.decide(scheda(region="Atlantide"), DAY).inputs["why"] == ["no_cric"]
 
 
 # ---- the decision as recorded and as an event -----------------------------------------------------------

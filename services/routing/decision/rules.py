@@ -135,6 +135,8 @@ def company_place(view: ReferenceView, matricola: str) -> CompanyPlace | None:
 
 def request_region(view: ReferenceView, request: RequestFacts) -> tuple[str | None, str]:
     """The region a request belongs to (for regional poli), and from what it was taken."""
+    if request.region:
+        return request.region, "regione indicata dal Contact Center"
     if request.profile == "referente_regionale" and request.ente and request.ufficio:
         office = view.offices.get((request.ente, request.ufficio))
         if office is not None:
@@ -174,6 +176,7 @@ _NOT_REFERENTE = Verdict(
     )
 )
 CASSETTO_CHANNEL = "cassetto"
+LINEA_INPS_CHANNEL = "linea_inps"
 _CASSETTO_NO_POLO = Verdict(
     RuleCheck(
         "polo",
@@ -269,6 +272,36 @@ def cric_section_of(view: ReferenceView, request: RequestFacts) -> tuple[str | N
     if subject is not None and subject.cric_section in CRIC_SECTIONS:
         return subject.cric_section, False
     return None, False
+
+
+_NOT_SCHEDA = Verdict(
+    RuleCheck(
+        "linea_inps_cric", NOT_APPLICABLE, "not_scheda", "Non è una scheda Linea INPS del Contact Center"
+    )
+)
+
+
+def linea_inps_cric(view: ReferenceView, request: RequestFacts) -> Verdict:
+    """1b. A scheda Linea INPS of the contact center → the CRIC of the region it names, in
+    the section of its area (circ. 135/2011: "indirizzarla alla specifica area di consulenza
+    regionale"). Without a known region or a section it waits in that region's triage."""
+    rule = "linea_inps_cric"
+    if request.channel != LINEA_INPS_CHANNEL:
+        return _NOT_SCHEDA
+    cric = view.cric_of_region.get(request.region or "")
+    if cric is None:
+        detail = f"Scheda Linea INPS: nessun CRIC per la regione «{request.region or '(non indicata)'}»"
+        return Verdict(RuleCheck(rule, NOT_RESOLVED, "no_cric", detail))
+    if request.cric_section not in CRIC_SECTIONS:
+        detail = f"Scheda Linea INPS per il {cric.name} senza l'area di consulenza (sezione del CRIC)"
+        return Verdict(RuleCheck(rule, NOT_RESOLVED, "missing_section", detail))
+    section = request.cric_section
+    reason = f"Scheda Linea INPS del Contact Center → {cric.name}, sezione {CRIC_SECTIONS[section]}"
+    assignment = Assignment(
+        "cric", cric.code, f"{cric.name} – sezione {CRIC_SECTIONS[section]}", reason, section
+    )
+    inputs = {"channel": request.channel, "region": request.region, "cric_section": section}
+    return Verdict(RuleCheck(rule, MATCHED, "cric", reason), assignment, inputs)
 
 
 def polo(view: ReferenceView, request: RequestFacts) -> Verdict:
@@ -415,6 +448,7 @@ def cassetto_matricola(view: ReferenceView, request: RequestFacts) -> Verdict:
 # Order is precedence: the first rule that matches decides; then triage.
 RULES: list[Callable[[ReferenceView, RequestFacts], Verdict]] = [
     referente_regionale_cric,
+    linea_inps_cric,
     polo,
     operatore_generico_cap,
     cassetto_matricola,

@@ -5,6 +5,8 @@ day, then ``decide`` walks ``rules.RULES`` in order of precedence:
 
 1. ``referente_regionale_cric``  referente regionale → the CRIC of the region of the
    patronato office, in the section of the subject;
+1b. ``linea_inps_cric``          a contact-center scheda Linea INPS → the CRIC of the
+   region it names, in the section of its area (circ. 135/2011);
 2. ``polo``                      a COMBIPAT request whose subject has a polo (for the
    request's region, else national) → the polo (never a Cassetto request: it goes to
    the sede di competenza of its matricola, msg 1986/2011);

@@ -69,7 +69,8 @@ class RequestFacts(NamedTuple):
     matricola: str | None = None
     ente: str | None = None
     ufficio: str | None = None
-    cric_section: str | None = None  # the CRIC section a referente regionale named
+    cric_section: str | None = None  # the CRIC section a referente regionale (or a scheda) named
+    region: str | None = None  # the region a contact-center scheda Linea INPS names
 
     @classmethod
     def from_payload(cls, payload: dict) -> RequestFacts:
@@ -85,6 +86,7 @@ class RequestFacts(NamedTuple):
             _text(office.get("ente")) if isinstance(office, dict) else None,
             _text(office.get("ufficio")) if isinstance(office, dict) else None,
             _text(payload.get("cric_section")),
+            _text(payload.get("region")),
         )
 
     @classmethod

@@ -81,6 +81,8 @@ SAMPLE_SUBJECTS = (
         "sostegno_reddito",
     ),
     ("note_rettifica", "Note di rettifica", "soggetto_contribuente", "soggetto_contribuente"),
+    # a contact-center scheda names its CRIC section; pensioni is the default only for reassignment
+    ("scheda_linea_inps", "Scheda Linea INPS dal Contact Center", "consulenza", "pensioni"),
     (
         "iscrizione_variazioni",
         "Iscrizione e variazioni dell'azienda",
