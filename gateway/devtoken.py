@@ -36,6 +36,9 @@ def main(argv=None) -> None:
         "--scope", default=None, choices=[NATIONAL_SCOPE], help="national: direttore centrale"
     )
     parser.add_argument("--groups", default=None, help="elenco separato da virgole, es. APP_FEA_COMBID")
+    parser.add_argument(
+        "--aree", default=None, help="code di lavoro dell'operatore nella sede, es. pensioni,sostegno_reddito"
+    )
     parser.add_argument("--hours", type=float, default=8.0)
     args = parser.parse_args(argv)
     if not is_development():
@@ -66,6 +69,7 @@ def main(argv=None) -> None:
         regione=args.regione,
         scope=args.scope,
         groups=split(args.groups),
+        aree=split(args.aree),
     )
     print(token)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gateway.api.admin import AdminApi
 from gateway.api.agenda import AgendaApi
+from gateway.api.crm import CrmApi
 from gateway.api.dashboard import DashboardApi
 from gateway.api.docs import DocsApi
 from gateway.api.notifications import NotificationsApi
@@ -26,6 +27,7 @@ class GatewayService(
     NotificationsApi,
     DashboardApi,
     ReportsApi,
+    CrmApi,
     AdminApi,
     DocsApi,
 ):

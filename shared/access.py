@@ -23,6 +23,7 @@ from sqlalchemy import and_, false, or_, true
 
 from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.identifiers import MATRICOLA_PATTERN
+from shared.vocabulary import OUTBOUND_ORIGINS
 
 ROLES = (
     "azienda",
@@ -46,6 +47,10 @@ CONTACT_CENTER_ROLE = "contact_center"
 BOOKER_ROLES = (*REQUESTER_ROLES, CONTACT_CENTER_ROLE)
 # The group that enables a sede official to "Comunicazione Bidirezionale" (messaggio 1986/2011).
 OFFICIAL_GROUP = "APP_FEA_COMBID"
+# This platform's own group (not from the seeds): an enabled official who also owns the triage
+# queue of the region in the token's ``regione`` claim (the whole country with
+# ``scope: "national"``): the requests no rule could place, to take or send to a sede.
+TRIAGE_GROUP = "COMBID_SMISTAMENTO"
 NATIONAL_SCOPE = "national"
 
 # Bounds match the columns the claims reach (requests.requester_sub is 100 characters).
@@ -96,6 +101,13 @@ class ClaimsSchema(Schema):
         load_default=list,
         validate=validate.Length(max=100),
     )
+    # the work queues (areas; a CRIC's sections) an official is assigned to within the sede:
+    # none means the whole sede
+    aree = fields.List(
+        fields.String(validate=validate.Regexp(r"^[a-z0-9_]{1,40}\Z")),
+        load_default=list,
+        validate=validate.Length(max=20),
+    )
 
     @pre_load
     def empty_is_missing(self, data, **kwargs):
@@ -119,6 +131,7 @@ class Caller:
     regione: str | None = None
     scope: str | None = None
     groups: tuple[str, ...] = ()
+    aree: tuple[str, ...] = ()
 
     @classmethod
     def from_claims(cls, claims) -> Caller:
@@ -139,6 +152,7 @@ class Caller:
         values["sub"] = str(values["sub"])
         values["matricole"] = tuple(dict.fromkeys(values["matricole"]))
         values["groups"] = tuple(dict.fromkeys(values["groups"]))
+        values["aree"] = tuple(dict.fromkeys(values["aree"]))
         return cls(**values)
 
     def as_claims(self) -> dict:
@@ -158,6 +172,18 @@ class Caller:
     def is_requester(self) -> bool:
         return self.role in REQUESTER_ROLES
 
+    @property
+    def triage_regions(self) -> Scope | None:
+        """The triage an enabled official owns (group COMBID_SMISTAMENTO): of its region, or
+        national; None for anyone else."""
+        if not (self.is_official and TRIAGE_GROUP in self.groups):
+            return None
+        if self.regione:
+            return any_of(where(assigned_kind="triage", assigned_region=self.regione))
+        if self.scope == NATIONAL_SCOPE:
+            return any_of(where(assigned_kind="triage"))
+        return None
+
 
 # ---- what a request is, for the policy ------------------------------------------------------
 
@@ -175,6 +201,10 @@ class Ownership:
     assigned_sede: str | None = None
     assigned_region: str | None = None
     area: str | None = None
+    # where routing put it inside the structure: the work queue (the subject's area, or the
+    # CRIC's section), and the kind of place (sede, cric, polo, triage)
+    assigned_queue: str | None = None
+    assigned_kind: str | None = None
 
 
 OWNERSHIP_FIELDS = tuple(item.name for item in dataclass_fields(Ownership))
@@ -223,8 +253,13 @@ def any_of(*conditions) -> Scope:
 # ---- reading --------------------------------------------------------------------------------
 
 
-def read_scope(caller: Caller) -> Scope:
-    """Which requests ``caller`` may see (read, list, search)."""
+def read_scope(caller: Caller, requests: bool = True) -> Scope:
+    """Which requests ``caller`` may see (read, list, search).
+
+    An official whose token names work queues (``aree``) sees, of the sede's requests, those
+    in these queues, and the sede's own communications; a triage official also the triage
+    of its region. ``requests=False`` is the sede as a place, without queues or triage (what
+    the sede's offices share: its appointments)."""
     role = caller.role
     if role == "admin":
         return EVERYTHING
@@ -238,7 +273,18 @@ def read_scope(caller: Caller) -> Scope:
             where(consulente=caller.codice_fiscale) if caller.codice_fiscale else (),
         )
     if role == "sede_operatore":
-        return any_of(where(assigned_sede=caller.sede)) if caller.is_official else NOTHING
+        if not caller.is_official:
+            return NOTHING
+        if not requests:
+            return any_of(where(assigned_sede=caller.sede))
+        triage = caller.triage_regions.conditions if caller.triage_regions else ()
+        if not caller.aree:
+            return any_of(where(assigned_sede=caller.sede), *triage)
+        return any_of(
+            where(assigned_sede=caller.sede, assigned_queue=caller.aree),
+            where(assigned_sede=caller.sede, origin=OUTBOUND_ORIGINS),
+            *triage,
+        )
     if role == "direttore":
         return director_scope(caller)
     return NOTHING
@@ -277,9 +323,9 @@ def notice_scope(caller: Caller) -> Scope:
     return Scope(conditions=(*read_scope(caller).conditions, where(requester=caller.sub)))
 
 
-def require_some_scope(caller: Caller) -> Scope:
+def require_some_scope(caller: Caller, requests: bool = True) -> Scope:
     """For lists: a token without the claims its role needs is refused, not shown nothing."""
-    scope = read_scope(caller)
+    scope = read_scope(caller, requests)
     if scope.denies_all:
         if caller.role == "sede_operatore":
             require_official(caller)
@@ -319,6 +365,13 @@ def require_requester(caller: Caller) -> None:
         raise Forbidden("requester_only", "Operazione riservata a chi ha inviato la richiesta.")
 
 
+def require_uploader(caller: Caller) -> None:
+    """Who stores a file: the requesters, and the contact center (the image of an inbound
+    fax, named by the fax's event)."""
+    if not (caller.is_requester or caller.role == CONTACT_CENTER_ROLE):
+        raise Forbidden("requester_only", "Operazione riservata a chi invia richieste o fax.")
+
+
 def require_official(caller: Caller) -> None:
     """Only sede officials enabled in group APP_FEA_COMBID (messaggio 1986/2011), with
     their sede in the token, and administrators work requests."""
@@ -337,9 +390,15 @@ def require_official(caller: Caller) -> None:
 
 
 def work_scope(caller: Caller) -> Scope:
-    """The requests an official works: those assigned to their sede (an admin: all)."""
+    """The requests an official works: those assigned to their sede, in their work queues
+    when the token names some (an admin: all)."""
     require_official(caller)
-    return EVERYTHING if caller.role == "admin" else any_of(where(assigned_sede=caller.sede))
+    if caller.role == "admin":
+        return EVERYTHING
+    triage = caller.triage_regions.conditions if caller.triage_regions else ()
+    if caller.aree:
+        return any_of(where(assigned_sede=caller.sede, assigned_queue=caller.aree), *triage)
+    return any_of(where(assigned_sede=caller.sede), *triage)
 
 
 def require_work(caller: Caller, ownership: Ownership) -> None:
@@ -352,6 +411,21 @@ def require_own_request(caller: Caller, ownership: Ownership) -> None:
     """Follow-ups and reminders: a requester, on a request they may see."""
     require_requester(caller)
     require_read(caller, ownership)
+
+
+# ---- the CRM view ---------------------------------------------------------------------------
+
+
+def require_crm_lookup(caller: Caller) -> None:
+    """Msg 3813/2021: COMBIPAT is integrated in INPS's CRM, where an official sees the
+    conversation a citizen is having: an enabled official of any sede (group APP_FEA_COMBID)
+    and administrators look up a citizen's or a company's conversations across sedi."""
+    require_official(caller)
+
+
+def require_admin(caller: Caller) -> None:
+    """The audit log of the CRM look-ups, the operators' status: administrators only."""
+    require_role(caller, ("admin",))
 
 
 # ---- routing --------------------------------------------------------------------------------
@@ -373,7 +447,12 @@ def assignment_ownership(assignment: Mapping | None) -> Ownership:
     """Where an assignment puts a request (triage is no sede)."""
     assignment = assignment or {}
     sede = assignment.get("code") if assignment.get("kind") != "triage" else None
-    return Ownership(assigned_sede=sede, assigned_region=assignment.get("region"))
+    return Ownership(
+        assigned_sede=sede,
+        assigned_region=assignment.get("region"),
+        assigned_queue=assignment.get("queue"),
+        assigned_kind=assignment.get("kind"),
+    )
 
 
 def require_decision_history(caller: Caller, assignments: Iterable[Mapping]) -> None:
@@ -422,9 +501,9 @@ def can_see_appointment(caller: Caller, parties: AppointmentParties) -> bool:
     national; admins. Another requester sees nothing of it."""
     if caller.role in BOOKER_ROLES:
         return caller.sub == parties.booked_by
-    return caller.role in ("sede_operatore", "direttore", "admin") and read_scope(caller).matches(
-        parties.office
-    )
+    return caller.role in ("sede_operatore", "direttore", "admin") and read_scope(
+        caller, requests=False
+    ).matches(parties.office)
 
 
 def require_appointment_party(caller: Caller, parties: AppointmentParties) -> None:
@@ -449,7 +528,7 @@ def appointment_scope(caller: Caller) -> Scope | None:
         raise Forbidden(
             "role_not_allowed", "Il profilo dell'utente non consente di consultare gli appuntamenti."
         )
-    return require_some_scope(caller)
+    return require_some_scope(caller, requests=False)
 
 
 # ---- dashboard (Cruscotto) -----------------------------------------------------------------

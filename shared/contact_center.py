@@ -9,8 +9,12 @@ The contract (also in README.md, "Contact center"):
   ``version`` = 1, ``occurred_at`` UTC ISO 8601 with offset, ``producer``, ``correlation_id``,
   ``payload``) with the payload schema ``ContactCenterMessageV1`` of ``shared/events.py``:
   ``message_id`` (the sender's own id: publishing it again is harmless), ``kind``
-  (``fax_inbound`` | ``contact_center_outbound``), ``matricola`` and/or ``codice_fiscale``,
-  ``sender``, ``subject``, ``text``, ``occurred_at``.
+  (``fax_inbound`` | ``contact_center_outbound`` | ``scheda_linea_inps``), ``matricola``
+  and/or ``codice_fiscale``, ``sender``, ``subject``, ``text``, ``occurred_at``; a scheda
+  Linea INPS also ``region`` (the CRIC's) and ``cric_section`` (its area: pensioni,
+  sostegno_reddito, soggetto_contribuente); a fax its image as ``image_attachment_id``,
+  uploaded first through the gateway (``POST /api/v1/attachments`` with a contact-center
+  token) by ``uploaded_by`` (that token's sub): the image never travels on the broker.
 
 Invalid messages are dead-lettered by the consumer with the reason; this client validates
 before publishing and waits for the broker's confirm, so a returned call means accepted.
@@ -33,6 +37,7 @@ from shared.events import CONTACT_CENTER_MESSAGE, InvalidEvent, make_event
 from shared.messaging import EVENTS_EXCHANGE_NAME
 
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+KINDS = {"fax": "fax_inbound", "outbound": "contact_center_outbound", "scheda": "scheda_linea_inps"}
 
 
 class ContactCenterPublisher:
@@ -54,6 +59,10 @@ class ContactCenterPublisher:
         codice_fiscale: str | None = None,
         message_id: str | None = None,
         occurred_at: datetime | None = None,
+        region: str | None = None,
+        cric_section: str | None = None,
+        image_attachment_id: str | None = None,
+        uploaded_by: str | None = None,
     ) -> dict:
         """Validate and publish one message; returns the envelope sent."""
         payload = {
@@ -65,6 +74,10 @@ class ContactCenterPublisher:
             "subject": subject,
             "text": text,
             "occurred_at": occurred_at or datetime.now(UTC),
+            "region": region,
+            "cric_section": cric_section,
+            "image_attachment_id": image_attachment_id,
+            "uploaded_by": uploaded_by,
         }
         envelope = make_event(CONTACT_CENTER_MESSAGE, payload, producer=self.producer).to_message()
         self.channel.basic_publish(
@@ -93,9 +106,9 @@ class ContactCenterPublisher:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
-        description="Pubblica un fax in ingresso o un messaggio outbound del Contact Center"
+        description="Pubblica un fax in ingresso, una scheda Linea INPS o un outbound del Contact Center"
     )
-    parser.add_argument("kind", choices=["fax", "outbound"])
+    parser.add_argument("kind", choices=list(KINDS))
     parser.add_argument("--amqp-uri", default=os.environ.get("AMQP_URI", DEFAULT_AMQP_URI))
     parser.add_argument("--matricola")
     parser.add_argument("--codice-fiscale", dest="codice_fiscale")
@@ -103,10 +116,16 @@ def main(argv=None) -> None:
     parser.add_argument("--subject", required=True)
     parser.add_argument("--text", required=True)
     parser.add_argument("--message-id", dest="message_id")
+    parser.add_argument("--regione", help="scheda: la regione del CRIC")
+    parser.add_argument(
+        "--sezione", help="scheda: l'area di consulenza (pensioni, sostegno_reddito, soggetto_contribuente)"
+    )
+    parser.add_argument("--image-attachment-id", help="fax: l'immagine caricata con POST /api/v1/attachments")
+    parser.add_argument("--uploaded-by", help="fax: il sub del token con cui l'immagine è stata caricata")
     args = parser.parse_args(argv)
     if not args.matricola and not args.codice_fiscale:
         parser.error("indicare --matricola o --codice-fiscale")
-    kind = "fax_inbound" if args.kind == "fax" else "contact_center_outbound"
+    kind = KINDS[args.kind]
     with ContactCenterPublisher(args.amqp_uri) as publisher:
         try:
             envelope = publisher.publish(
@@ -117,6 +136,10 @@ def main(argv=None) -> None:
                 matricola=args.matricola,
                 codice_fiscale=args.codice_fiscale,
                 message_id=args.message_id,
+                region=args.regione,
+                cric_section=args.sezione,
+                image_attachment_id=args.image_attachment_id,
+                uploaded_by=args.uploaded_by,
             )
         except InvalidEvent as exc:
             parser.error(f"messaggio non valido, nulla è stato pubblicato: {exc.detail}")

@@ -26,7 +26,7 @@ from shared.access import (  # noqa: F401 - one definition
 from shared.errors import InvalidInput, field_error
 from shared.events import ASSIGNMENT_KINDS
 from shared.identifiers import MATRICOLA_PATTERN
-from shared.vocabulary import NOTICE_KINDS, ORIGINS, SLA_DAYS, STATES
+from shared.vocabulary import CRIC_SECTIONS, HISTORY_STEPS, NOTICE_KINDS, ORIGINS, SLA_DAYS, STATES
 
 IDENTIFIER_KINDS = ("protocollo", "domus", "pensione")
 # Dates outside these bounds are typing mistakes, and would overflow date arithmetic.
@@ -209,6 +209,15 @@ class RequestSubmissionInput(StrictSchema):
         load_default=None, allow_none=True, metadata={"description": "Richiesta precedente collegata"}
     )
     contacts = fields.Nested(ContactsInput, load_default=dict)
+    cric_section = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(list(CRIC_SECTIONS), error="Sezione CRIC non valida: usare {choices}."),
+        metadata={
+            "description": "Sezione del CRIC a cui si rivolge il referente regionale (obbligatoria per "
+            "le sue richieste, senza cittadino): pensioni | sostegno_reddito | soggetto_contribuente"
+        },
+    )
 
 
 class Paging(StrictSchema):
@@ -242,6 +251,13 @@ class SearchFilters(Paging):
     )
     consulente = Line(
         16, validators=[CODICE_FISCALE_SHAPE], metadata={"description": "codice fiscale dell'intermediario"}
+    )
+    queue = Line(
+        100,
+        metadata={
+            "description": "coda di lavoro in cui l'instradamento ha messo la richiesta: l'area "
+            "(pensioni, soggetto_contribuente, …) o la sezione del CRIC"
+        },
     )
     opened_from = Day()
     opened_to = Day()
@@ -379,7 +395,9 @@ class ExplainQuery(RoutingInput):
     """A dry run: the request routing would see, and optionally the day to decide on."""
 
     channel = _routing_text(
-        True, validate=validate.Length(min=1, max=40), metadata={"description": "combipat | cassetto"}
+        True,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "combipat | cassetto | linea_inps"},
     )
     profile = _routing_text(
         True,
@@ -397,6 +415,14 @@ class ExplainQuery(RoutingInput):
     )
     ufficio = _routing_text(
         validate=validate.Length(min=1, max=20), metadata={"description": "codice ufficio del patronato"}
+    )
+    cric_section = _routing_text(
+        validate=validate.OneOf(list(CRIC_SECTIONS), error="Sezione CRIC non valida: usare {choices}."),
+        metadata={"description": "sezione CRIC indicata dal referente regionale o dalla scheda Linea INPS"},
+    )
+    region = _routing_text(
+        validate=validate.Length(min=1, max=60),
+        metadata={"description": "regione indicata dalla scheda Linea INPS (canale linea_inps)"},
     )
     on = _routing_day("giorno della decisione, predefinito oggi")
 
@@ -520,6 +546,21 @@ class ReadyOutput(Schema):
     )
 
 
+class SubjectRefOutput(Schema):
+    code = _text()
+    label = _text()
+
+
+class ChannelRulesOutput(Schema):
+    followups_after_first_answer = _int(
+        description="ulteriori interazioni dopo la prima risposta; 0: si prosegue con richieste concatenate"
+    )
+    reminder_after_days = _int(
+        nullable=True, description="sollecito dal giorno n senza risposta; null: il canale non lo prevede"
+    )
+    source = _text(description="la fonte della regola")
+
+
 class SubjectOutput(Schema):
     code = _text()
     label = _text()
@@ -529,7 +570,19 @@ class SubjectOutput(Schema):
     identifier_required = _bool()
     identifier_kinds = _list(_text(enum=IDENTIFIER_KINDS))
     sla_days = _int(nullable=True, description="Giorni per chiudere; null: comunicazione non misurata")
+    sla_days_source = _text(
+        nullable=True,
+        enum=("seed", "default"),
+        description="seed: soglia fissata da un documento di origine; default: valore predefinito del "
+        "catalogo (i seed fissano le soglie 5/10/15/25, non quale oggetto ha quale)",
+    )
+    source = _text(description="il documento da cui viene l'oggetto")
     area = _text()
+    cric_sections = _list(
+        fields.Nested(SubjectRefOutput),
+        description="sezioni del CRIC tra cui sceglie il referente regionale (cric_section), o vuoto",
+    )
+    channel_rules = _nested(ChannelRulesOutput, description="regole del canale dopo l'invio, con la fonte")
 
 
 class AttachmentResult(Schema):
@@ -594,7 +647,7 @@ class CaseIdentifierOutput(Schema):
 
 class CitizenOutput(Schema):
     codice_fiscale = _text()
-    cap = _text()
+    cap = _text(nullable=True, description="null: una scheda Linea INPS indica il cittadino senza residenza")
 
 
 class PatronatoOfficeOutput(Schema):
@@ -611,10 +664,26 @@ class ThreadMessageOutput(Schema):
     at = Instant()
 
 
+class SubjectChangeOutput(Schema):
+    old = _nested(SubjectRefOutput)
+    new = _nested(SubjectRefOutput)
+
+
 class StateChangeOutput(Schema):
+    """One step of the history: a change of state, or a step that left the state as it was
+    but carries a comment (an answer) or a change of subject."""
+
     from_state = _text(nullable=True, enum=STATES)
     to_state = _text(enum=STATES)
-    comment = _text(nullable=True)
+    step = _text(
+        nullable=True,
+        enum=HISTORY_STEPS,
+        description="il passo registrato; null per le voci registrate prima che fosse indicato",
+    )
+    comment = _text(nullable=True, description="commento dell'operatore di sede")
+    subject_change = _nested(
+        SubjectChangeOutput, nullable=True, description="cambio oggetto per lavorazione: da, a"
+    )
     actor = _text()
     at = Instant()
 
@@ -642,12 +711,43 @@ class BookingOutput(Schema):
     reason = _text()
 
 
+CHAIN_DIRECTIONS = ("from_requester", "from_sede", "from_contact_center")
+
+
+class ChainedRequestOutput(Schema):
+    """A request of the same conversation: the one replied to, or a reply."""
+
+    id = Id()
+    protocol = _text()
+    origin = _text(enum=ORIGINS)
+    direction = _text(
+        enum=CHAIN_DIRECTIONS,
+        description="chi l'ha scritta: il richiedente, la sede (comunicazione concatenata), il CCM",
+    )
+    subject = _nested(SubjectRefOutput)
+    state = _text(enum=STATES)
+    submitted_at = Instant()
+
+
 class RequestDetail(RequestSummary):
     text = _text()
     case_identifier = _nested(CaseIdentifierOutput, nullable=True)
     citizen = _nested(CitizenOutput, nullable=True)
     patronato = _nested(PatronatoOfficeOutput, nullable=True)
     parent_id = Id(nullable=True)
+    cric_section = _text(
+        nullable=True, enum=tuple(CRIC_SECTIONS), description="sezione CRIC indicata dal referente regionale"
+    )
+    parent = _nested(
+        ChainedRequestOutput,
+        nullable=True,
+        description="la richiesta a cui questa risponde, se il chiamante può vederla",
+    )
+    chained = _list(
+        fields.Nested(ChainedRequestOutput),
+        description="le richieste concatenate in risposta a questa (del richiedente e della sede), "
+        "quelle che il chiamante può vedere, dalla più vecchia",
+    )
     assignment = _nested(AssignmentOutput, nullable=True, description="null finché non è instradata")
     outcome = _text(nullable=True, description="esito, alla chiusura")
     booking_enabled = _bool(description="prenotazione abilitata dalla sede alla chiusura")
@@ -722,6 +822,12 @@ class RoutingFactsOutput(Schema):
     matricola = _text(nullable=True)
     ente = _text(nullable=True)
     ufficio = _text(nullable=True)
+    cric_section = _text(
+        nullable=True,
+        required=False,
+        description="sezione CRIC indicata (assente nelle decisioni più antiche)",
+    )
+    region = _text(nullable=True, required=False, description="regione indicata da una scheda Linea INPS")
 
 
 class DecisionOutput(Schema):
@@ -954,6 +1060,76 @@ class DeliveryOutput(Schema):
     created_at = Instant()
     sent_at = Instant(nullable=True)
     attempts = _int()
+
+
+# ---- the CRM view and its audit log --------------------------------------------------------
+
+
+class CrmQuery(StrictSchema):
+    """Whose conversations: a citizen's codice fiscale or a company's matricola (one)."""
+
+    codice_fiscale = Line(
+        16, validators=[CODICE_FISCALE_SHAPE], metadata={"description": "codice fiscale del cittadino"}
+    )
+    matricola = Line(
+        10,
+        validators=[validate.Regexp(MATRICOLA_PATTERN, error="La matricola deve essere di 10 cifre.")],
+        metadata={"description": "matricola dell'azienda"},
+    )
+
+
+class CrmConversationOutput(Schema):
+    """A conversation as the CRM shows it: where it is, never what it says."""
+
+    protocol = _text()
+    origin = _text(enum=ORIGINS)
+    channel = _text()
+    subject = _nested(SubjectRefOutput)
+    state = _text(enum=STATES)
+    sede = _text(nullable=True, description="sede a cui è assegnata (null: in smistamento o non instradata)")
+    region = _text(nullable=True)
+    submitted_at = Instant()
+    updated_at = Instant()
+    closed_at = Instant(nullable=True)
+
+
+class CrmConversationsOutput(Schema):
+    codice_fiscale = _text(required=False)
+    matricola = _text(required=False)
+    total = _int()
+    items = _list(fields.Nested(CrmConversationOutput), description="le più recenti, al massimo 200")
+
+
+class CrmAuditQuery(StrictSchema):
+    actor = Line(SUB_MAX, metadata={"description": "chi ha consultato (sub del token)"})
+    codice_fiscale = Line(16, validators=[CODICE_FISCALE_SHAPE])
+    matricola = Line(10, validators=[validate.Regexp(MATRICOLA_PATTERN, error="Matricola di 10 cifre.")])
+    from_ = Day(data_key="from", metadata={"description": "dal giorno (Roma), incluso"})
+    to = Day(metadata={"description": "al giorno (Roma), incluso"})
+    page = fields.Integer(
+        load_default=1, validate=validate.Range(min=1, max=MAX_PAGE, error="La pagina va da {min} a {max}.")
+    )
+    page_size = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=200, error="Da {min} a {max} elementi per pagina."),
+    )
+
+
+class CrmLookupOutput(Schema):
+    at = Instant()
+    actor = _text()
+    actor_role = _text()
+    actor_sede = _text(nullable=True)
+    subject_kind = _text(enum=("codice_fiscale", "matricola"))
+    subject_value = _text()
+    results = _int(description="conversazioni trovate")
+
+
+class CrmAuditOutput(Schema):
+    items = _list(fields.Nested(CrmLookupOutput))
+    page = _int()
+    page_size = _int()
+    total = _int()
 
 
 # ---- dumping an answer --------------------------------------------------------------------

@@ -26,7 +26,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from shared.identifiers import MATRICOLA_PATTERN
 from shared.tracing import TRACEPARENT_PATTERN, current_traceparent
-from shared.vocabulary import ORIGINS, SLA_DAYS
+from shared.vocabulary import CRIC_SECTIONS, ORIGINS, SLA_DAYS
 
 ASSIGNMENT_KINDS = ("sede", "cric", "polo", "triage")
 # texts from outside (contact-center systems): no control characters (PostgreSQL refuses NUL)
@@ -115,6 +115,10 @@ class RequestSubmittedV1(StrictSchema):
     # address in the requester's token, where notify writes when the request gives none
     consulente = fields.String(load_default=None, allow_none=True)
     requester_email = fields.Email(load_default=None, allow_none=True)
+    # Optional, added later: the CRIC section a referente regionale's question (or a scheda
+    # Linea INPS) concerns, and the region a scheda names
+    cric_section = fields.String(load_default=None, allow_none=True)
+    region = fields.String(load_default=None, allow_none=True)
 
 
 class AssignmentSchema(StrictSchema):
@@ -177,6 +181,16 @@ class RequestSubjectChangedV1(RequestStepV1):
     catalog_version = fields.String(required=True)
     area = fields.String(required=True)
     sla_days = fields.Integer(required=True, validate=validate.OneOf(SLA_DAYS))
+    # Optional, added later: the facts routing decides on, as in ``request_submitted``, so
+    # that a request whose recorded routing input is blank (routing's migration 0002 left
+    # ``{}`` for decisions taken before it) is re-routed on them and not sent to triage.
+    channel = fields.String(load_default=None, allow_none=True)
+    profile = fields.String(load_default=None, allow_none=True)
+    citizen = fields.Nested(CitizenSchema, load_default=None, allow_none=True)
+    matricola = fields.String(load_default=None, allow_none=True)
+    patronato = fields.Nested(PatronatoOfficeSchema, load_default=None, allow_none=True)
+    cric_section = fields.String(load_default=None, allow_none=True)
+    region = fields.String(load_default=None, allow_none=True)
 
 
 class RequestClosedV1(RequestStepV1):
@@ -205,12 +219,14 @@ class OutboundMessageSentV1(StrictSchema):
     sent_at = fields.AwareDateTime(required=True, format="iso")
 
 
-CONTACT_CENTER_KINDS = ("fax_inbound", "contact_center_outbound")
+CONTACT_CENTER_KINDS = ("fax_inbound", "contact_center_outbound", "scheda_linea_inps")
 
 
 class ContactCenterMessageV1(StrictSchema):
-    """Published by the contact-center systems (external): an inbound fax or an outbound
-    contact-center message about a company/intermediary (matricola) or a citizen (codice fiscale)."""
+    """Published by the contact-center systems (external): an inbound fax, an outbound
+    contact-center message, or a "scheda Linea INPS" (circ. 135/2011: a question the contact
+    center could not answer, for the consulting area of the regional CRIC), about a
+    company/intermediary (matricola) or a citizen (codice fiscale)."""
 
     message_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
     kind = fields.String(required=True, validate=validate.OneOf(CONTACT_CENTER_KINDS))
@@ -222,11 +238,35 @@ class ContactCenterMessageV1(StrictSchema):
     subject = fields.String(required=True, validate=[validate.Length(min=1, max=300), _SINGLE_LINE])
     text = fields.String(required=True, validate=[validate.Length(min=1, max=20000), _MULTI_LINE])
     occurred_at = fields.AwareDateTime(required=True, format="iso")
+    # Optional, added later. A scheda names the region of the CRIC and the section (the
+    # area of consulenza); without a section it waits in the region's triage.
+    region = fields.String(
+        load_default=None, allow_none=True, validate=[validate.Length(min=1, max=60), _SINGLE_LINE]
+    )
+    cric_section = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(list(CRIC_SECTIONS))
+    )
+    # A fax's image, uploaded first through the gateway (POST /api/v1/attachments with a
+    # contact-center token, whose sub is ``uploaded_by``): never on the broker.
+    image_attachment_id = fields.UUID(load_default=None, allow_none=True)
+    uploaded_by = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
 
     @validates_schema
     def names_someone(self, data, **kwargs):
         if not data.get("matricola") and not data.get("codice_fiscale"):
             raise ValidationError("indicare matricola o codice_fiscale", "matricola")
+
+    @validates_schema
+    def scheda_names_its_region(self, data, **kwargs):
+        if data.get("kind") == "scheda_linea_inps" and not data.get("region"):
+            raise ValidationError("una scheda Linea INPS indica la regione del CRIC", "region")
+
+    @validates_schema
+    def image_of_a_fax(self, data, **kwargs):
+        if data.get("image_attachment_id") and data.get("kind") != "fax_inbound":
+            raise ValidationError("solo un fax ha un'immagine", "image_attachment_id")
+        if data.get("image_attachment_id") and not data.get("uploaded_by"):
+            raise ValidationError("indicare chi ha caricato l'immagine (uploaded_by)", "uploaded_by")
 
 
 class ContactCenterMessageRecordedV1(StrictSchema):

@@ -61,7 +61,13 @@ QUORUM = {"x-queue-type": "quorum"}
 
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "intake": ("request_routed", "contact_center_message"),
-    "routing": ("request_submitted", "request_subject_changed"),
+    "routing": (
+        "request_submitted",
+        "request_subject_changed",
+        # whether a request is closed: a closed request is not reassigned
+        "request_closed",
+        "request_followup_added",
+    ),
     "notify": (
         "request_submitted",
         "request_routed",

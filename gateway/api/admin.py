@@ -20,7 +20,6 @@ from shared.errors import ProblemError
 
 OPS_SERVICES = ("intake", "routing", "notify", "reporting", "agenda")
 ADMIN_STATUS_TIMEOUT_SECONDS = 5.0
-ADMIN_ROLES = ("admin",)
 
 # what an operator must look at, as stable codes: (code, where the figure is in a report)
 ATTENTION = (
@@ -31,8 +30,7 @@ ATTENTION = (
 )
 
 
-def require_admin(caller) -> None:
-    access.require_role(caller, ADMIN_ROLES)
+require_admin = access.require_admin
 
 
 class AdminApi(GatewayBase):

@@ -73,6 +73,8 @@ SUBMISSION_RULES = (
     "attachments_too_large",
     "unknown_attachment",
     "unknown_parent",
+    "cric_section_required",
+    "cric_section_not_expected",
 )
 OFFICIAL_STEP_CONFLICTS = ("request_closed", "outbound_message")
 
@@ -94,7 +96,7 @@ class RequestsApi(GatewayBase):
         "Carica un allegato (multipart/form-data, un solo campo: file)",
         body=contracts.AttachmentUpload,
         multipart=True,
-        access=access.require_requester,
+        access=access.require_uploader,
         output=contracts.AttachmentResult,
         status=201,
         rules={422: ("empty_file", "file_type_not_allowed")},
@@ -310,7 +312,7 @@ class RequestsApi(GatewayBase):
         example={"text": "Servono altri documenti?"},
         access=access.require_requester,
         output=contracts.FollowupResult,
-        rules={409: ("request_closed", "no_answer_yet", "followups_exhausted")},
+        rules={409: ("followups_not_offered", "request_closed", "no_answer_yet", "followups_exhausted")},
         links=request_links("$response.body#/id", "GetRequest", "Reply"),
     )
     def add_followup(self, call, request_id):
@@ -326,7 +328,15 @@ class RequestsApi(GatewayBase):
         empty_body=True,
         access=access.require_requester,
         output=contracts.ReminderResult,
-        rules={409: ("already_answered", "request_closed", "outbound_message", "reminder_too_early")},
+        rules={
+            409: (
+                "reminder_not_offered",
+                "already_answered",
+                "request_closed",
+                "outbound_message",
+                "reminder_too_early",
+            )
+        },
         links=request_links("$response.body#/id", "GetRequest"),
     )
     def add_reminder(self, call, request_id):

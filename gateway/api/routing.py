@@ -67,7 +67,7 @@ class RoutingApi(GatewayBase):
         body=contracts.ReassignmentInput,
         example={"sede": "0703", "reason": "Il cittadino risiede a Rieti"},
         output=contracts.RecordedDecision,
-        rules={403: ("not_competent",), 409: ("already_assigned",), 422: ("unknown_sede",)},
+        rules={403: ("not_competent",), 409: ("already_assigned", "request_closed"), 422: ("unknown_sede",)},
         links=request_links("$response.body#/request_id", "GetRequest", "RoutingDecisions"),
     )
     def reassign_request(self, call, request_id):

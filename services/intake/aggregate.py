@@ -15,20 +15,30 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.intake import models
-from services.intake.catalog import Catalog, Subject
+from services.intake.catalog import Catalog, ChannelRules, Subject
 from services.intake.rules import conversation
 from services.intake.rules.submission import ValidSubmission
 from shared import access, events
 from shared.access import Caller
 from shared.vocabulary import (
-    MAX_FOLLOWUPS,
     ORIGIN_CONTACT_CENTER,
     ORIGIN_FAX,
+    ORIGIN_LINEA_INPS,
     ORIGIN_SEDE,
     STATE_CLOSED,
     STATE_IN_PROGRESS,
     STATE_OPEN,
+    STEP_ANSWERED,
+    STEP_CLOSED,
+    STEP_REOPENED,
+    STEP_SENT,
+    STEP_SUBJECT_CHANGED,
+    STEP_SUBMITTED,
+    STEP_TAKEN,
 )
+
+# the queue of a sede's own communications (officials scoped to areas see them too)
+OUTBOUND_QUEUE = "comunicazioni"
 
 
 def protocol_for(number: int, now: datetime) -> str:
@@ -58,9 +68,12 @@ def _external_sub(system: str, sender: str) -> str:
 
 
 class Request:
-    def __init__(self, row: models.Request):
+    def __init__(self, row: models.Request, rules: ChannelRules | None = None):
         self.row = row
         self.events: list[RecordedEvent] = []
+        # the rules of the request's channel (catalog ``channels``), set by whoever loads it
+        # for a step that depends on them (follow-ups, reminders, closing); COMBIPAT's if not
+        self.rules = rules
 
     @property
     def id(self) -> uuid.UUID:
@@ -84,7 +97,7 @@ class Request:
 
     @property
     def facts(self) -> conversation.RequestFacts:
-        return conversation.facts_of(self.row)
+        return conversation.facts_of(self.row, self.rules)
 
     @property
     def ownership(self) -> access.Ownership:
@@ -106,6 +119,7 @@ class Request:
                 subject_code=valid.subject.code,
                 catalog_version=valid.subject.catalog_version,
                 area=valid.subject.area,
+                cric_section=valid.cric_section,
                 sla_days=valid.subject.sla_days,
                 text=valid.text,
                 case_identifier=valid.case_identifier,
@@ -127,7 +141,7 @@ class Request:
                 updated_at=now,
             )
         )
-        request._history(None, STATE_OPEN, requester.sub, now)
+        request._history(None, STATE_OPEN, requester.sub, now, step=STEP_SUBMITTED)
         # the token's address travels with the submission only (notify's fallback contact)
         request._record(
             events.REQUEST_SUBMITTED, {**request._submitted_payload(), "requester_email": requester.email}
@@ -168,7 +182,44 @@ class Request:
                 updated_at=now,
             )
         )
-        request._history(None, STATE_OPEN, request.row.requester_sub, now)
+        request._history(None, STATE_OPEN, request.row.requester_sub, now, step=STEP_SUBMITTED)
+        request._record(events.REQUEST_SUBMITTED, request._submitted_payload())
+        request._record_contact_center_message(message, now)
+        return request
+
+    @classmethod
+    def receive_scheda(cls, catalog: Catalog, protocol: str, message: dict, now: datetime) -> Request:
+        """A scheda Linea INPS: a question the contact center could not answer, sent to the
+        consulting area of the regional CRIC (circ. 135/2011), in the section it names; in
+        the history of the citizen (codice fiscale) or company (matricola) it concerns."""
+        subject = catalog.find_active("linea_inps", "contact_center", "scheda_linea_inps")
+        request = cls(
+            _new_row(
+                id=uuid.uuid4(),
+                protocol=protocol,
+                origin=ORIGIN_LINEA_INPS,
+                channel="linea_inps",
+                profile="contact_center",
+                subject_code=subject.code,
+                catalog_version=subject.catalog_version,
+                area=subject.area,
+                sla_days=subject.sla_days,
+                text=f"{message['subject']}\n\n{message['text']}",
+                citizen_codice_fiscale=message.get("codice_fiscale"),
+                matricola=message.get("matricola"),
+                cric_section=message.get("cric_section"),
+                stated_region=message.get("region"),
+                contacts={},
+                requester_sub=_external_sub("linea-inps", message["sender"]),
+                requester_name=message["sender"],
+                requester_role="contact_center",
+                state=STATE_OPEN,
+                external_message_id=message["message_id"],
+                created_at=message["occurred_at"],
+                updated_at=now,
+            )
+        )
+        request._history(None, STATE_OPEN, request.row.requester_sub, now, step=STEP_SUBMITTED)
         request._record(events.REQUEST_SUBMITTED, request._submitted_payload())
         request._record_contact_center_message(message, now)
         return request
@@ -178,25 +229,36 @@ class Request:
         self._record(events.REQUEST_SUBMITTED, self._submitted_payload())
         self.row.resubmitted_at = now
 
+    def _routing_facts(self) -> dict:
+        """What routing decides on besides the subject: channel, profile, where the citizen
+        lives, the matricola, the patronato office."""
+        row = self.row
+        return {
+            "channel": row.channel,
+            "profile": row.profile,
+            # a citizen with a residence (a scheda names the caller by codice fiscale only)
+            "citizen": {"codice_fiscale": row.citizen_codice_fiscale, "cap": row.citizen_cap}
+            if row.citizen_codice_fiscale and row.citizen_cap
+            else None,
+            "matricola": row.matricola,
+            "patronato": {"ente": row.patronato_ente, "ufficio": row.patronato_ufficio}
+            if row.patronato_ente
+            else None,
+            "cric_section": row.cric_section,
+            "region": row.stated_region,
+        }
+
     def _submitted_payload(self) -> dict:
         row = self.row
         return {
             "request_id": row.id,
             "protocol": row.protocol,
             "origin": row.origin,
-            "channel": row.channel,
-            "profile": row.profile,
             "subject": row.subject_code,
             "catalog_version": row.catalog_version,
             "area": row.area,
             "sla_days": row.sla_days,
-            "citizen": {"codice_fiscale": row.citizen_codice_fiscale, "cap": row.citizen_cap}
-            if row.citizen_codice_fiscale
-            else None,
-            "matricola": row.matricola,
-            "patronato": {"ente": row.patronato_ente, "ufficio": row.patronato_ufficio}
-            if row.patronato_ente
-            else None,
+            **self._routing_facts(),
             "case_identifier": row.case_identifier,
             "contacts": {"email": row.contacts.get("email"), "sms": row.contacts.get("sms")},
             "parent_id": row.parent_id,
@@ -215,13 +277,15 @@ class Request:
         row.assignment = dict(assignment)
         row.assigned_sede = assignment["code"] if assignment["kind"] != "triage" else None
         row.assigned_region = assignment.get("region")
+        row.assigned_queue = assignment.get("queue")
+        row.assigned_kind = assignment["kind"]
         row.routed_at = decided_at
         row.updated_at = max(row.updated_at, decided_at)
 
     # ---- the official ----------------------------------------------------------------------
 
     def take_in_charge(self, official: Caller, now: datetime, comment: str | None = None) -> None:
-        self._move(conversation.take_in_charge(self.facts), official, now, comment)
+        self._move(conversation.take_in_charge(self.facts), official, now, comment, STEP_TAKEN)
         self._record(
             events.REQUEST_TAKEN_IN_CHARGE,
             self._step(official, now, comment, sede=self.row.assigned_sede),
@@ -248,7 +312,8 @@ class Request:
         first = self.row.first_answer_at is None
         self.row.first_answer_at = self.row.first_answer_at or now
         self.row.answers_count += 1
-        self._move(new_state, official, now, comment)
+        # answering and closing in one step: the comment goes with the closing, once
+        self._move(new_state, official, now, None if close else comment, STEP_ANSWERED)
         self._record(
             events.REQUEST_ANSWERED,
             self._step(
@@ -280,7 +345,7 @@ class Request:
         self.row.outcome = outcome.strip()
         self.row.booking_enabled = enable_booking
         self.row.closed_at = now
-        self._move(STATE_CLOSED, official, now, comment)
+        self._move(STATE_CLOSED, official, now, comment, STEP_CLOSED)
         self._record(
             events.REQUEST_CLOSED,
             self._step(
@@ -305,6 +370,16 @@ class Request:
         row.subject_code, row.catalog_version = subject.code, subject.catalog_version
         row.area, row.sla_days = subject.area, subject.sla_days
         row.updated_at = now
+        # the state stays; the re-classification and its comment are part of the history
+        self._history(
+            row.state,
+            row.state,
+            official.sub,
+            now,
+            comment,
+            step=STEP_SUBJECT_CHANGED,
+            details={"old_subject": old_subject, "new_subject": subject.code},
+        )
         self._record(
             events.REQUEST_SUBJECT_CHANGED,
             self._step(
@@ -316,6 +391,7 @@ class Request:
                 catalog_version=subject.catalog_version,
                 area=subject.area,
                 sla_days=subject.sla_days,
+                **self._routing_facts(),
             ),
         )
         return subject
@@ -324,13 +400,16 @@ class Request:
 
     def follow_up(self, requester: Caller, now: datetime, text: str) -> uuid.UUID:
         """One of the further interactions after the first answer; returns its message id."""
-        used, reopens = conversation.add_followup(self.facts)
+        facts = self.facts
+        used, reopens = conversation.add_followup(facts)
         message = self._write("followup", requester, text, now)
         self.row.followups_count = used
         self.row.updated_at = now
         if reopens:
             self.row.closed_at = None
-            self._move(STATE_IN_PROGRESS, requester, now, "Riaperta dall'ulteriore interazione")
+            self._move(
+                STATE_IN_PROGRESS, requester, now, "Riaperta dall'ulteriore interazione", STEP_REOPENED
+            )
         self._record(
             events.REQUEST_FOLLOWUP_ADDED,
             self._step(
@@ -339,7 +418,7 @@ class Request:
                 None,
                 message_id=message.id,
                 interactions_used=used,
-                interactions_left=MAX_FOLLOWUPS - used,
+                interactions_left=facts.max_followups - used,
                 reopened=reopens,
             ),
         )
@@ -359,13 +438,16 @@ class Request:
         """Whom a sede's message in reply to this request goes to: whoever the request names,
         for what the sede did not say otherwise."""
         row = self.row
-        recipient = dict(recipient)
-        recipient.setdefault("matricola", row.matricola)
-        recipient.setdefault("codice_fiscale", row.consulente_codice_fiscale)
-        if row.patronato_ente:
-            recipient.setdefault("patronato", {"ente": row.patronato_ente, "ufficio": row.patronato_ufficio})
-        recipient.setdefault("contacts", row.contacts)
-        return recipient
+        known = {
+            "matricola": row.matricola,
+            "codice_fiscale": row.consulente_codice_fiscale,
+            "patronato": {"ente": row.patronato_ente, "ufficio": row.patronato_ufficio}
+            if row.patronato_ente
+            else None,
+            "contacts": row.contacts,
+        }
+        # the input schema fills what was not sent with None or {}: those are "not said" too
+        return {**recipient, **{name: value for name, value in known.items() if not recipient.get(name)}}
 
     @classmethod
     def write_from_sede(
@@ -484,12 +566,14 @@ class Request:
                 requester_role=requester_role,
                 state=STATE_CLOSED,
                 assigned_sede=sede,
+                assigned_queue=OUTBOUND_QUEUE if sede else None,
+                assigned_kind="sede" if sede else None,
                 assignment={
                     "kind": "sede",
                     "code": sede,
                     "name": "",
                     "reason": "comunicazione in uscita della sede",
-                    "queue": "comunicazioni",
+                    "queue": OUTBOUND_QUEUE,
                 }
                 if sede
                 else None,
@@ -499,7 +583,7 @@ class Request:
                 closed_at=at,
             )
         )
-        request._history(None, STATE_CLOSED, requester, at)
+        request._history(None, STATE_CLOSED, requester, at, step=STEP_SENT)
         return request
 
     def _record_contact_center_message(self, message: dict, now: datetime) -> None:
@@ -530,14 +614,26 @@ class Request:
             **more,
         }
 
-    def _move(self, to_state: str, actor: Caller, now: datetime, comment: str | None) -> None:
-        if self.row.state != to_state:
-            self._history(self.row.state, to_state, actor.sub, now, comment)
+    def _move(self, to_state: str, actor: Caller, now: datetime, comment: str | None, step: str) -> None:
+        """Change the state; the step is recorded in the history when the state changes or
+        when the official wrote a comment (msg 1986/2011: the requester sees the comments
+        "inseriti dagli operatori di sede al momento della modifica dello stato"), so a
+        comment given with an answer to a request already in charge is kept too."""
+        if self.row.state != to_state or (comment and comment.strip()):
+            self._history(self.row.state, to_state, actor.sub, now, comment, step=step)
             self.row.state = to_state
         self.row.updated_at = now
 
     def _history(
-        self, from_state: str | None, to_state: str, actor: str, at: datetime, comment: str | None = None
+        self,
+        from_state: str | None,
+        to_state: str,
+        actor: str,
+        at: datetime,
+        comment: str | None = None,
+        *,
+        step: str,
+        details: dict | None = None,
     ) -> None:
         self.row.state_changes.append(
             models.StateChange(
@@ -547,6 +643,8 @@ class Request:
                 comment=comment,
                 actor=actor,
                 at=at,
+                step=step,
+                details=details,
             )
         )
 

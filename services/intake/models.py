@@ -31,6 +31,10 @@ class Request(Base):
     subject_code: Mapped[str] = mapped_column(String(60), index=True)
     catalog_version: Mapped[str] = mapped_column(String(40))
     area: Mapped[str] = mapped_column(String(40))
+    # the CRIC section a referente regionale's question (or a scheda Linea INPS) concerns
+    cric_section: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # the region a contact-center scheda Linea INPS names (its CRIC's)
+    stated_region: Mapped[str | None] = mapped_column(String(60), nullable=True)
     sla_days: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: outbound, not measured
     text: Mapped[str] = mapped_column(Text)
     case_identifier: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
@@ -41,7 +45,7 @@ class Request(Base):
     patronato_ufficio: Mapped[str | None] = mapped_column(String(20), nullable=True)
     contacts: Mapped[dict] = mapped_column(JSONB, default=dict)
     parent_id: Mapped[uuid.UUID | None] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("requests.id"), nullable=True
+        UUID(as_uuid=True), ForeignKey("requests.id"), nullable=True, index=True
     )
     requester_sub: Mapped[str] = mapped_column(String(100), index=True)
     requester_name: Mapped[str] = mapped_column(String(200), default="")
@@ -61,6 +65,9 @@ class Request(Base):
     assignment: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
     assigned_sede: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
     assigned_region: Mapped[str | None] = mapped_column(String(60), nullable=True, index=True)
+    # the work queue inside the structure (area, or CRIC section) and the kind of place
+    assigned_queue: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    assigned_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
     routed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # last time the unrouted-request sweep re-sent request_submitted (services/intake/sweep.py)
     resubmitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -86,6 +93,8 @@ OWNERSHIP_COLUMNS = {
     "assigned_sede": Request.assigned_sede,
     "assigned_region": Request.assigned_region,
     "area": Request.area,
+    "assigned_queue": Request.assigned_queue,
+    "assigned_kind": Request.assigned_kind,
 }
 
 
@@ -128,6 +137,10 @@ class StateChange(Base):
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     actor: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # what happened (aggregate.STEP_*); null for rows recorded before migration 0005
+    step: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    # a change of subject: {"old_subject": ..., "new_subject": ...}
+    details: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
 
 
 class Message(Base):
@@ -154,3 +167,20 @@ class ReferenteGrant(Base):
     granted: Mapped[bool] = mapped_column(Boolean)
     changed_by: Mapped[str] = mapped_column(String(100))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CrmLookup(Base):
+    """One look-up of a citizen's or a company's conversations across sedi (the CRM view,
+    msg 3813/2021): who looked, when, at whose data, how many were shown. Append-only: the
+    service only inserts, and the database refuses any update or delete (migration 0008)."""
+
+    __tablename__ = "crm_lookups"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor_sub: Mapped[str] = mapped_column(String(100), index=True)
+    actor_role: Mapped[str] = mapped_column(String(30))
+    actor_sede: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    subject_kind: Mapped[str] = mapped_column(String(20))  # codice_fiscale | matricola
+    subject_value: Mapped[str] = mapped_column(String(16), index=True)
+    results: Mapped[int] = mapped_column(Integer)

@@ -15,7 +15,7 @@ from services.intake import projections, sweep, views
 from services.intake.catalog import default_catalog
 from services.intake.models import ownership
 from services.intake.unit_of_work import SqlUnitOfWork
-from services.intake.use_cases import attachments, contact_center, conversation
+from services.intake.use_cases import attachments, contact_center, conversation, crm
 from services.intake.use_cases import submission as submission_use_cases
 from shared import access, contracts
 from shared.access import Caller
@@ -90,7 +90,8 @@ class IntakeService:
         caller = Caller.from_claims(caller)
         with self.db.begin() as session:
             request = self._readable(session, caller, request_id)
-            return views.detail(request, default_catalog(), self.clock.now(), caller)
+            chain = views.chain_of(session, request, default_catalog(), access.read_scope(caller))
+            return views.detail(request, default_catalog(), self.clock.now(), caller, chain)
 
     @expected
     def attachment_download(self, caller, request_id, attachment_id):
@@ -109,7 +110,7 @@ class IntakeService:
     def _command(self, use_case, schema, caller, request_id, command, correlation_id):
         caller, command = Caller.from_claims(caller), load(schema, command)
         with self._unit_of_work(correlation_id) as uow:
-            return use_case(uow, caller, request_id, command)
+            return use_case(uow, caller, request_id, command, catalog=default_catalog())
 
     @expected
     def take_in_charge(self, caller, request_id, command, correlation_id=None):
@@ -131,9 +132,13 @@ class IntakeService:
 
     @expected
     def change_subject(self, caller, request_id, command, correlation_id=None):
-        use_case = partial(conversation.change_subject, catalog=default_catalog())
         return self._command(
-            use_case, contracts.SubjectChangeInput, caller, request_id, command, correlation_id
+            conversation.change_subject,
+            contracts.SubjectChangeInput,
+            caller,
+            request_id,
+            command,
+            correlation_id,
         )
 
     @expected
@@ -153,6 +158,20 @@ class IntakeService:
         caller, command = Caller.from_claims(caller), load(contracts.OutboundInput, command)
         with self._unit_of_work(correlation_id) as uow:
             return conversation.send_outbound(uow, default_catalog(), caller, command)
+
+    @expected
+    def crm_conversations(self, caller, query):
+        caller, query = Caller.from_claims(caller), load(contracts.CrmQuery, query)
+        access.require_crm_lookup(caller)
+        with self.db.begin() as session:
+            return crm.conversations(session, default_catalog(), caller, query, self.clock.now())
+
+    @expected
+    def crm_audit(self, caller, filters):
+        caller, filters = Caller.from_claims(caller), load(contracts.CrmAuditQuery, filters)
+        access.require_admin(caller)
+        with self.db.begin() as session:
+            return crm.audit_log(session, filters)
 
     @expected
     def set_referente_profile(self, caller, operator_id, command):

@@ -22,8 +22,10 @@ from shared import access
 from shared.access import Caller
 from shared.clock import ROME
 from shared.errors import NotFound
+from shared.vocabulary import ORIGIN_CONTACT_CENTER, ORIGIN_SEDE
 
 MAX_PAGE_SIZE = 100
+MAX_CHAINED = 200  # replies to one request shown in its detail (a conversation, not a feed)
 # Clients download through the gateway, which asks ``attachment_download`` each time (see there).
 DOWNLOAD_PATH = "/api/v1/requests/{request_id}/attachments/{attachment_id}"
 # The gateway fetches at once, server-side: a link it lost is useless a minute later.
@@ -41,9 +43,17 @@ def find_request(session, request_id) -> Request:
     return request
 
 
-def detail(request: Request, catalog: Catalog, now: datetime, reader: Caller) -> dict:
-    """Everything about a request ``reader`` may read."""
+def detail(
+    request: Request,
+    catalog: Catalog,
+    now: datetime,
+    reader: Caller,
+    chain: dict | None = None,
+) -> dict:
+    """Everything about a request ``reader`` may read; ``chain`` is its place among chained
+    requests (``chain_of``), when the caller looked it up."""
     shown = summary(request, catalog)
+    shown.update(chain or {"parent": None, "chained": []})
     shown.update(
         {
             "text": request.text,
@@ -55,6 +65,7 @@ def detail(request: Request, catalog: Catalog, now: datetime, reader: Caller) ->
             if request.patronato_ente
             else None,
             "parent_id": str(request.parent_id) if request.parent_id else None,
+            "cric_section": request.cric_section,
             "assignment": assignment_shown(request.assignment, reader),
             "outcome": request.outcome,
             "booking_enabled": request.booking_enabled,
@@ -73,7 +84,9 @@ def detail(request: Request, catalog: Catalog, now: datetime, reader: Caller) ->
                 {
                     "from_state": c.from_state,
                     "to_state": c.to_state,
+                    "step": c.step,
                     "comment": c.comment,
+                    "subject_change": _subject_change(c.details, request, catalog),
                     "actor": c.actor,
                     "at": c.at.isoformat(),
                 }
@@ -89,10 +102,66 @@ def detail(request: Request, catalog: Catalog, now: datetime, reader: Caller) ->
                 }
                 for a in _shown_attachments(request)
             ],
-            "next_actions": next_actions(facts_of(request), now),
+            "next_actions": next_actions(facts_of(request, catalog.rules_for(request.channel)), now),
         }
     )
     return shown
+
+
+# Who wrote a chained request, by its origin: the requester's reply, or the office's
+# ("comunicazioni concatenate", msg 1986/2011: both directions).
+CHAIN_DIRECTIONS = {
+    ORIGIN_SEDE: "from_sede",
+    ORIGIN_CONTACT_CENTER: "from_contact_center",
+}
+
+
+def chain_of(session, request: Request, catalog: Catalog, scope: access.Scope) -> dict:
+    """The request it replies to and the requests that reply to it (the requester's chained
+    requests and the sede's communications linked to it), each shown only if ``scope``
+    (the reader's, from the access policy) covers it."""
+    visible = scope_condition(scope)
+    parent = None
+    if request.parent_id is not None:
+        parent = session.scalars(select(Request).where(Request.id == request.parent_id, visible)).first()
+    children = session.scalars(
+        select(Request)
+        .where(Request.parent_id == request.id, visible)
+        .order_by(Request.created_at, Request.id)
+        .limit(MAX_CHAINED)
+    ).all()
+    return {
+        "parent": _chain_link(parent, catalog) if parent is not None else None,
+        "chained": [_chain_link(child, catalog) for child in children],
+    }
+
+
+def _chain_link(request: Request, catalog: Catalog) -> dict:
+    subject = catalog.find_version(request.catalog_version, request.subject_code)
+    return {
+        "id": str(request.id),
+        "protocol": request.protocol,
+        "origin": request.origin,
+        "direction": CHAIN_DIRECTIONS.get(request.origin, "from_requester"),
+        "subject": {
+            "code": request.subject_code,
+            "label": subject.label if subject else request.subject_code,
+        },
+        "state": request.state,
+        "submitted_at": request.created_at.isoformat(),
+    }
+
+
+def _subject_change(details: dict | None, request: Request, catalog: Catalog) -> dict | None:
+    """The subjects of a change of subject, with their labels (same channel as the request)."""
+    if not details or "new_subject" not in details:
+        return None
+
+    def labelled(code: str) -> dict:
+        subject = next((s for s in catalog.subjects if s.code == code and s.channel == request.channel), None)
+        return {"code": code, "label": subject.label if subject else code}
+
+    return {"old": labelled(details["old_subject"]), "new": labelled(details["new_subject"])}
 
 
 def _shown_attachments(request: Request) -> list[Attachment]:
@@ -172,6 +241,7 @@ def search(session, catalog: Catalog, scope: access.Scope, filters: dict) -> dic
         "origin": Request.origin,
         "codice_fiscale": Request.citizen_codice_fiscale,
         "consulente": Request.consulente_codice_fiscale,
+        "queue": Request.assigned_queue,
     }
     for name, column in exact.items():
         if filters.get(name):

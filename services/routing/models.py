@@ -155,3 +155,16 @@ class RoutingDecision(Base):
     previous: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
     emitted: Mapped[bool] = mapped_column(Boolean, default=True)  # request_routed sent for it
     event_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)  # what triggered it
+
+
+class RequestState(Base):
+    """Whether a request is closed, as intake's events say (``request_closed``, and a
+    follow-up that reopens it): routing refuses to move a closed request. A request with no
+    row is open. ``changed_at`` is the moment of the event applied last; an older event
+    arriving late changes nothing."""
+
+    __tablename__ = "request_states"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    closed: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

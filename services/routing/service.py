@@ -6,7 +6,7 @@ from functools import partial
 
 from nameko.timer import timer
 
-from services.routing import use_cases, views
+from services.routing import projections, use_cases, views
 from services.routing.dependencies import RoutingTableProvider
 from services.routing.reference import store as reference_store
 from shared.access import Caller
@@ -85,6 +85,14 @@ class RoutingService:
         self.db.apply_once(
             event, partial(use_cases.reroute_on_subject_change, self.routing_tables.current(), self.clock)
         )
+
+    @event_handler("request_closed")
+    def on_request_closed(self, event):
+        self.db.apply_once(event, projections.record_closed)
+
+    @event_handler("request_followup_added")
+    def on_request_followup_added(self, event):
+        self.db.apply_once(event, projections.record_followup)
 
     @timer(interval=0.2)
     def relay_outbox(self):

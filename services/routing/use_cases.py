@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 
+from services.routing import projections
 from services.routing.decision import store as decision_store
 from services.routing.decision.overrides import manual_decision, reroute
 from services.routing.decision.table import RoutingTable
@@ -54,9 +55,7 @@ def reroute_on_subject_change(table: RoutingTable, clock, session, event) -> Non
     current = decision_store.lock_latest(session, payload["request_id"])
     if current is None:
         raise RetryLater(f"request_subject_changed before any decision for {payload['request_id']}")
-    facts = RequestFacts.from_dict(
-        {**current.request, "subject": payload["new_subject"], "area": payload["area"]}
-    )
+    facts = facts_after_subject_change(current.request, payload)
     decided_at = clock.now()
     decision = reroute(table, facts, _recorded(current), rome_date(decided_at))
     moved = not decision.assignment.same_place(current.assignment)
@@ -82,6 +81,14 @@ def reroute_on_subject_change(table: RoutingTable, clock, session, event) -> Non
         )
 
 
+def facts_after_subject_change(recorded: dict, payload: dict) -> RequestFacts:
+    """The facts to decide on again: those the event carries (intake sends them since the
+    routing input could be blank), else those recorded with the current decision; with the
+    new subject and area."""
+    base = RequestFacts.from_payload(payload) if payload.get("channel") else RequestFacts.from_dict(recorded)
+    return base._replace(subject=payload["new_subject"], area=payload["area"])
+
+
 def reassign(table: RoutingTable, clock, session, caller: Caller, request_id, body) -> dict:
     """An official (or an administrator) moves a request to another sede, with a reason."""
     if not isinstance(body, dict):
@@ -94,6 +101,8 @@ def reassign(table: RoutingTable, clock, session, caller: Caller, request_id, bo
     if current is None:
         raise decision_store.decision_not_found(request_id)
     access.require_reassignment(caller, current.assignment)
+    if projections.is_closed(session, current.request_id):
+        raise Conflict("request_closed", "La richiesta è chiusa: non può essere riassegnata ad altra sede.")
     if wanted["sede"] == current.assignment.get("code"):
         raise Conflict(
             "already_assigned", f"La richiesta è già assegnata a {current.assignment.get('name')}."

@@ -56,6 +56,10 @@ CALLERS = {
     "official_without_sede": dict(role="sede_operatore", groups=[GROUP]),
     "official_empty_sede": dict(role="sede_operatore", sede="", groups=[GROUP]),
     "official_groups_string": dict(role="sede_operatore", sede=SEDE, groups=GROUP),
+    # an official of a regional direction who owns the triage no region owns (COMBID_SMISTAMENTO)
+    "triage_official": dict(
+        role="sede_operatore", sede="0700", groups=[GROUP, "COMBID_SMISTAMENTO"], scope="national"
+    ),
     "director_sede": dict(role="direttore", sede=SEDE),
     "director_other_sede": dict(role="direttore", sede=OTHER_SEDE),
     "director_region": dict(role="direttore", regione=REGION),
@@ -94,7 +98,9 @@ SEES_PATRONATO_REQUEST = {
     "admin",
 }
 SEES_CASSETTO_REQUEST = {"azienda", "intermediario", "director_national", "admin"}
-SEES_TRIAGE_REQUEST = {"azienda", "director_national", "admin"}
+SEES_TRIAGE_REQUEST = {"azienda", "director_national", "admin", "triage_official"}
+# the triage official is, for everything but triage, an official of another sede
+TRIAGE_OFFICIAL_CELLS = {"request detail (triage)": 200}
 
 
 def expect(default, **cells):
@@ -274,6 +280,13 @@ ENDPOINTS = {
     # monthly reports: regional directors (their region), national directors and admins
     "monthly reports": ("GET", "/api/v1/reports", REPORTS(200)),
     "monthly report file": ("GET", "/api/v1/reports/<string:report_id>/<string:format>", REPORTS(404)),
+    # the CRM view: any enabled official, of any sede; its audit log: admins
+    "crm conversations": (
+        "GET",
+        "/api/v1/crm/conversations",
+        only({"official", "official_other_sede", "admin"}, 200, **OFFICIAL_REFUSALS),
+    ),
+    "crm audit": ("GET", "/api/v1/crm/audit", only({"admin"}, 200)),
     # Agenda Appuntamenti: any profile sees the punti and their free slots; a booking is
     # made by a booker (refused here by a rule: a slot in the past, 409), seen by its
     # booker and the offices (an unknown booking: 404 for everyone who got past the
@@ -336,6 +349,9 @@ ENDPOINTS = {
     ),
     "request deliveries": ("GET", f"{DETAIL}/deliveries", reading(SEES_PATRONATO_REQUEST)),
 }
+
+for _endpoint, (_, _, _column) in ENDPOINTS.items():
+    _column["triage_official"] = TRIAGE_OFFICIAL_CELLS.get(_endpoint, _column["official_other_sede"])
 
 PATRONATO_BODY = {
     "subject": "requisiti_accesso",
@@ -495,6 +511,8 @@ def call(world: World, endpoint: str, caller: str, tok):
         kwargs["json"] = CASSETTO_BODY if caller in CASSETTO else PATRONATO_BODY
     elif endpoint == "routing explain":
         kwargs["params"] = EXPLAIN_QUERY
+    elif endpoint == "crm conversations":
+        kwargs["params"] = {"codice_fiscale": VALID_CF}
     elif endpoint == "agenda availability":
         kwargs["params"] = {"punto": world.punto, "from": tomorrow.isoformat(), "to": tomorrow.isoformat()}
     elif endpoint in ("dashboard indicators (sede)", "dashboard requests (sede)"):

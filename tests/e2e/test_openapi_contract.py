@@ -264,6 +264,17 @@ def test_a_whole_conversation_answers_what_the_document_declares(walk):
     walk("GET", "/api/v1/routing/sedi", 200, official, params={"region": "Lazio"})
     walk("GET", "/api/v1/routing/versions", 200, admin)
     walk("GET", "/api/v1/admin/status", 200, admin)
+    crm = walk("GET", "/api/v1/crm/conversations", 200, official, params={"codice_fiscale": VALID_CF})
+    assert crm.json()["total"] >= 1
+    walk(
+        "GET",
+        "/api/v1/crm/conversations",
+        422,
+        official,
+        params={"codice_fiscale": VALID_CF, "matricola": MATRICOLA},
+    )
+    audit = walk("GET", "/api/v1/crm/audit", 200, admin, params={"codice_fiscale": VALID_CF, "page_size": 5})
+    assert audit.json()["items"][0]["subject_value"] == VALID_CF
 
     # Notifiche: the requester's inbox (notify works on its own time: wait for the notices)
     def notices():

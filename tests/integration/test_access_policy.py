@@ -28,17 +28,25 @@ def stored(database_sessions):
     offices = [(None, None), ("001", "0001"), ("001", "0002"), ("002", "0001")]
     matricole = [None, "7012345678", "7099999999"]
     consulenti = [None, "BNCLRA80A41H501Y"]
-    places = [(None, None), ("0704", "Lazio"), ("0703", "Lazio"), ("0908", "Lombardia")]
+    places = [
+        (None, None, None, None),
+        ("0704", "Lazio", "pensioni", "sede"),
+        ("0704", "Lazio", "sostegno_reddito", "sede"),
+        ("0704", "Lazio", "comunicazioni", "sede"),  # the sede's own communication
+        ("0703", "Lazio", "pensioni", "sede"),
+        ("0908", "Lombardia", "sostegno_reddito", "polo"),
+        (None, "Lazio", "generale", "triage"),
+    ]
     sessions = database_sessions("intake")
     ids = []
     with sessions.begin() as session:
-        for (ente, ufficio), matricola, consulente, (sede, region) in itertools.product(
+        for (ente, ufficio), matricola, consulente, (sede, region, queue, kind) in itertools.product(
             offices, matricole, consulenti, places
         ):
             request = Request(
                 id=uuid.uuid4(),
                 protocol=f"T.{tag}.{len(ids)}",
-                origin="patronato" if ente else "cassetto",
+                origin="sede" if queue == "comunicazioni" else "patronato" if ente else "cassetto",
                 channel="x",
                 profile="x",
                 subject_code="x",
@@ -55,6 +63,8 @@ def stored(database_sessions):
                 consulente_codice_fiscale=consulente,
                 assigned_sede=sede,
                 assigned_region=region,
+                assigned_queue=queue,
+                assigned_kind=kind,
                 created_at=NOW,
                 updated_at=NOW,
             )
@@ -70,6 +80,19 @@ CALLERS = [
     {"role": "azienda", "matricole": ["7012345678"]},
     {"role": "intermediario", "matricole": ["7099999999"], "codice_fiscale": "BNCLRA80A41H501Y"},
     {"role": "sede_operatore", "sede": "0704", "groups": ["APP_FEA_COMBID"]},
+    {"role": "sede_operatore", "sede": "0704", "groups": ["APP_FEA_COMBID"], "aree": ["pensioni"]},
+    {
+        "role": "sede_operatore",
+        "sede": "0700",
+        "groups": ["APP_FEA_COMBID", "COMBID_SMISTAMENTO"],
+        "regione": "Lazio",
+    },
+    {
+        "role": "sede_operatore",
+        "sede": "0700",
+        "groups": ["APP_FEA_COMBID", "COMBID_SMISTAMENTO"],
+        "scope": "national",
+    },
     {"role": "direttore", "sede": "0908"},
     {"role": "direttore", "regione": "Lazio"},
     {"role": "direttore", "scope": "national"},

@@ -8,6 +8,7 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from nameko.standalone.rpc import ClusterRpcClient
 from nameko.testing.services import entrypoint_waiter
 
@@ -336,7 +337,11 @@ def test_fax_published_with_the_contact_center_client_joins_the_history(infra, i
 
 def test_referente_grant_is_effective_for_the_next_request_of_that_patronato_only(rpc, unique):
     caller = operatore(unique)
-    normativo = {"subject": "chiarimento_normativo", "text": "Quale norma si applica?"}
+    normativo = {
+        "subject": "chiarimento_normativo",
+        "text": "Quale norma si applica?",
+        "cric_section": "pensioni",
+    }
     with pytest.raises(InvalidInput):
         rpc.submit_request(caller, normativo)
     other_admin = {"sub": "adm-x", "role": "patronato_admin", "patronato": "999"}
@@ -390,3 +395,186 @@ def test_directors_list_their_sede_their_region_or_the_nation(infra, intake, rpc
         rpc.get_request({"sub": "dir", "role": "direttore", "regione": region}, request_id)["id"]
         == request_id
     )
+
+
+def test_a_chained_conversation_is_seen_from_both_ends(infra, intake, rpc, unique, clock):
+    """Msg 1986/2011: the requester creates "richieste concatenate in risposta a richieste
+    precedentemente inviate", the sede "comunicazioni concatenate"; each end shows the other."""
+    caller, sede = operatore(unique), sede_of(unique)
+    parent_id = rpc.submit_request(caller, submission())["id"]
+    route(infra, intake, parent_id, sede)
+    reply = rpc.send_outbound(
+        official(sede),
+        {
+            "recipient": {"kind": "patronato"},
+            "subject": "Documenti",
+            "text": "Inviare l'ISEE.",
+            "request_id": parent_id,
+        },
+    )
+    clock.advance(timedelta(hours=1))
+    answer = submission(text="Ecco l'ISEE richiesto.", parent_id=parent_id)
+    child_id = rpc.submit_request(caller, answer)["id"]
+
+    chained = rpc.get_request(caller, parent_id)["chained"]
+    assert [(c["id"], c["direction"], c["origin"]) for c in chained] == [
+        (reply["id"], "from_sede", "sede"),
+        (child_id, "from_requester", "patronato"),
+    ]
+    seen_by_sede = rpc.get_request(official(sede), parent_id)["chained"]
+    assert [c["id"] for c in seen_by_sede] == [reply["id"]]  # the new request is not routed to it yet
+    child = rpc.get_request(caller, child_id)
+    assert (child["parent_id"], child["parent"]["protocol"]) == (
+        parent_id,
+        rpc.get_request(caller, parent_id)["protocol"],
+    )
+    assert rpc.get_request(caller, reply["id"])["parent"]["id"] == parent_id
+    # a reader who may not see the parent does not learn about it from the reply
+    assert rpc.get_request(caller, parent_id)["parent"] is None
+
+
+def test_officials_filter_by_work_queue_and_an_area_official_sees_only_its_queue(infra, intake, rpc, unique):
+    caller, sede = operatore(unique), sede_of(unique)
+    request_id = rpc.submit_request(caller, submission())["id"]
+    route(infra, intake, request_id, sede)  # queue "informazioni"
+
+    assert [i["id"] for i in rpc.search_requests(official(sede), {"queue": "informazioni"})["items"]] == [
+        request_id
+    ]
+    assert rpc.search_requests(official(sede), {"queue": "pensioni"})["total"] == 0
+    pensioni_only = official(sede, aree=["pensioni"])
+    assert rpc.search_requests(pensioni_only, {})["total"] == 0
+    with pytest.raises(NotFound):
+        rpc.get_request(pensioni_only, request_id)
+    with pytest.raises(NotFound):
+        rpc.take_in_charge(pensioni_only, request_id, {})
+    assert rpc.take_in_charge(official(sede, aree=["informazioni"]), request_id, {})["state"] == "in_progress"
+
+
+def test_an_official_of_any_sede_sees_a_citizens_conversations_and_each_look_up_is_audited(
+    infra, intake, rpc, unique, clock
+):
+    """Msg 3813/2021: COMBIPAT is integrated in the CRM, where "può essere visualizzata
+    l'interlocuzione in corso dell'utente": a summary across sedi, no texts, every look-up logged."""
+    citizen = VALID_CF
+    caller = operatore(unique)
+    first = rpc.submit_request(caller, submission(citizen={"codice_fiscale": citizen, "cap": "00184"}))
+    second = rpc.submit_request(caller, submission(citizen={"codice_fiscale": citizen, "cap": "20121"}))
+    route(infra, intake, first["id"], sede_of(unique))
+    route(infra, intake, second["id"], "0908", region="Lombardia")
+    elsewhere = official("0101", sub=f"crm-{unique}")
+
+    seen = rpc.crm_conversations(elsewhere, {"codice_fiscale": citizen})
+
+    mine = [item for item in seen["items"] if item["protocol"] in (first["protocol"], second["protocol"])]
+    assert sorted(item["sede"] for item in mine) == sorted([sede_of(unique), "0908"])
+    assert all("text" not in item and "id" not in item for item in seen["items"])
+    with pytest.raises(NotFound):  # the summary, not the request: its detail stays its sede's
+        rpc.get_request(elsewhere, first["id"])
+    with pytest.raises(Forbidden):
+        rpc.crm_conversations(caller, {"codice_fiscale": citizen})
+    with pytest.raises(InvalidInput):
+        rpc.crm_conversations(elsewhere, {"codice_fiscale": citizen, "matricola": "7012345678"})
+
+    admin = {"sub": "adm", "role": "admin"}
+    log = rpc.crm_audit(admin, {"actor": elsewhere["sub"]})
+    assert [(e["actor_sede"], e["subject_kind"], e["subject_value"], e["results"]) for e in log["items"]] == [
+        ("0101", "codice_fiscale", citizen, seen["total"])
+    ]
+    with pytest.raises(Forbidden):
+        rpc.crm_audit(elsewhere, {})
+
+
+def test_the_audit_log_of_crm_look_ups_is_append_only(infra, intake, rpc, unique):
+    rpc.crm_conversations(official("0101", sub=f"crm-{unique}"), {"matricola": "7012345678"})
+    url = infra.database_url("intake")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        for statement in (
+            "UPDATE crm_lookups SET actor_sub = 'someone-else' WHERE actor_sub = :sub",
+            "DELETE FROM crm_lookups WHERE actor_sub = :sub",
+            "TRUNCATE crm_lookups",
+        ):
+            with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as connection:
+                connection.execute(sa.text(statement), {"sub": f"crm-{unique}"})
+    finally:
+        engine.dispose()
+    assert scalar(url, "SELECT count(*) FROM crm_lookups WHERE actor_sub = :sub", sub=f"crm-{unique}") == 1
+
+
+def test_a_fax_keeps_its_image_in_the_object_store_and_lists_it_with_the_request(infra, intake, rpc, unique):
+    matricola = "70" + unique[:8].translate(str.maketrans("abcdef", "123456"))
+    contact_center = {"sub": f"ccm-{unique}", "role": "contact_center"}
+    tiff = b"II*\x00" + b"\x00" * 64  # a TIFF, as fax servers store them
+    image = rpc.upload_attachment(contact_center, "fax.tif", base64.b64encode(tiff).decode("ascii"))
+    with entrypoint_waiter(intake, "on_contact_center_message", callback=about(matricola=matricola)):
+        with ContactCenterPublisher(infra.amqp_uri) as publisher:
+            publisher.publish(
+                kind="fax_inbound",
+                matricola=matricola,
+                sender="Studio Verdi",
+                subject="DM10",
+                text="Invio DM10, in allegato",
+                image_attachment_id=image["id"],
+                uploaded_by=contact_center["sub"],
+            )
+    azienda = {"sub": f"az-{unique}", "role": "azienda", "matricole": [matricola]}
+    [fax] = rpc.search_requests(azienda, {"origin": "fax"})["items"]
+
+    attachments = rpc.get_request(azienda, fax["id"])["attachments"]
+
+    assert [(a["id"], a["content_type"], a["size"]) for a in attachments] == [
+        (image["id"], "image/tiff", len(tiff))
+    ]
+    download = rpc.attachment_download(azienda, fax["id"], image["id"])
+    store = ObjectStoreAccess(
+        make_client(infra.s3_endpoint, infra.s3_access_key, infra.s3_secret_key), infra.bucket
+    )
+    assert (
+        store.get(
+            scalar(
+                infra.database_url("intake"),
+                "SELECT object_key FROM attachments WHERE id = :id",
+                id=image["id"],
+            )
+        )
+        == tiff
+    )
+    assert download["filename"].endswith(".tif") or download["filename"].endswith(".tiff")
+
+
+def test_a_scheda_linea_inps_is_a_question_for_the_regional_cric(infra, intake, rpc, unique):
+    citizen = VALID_CF
+    with entrypoint_waiter(intake, "on_contact_center_message", callback=about(codice_fiscale=citizen)):
+        with ContactCenterPublisher(infra.amqp_uri) as publisher:
+            envelope = publisher.publish(
+                kind="scheda_linea_inps",
+                codice_fiscale=citizen,
+                sender="Operatore CCM 42",
+                subject="Ricongiunzione contributi",
+                text="Il cittadino chiede come ricongiungere contributi esteri.",
+                region="Lazio",
+                cric_section="pensioni",
+                message_id=f"scheda-{unique}",
+            )
+    request_id = scalar(
+        infra.database_url("intake"),
+        "SELECT id FROM requests WHERE external_message_id = :id",
+        id=envelope["payload"]["message_id"],
+    )
+    submitted = scalar(
+        infra.database_url("intake"),
+        "SELECT body FROM outbox WHERE event_type = 'request_submitted' "
+        "AND body->'payload'->>'request_id' = :id",
+        id=str(request_id),
+    )
+    payload = submitted["payload"]
+    assert (payload["origin"], payload["channel"], payload["subject"]) == (
+        "linea_inps",
+        "linea_inps",
+        "scheda_linea_inps",
+    )
+    assert (payload["region"], payload["cric_section"]) == ("Lazio", "pensioni")
+    # the citizen it concerns finds it in the CRM view of any official
+    found = rpc.crm_conversations(official("0101", sub=f"crm-{unique}"), {"codice_fiscale": citizen})
+    assert "linea_inps" in {item["origin"] for item in found["items"]}

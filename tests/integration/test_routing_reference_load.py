@@ -225,6 +225,7 @@ def test_a_request_is_decided_once_with_the_loaded_table(sessions, table):
     assert recorded["decided_at"] == NOW.isoformat()
     assert [step["rule"] for step in recorded["rule_chain"]] == [
         "referente_regionale_cric",
+        "linea_inps_cric",
         "polo",
         "operatore_generico_cap",
     ]

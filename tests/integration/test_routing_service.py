@@ -6,21 +6,28 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from kombu import Connection, Queue
 from nameko.standalone.rpc import ClusterRpcClient
 
 from services.routing.reference.command import load_reference
 from services.routing.reference.dataset import SAMPLE_DIR
 from services.routing.service import RoutingService
-from shared.errors import Forbidden
+from shared.errors import Conflict, Forbidden
 from shared.messaging import SUBSCRIPTIONS, events_exchange, queue_name
-from tests.integration.helpers import drain, publish_event
+from tests.integration.helpers import drain, publish_event, scalar, wait_until
 
 ADMIN = {"sub": "admin-1", "role": "admin"}
-PUBLISHED_TYPES = ("request_submitted", "request_subject_changed", "request_routed")
+PUBLISHED_TYPES = (
+    "request_submitted",
+    "request_subject_changed",
+    "request_routed",
+    "request_closed",
+    "request_followup_added",
+)
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +155,84 @@ def test_a_request_is_routed_rerouted_reassigned_and_explained(infra, rpc, route
 
     versions = rpc.list_versions(ADMIN)
     assert versions["active"] == loaded and loaded in [v["id"] for v in versions["versions"]]
+
+
+def step_payload(request_id, at, **more):
+    return {
+        "request_id": request_id,
+        "protocol": "COMBID.2026.00000042",
+        "actor": "op-bg",
+        "actor_role": "sede_operatore",
+        "at": at,
+        "comment": None,
+        **more,
+    }
+
+
+def closed_payload(request_id, at):
+    return step_payload(request_id, at, outcome="Definita", booking_enabled=False)
+
+
+def reopened_payload(request_id, at):
+    return step_payload(
+        request_id, at, message_id=str(uuid.uuid4()), interactions_used=1, interactions_left=1, reopened=True
+    )
+
+
+def closed_state(infra, request_id):
+    return scalar(
+        infra.database_url("routing"),
+        "SELECT closed FROM request_states WHERE request_id = :id",
+        id=request_id,
+    )
+
+
+def test_a_closed_request_is_not_reassigned_until_a_follow_up_reopens_it(infra, rpc, routed_queue):
+    request_id = str(uuid.uuid4())
+    publish_event(infra.amqp_uri, "request_submitted", submitted_payload(request_id))
+    next_routed(infra.amqp_uri, routed_queue, request_id)
+    closed_at = datetime.now(UTC)
+
+    publish_event(infra.amqp_uri, "request_closed", closed_payload(request_id, closed_at))
+    wait_until(lambda: closed_state(infra, request_id) is True)
+    with pytest.raises(Conflict) as refused:
+        rpc.reassign(ADMIN, request_id, {"sede": "0704", "reason": "competenza di Roma"})
+    assert refused.value.code == "request_closed"
+
+    reopened_at = closed_at + timedelta(minutes=5)
+    publish_event(infra.amqp_uri, "request_followup_added", reopened_payload(request_id, reopened_at))
+    wait_until(lambda: closed_state(infra, request_id) is False)
+    # the close delivered again, late (older than the reopening), does not close it again
+    publish_event(infra.amqp_uri, "request_closed", closed_payload(request_id, closed_at))
+    publish_event(infra.amqp_uri, "request_subject_changed", subject_changed_payload(request_id))
+    next_routed(infra.amqp_uri, routed_queue, request_id)  # handled after the late close
+    assert closed_state(infra, request_id) is False
+
+    moved = rpc.reassign(ADMIN, request_id, {"sede": "0704", "reason": "competenza di Roma"})
+    assert moved["assignment"]["code"] == "0704"
+
+
+def test_a_request_whose_recorded_input_is_blank_is_rerouted_on_the_facts_of_the_event(
+    infra, rpc, routed_queue
+):
+    """Decisions taken before routing's migration 0002 have ``request = {}``: the change of
+    subject carries the request's facts, so it is decided on them, not sent to triage."""
+    request_id = str(uuid.uuid4())
+    submitted = submitted_payload(request_id)
+    publish_event(infra.amqp_uri, "request_submitted", submitted)
+    next_routed(infra.amqp_uri, routed_queue, request_id)
+    engine = sa.create_engine(infra.database_url("routing"), poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:  # as migration 0002 left the older decisions
+        connection.execute(
+            sa.text("UPDATE routing_decisions SET request = '{}' WHERE request_id = :id"), {"id": request_id}
+        )
+    engine.dispose()
+
+    facts = {
+        name: submitted.get(name) for name in ("channel", "profile", "citizen", "matricola", "patronato")
+    }
+    publish_event(infra.amqp_uri, "request_subject_changed", {**subject_changed_payload(request_id), **facts})
+    rerouted = next_routed(infra.amqp_uri, routed_queue, request_id)
+
+    # Bergamo's CAP, the new subject has the Lombardia polo: not triage
+    assert (rerouted["rule"], rerouted["assignment"]["kind"]) == ("polo", "polo")

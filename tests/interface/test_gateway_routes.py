@@ -51,7 +51,15 @@ SUBJECT = {
     "identifier_required": True,
     "identifier_kinds": ["protocollo"],
     "sla_days": 15,
+    "sla_days_source": "default",
+    "source": "messaggio INPS n. 3813/2021",
     "area": "prestazioni",
+    "cric_sections": [],
+    "channel_rules": {
+        "followups_after_first_answer": 2,
+        "reminder_after_days": 15,
+        "source": "msg 3813/2021",
+    },
 }
 SUBMISSION = {
     "subject": "sollecito_domanda",
@@ -90,6 +98,8 @@ DETAIL = {
     "citizen": SUBMISSION["citizen"],
     "patronato": {"ente": "001", "ufficio": "0001"},
     "parent_id": None,
+    "parent": None,
+    "chained": [],
     "assignment": ASSIGNMENT,
     "outcome": None,
     "booking_enabled": False,
@@ -98,7 +108,9 @@ DETAIL = {
         {
             "from_state": None,
             "to_state": "open",
+            "step": "submitted",
             "comment": None,
+            "subject_change": None,
             "actor": "op-1",
             "at": "2026-03-16T09:30:00+00:00",
         }
@@ -482,7 +494,56 @@ def step(method: str, caller: dict, body: dict, reply: dict) -> Case:
     )
 
 
+CRM_CONVERSATIONS = {
+    "codice_fiscale": "RSSMRA85T10A562S",
+    "total": 1,
+    "items": [
+        {
+            "protocol": "COMBID.2026.00000001",
+            "origin": "patronato",
+            "channel": "combipat",
+            "subject": {"code": "sollecito_domanda", "label": "Sollecito domanda già presentata"},
+            "state": "open",
+            "sede": "0704",
+            "region": "Lazio",
+            "submitted_at": "2026-03-16T09:30:00+00:00",
+            "updated_at": "2026-03-16T09:30:00+00:00",
+            "closed_at": None,
+        }
+    ],
+}
+CRM_AUDIT = {
+    "items": [
+        {
+            "at": "2026-03-16T09:30:00+00:00",
+            "actor": "off-1",
+            "actor_role": "sede_operatore",
+            "actor_sede": "0704",
+            "subject_kind": "codice_fiscale",
+            "subject_value": "RSSMRA85T10A562S",
+            "results": 1,
+        }
+    ],
+    "page": 1,
+    "page_size": 50,
+    "total": 1,
+}
+
 CASES = {
+    ("GET", "/api/v1/crm/conversations"): Case(
+        OFFICIAL,
+        ("intake", "crm_conversations"),
+        ({"codice_fiscale": "RSSMRA85T10A562S"},),
+        CRM_CONVERSATIONS,
+        request={"params": {"codice_fiscale": "RSSMRA85T10A562S"}},
+    ),
+    ("GET", "/api/v1/crm/audit"): Case(
+        {"sub": "adm-1", "role": "admin"},
+        ("intake", "crm_audit"),
+        ({"actor": "off-1"},),
+        CRM_AUDIT,
+        request={"params": {"actor": "off-1"}},
+    ),
     ("GET", "/api/v1/subjects"): Case(PATRONATO, ("intake", "list_subjects"), (), [SUBJECT]),
     ("POST", "/api/v1/attachments"): Case(
         PATRONATO,

@@ -89,6 +89,7 @@ def test_the_token_claims_reach_the_service_as_the_typed_caller(gateway, web_ses
             name="Grace",
             sede="0704",
             groups=["APP_FEA_COMBID", "ALTRO", "APP_FEA_COMBID"],  # repeated: kept once
+            aree=["pensioni", "pensioni"],
             regione="",  # empty: as if missing
             matricole=[],
             department="IT",  # a claim the platform does not read: dropped
@@ -112,6 +113,7 @@ def test_the_token_claims_reach_the_service_as_the_typed_caller(gateway, web_ses
             "regione": None,
             "scope": None,
             "groups": ["APP_FEA_COMBID", "ALTRO"],
+            "aree": ["pensioni"],
         }
     )
 

@@ -34,6 +34,88 @@ OPERATORE = caller(role="patronato_operatore", patronato="001", ufficio="0001")
 OFFICIAL = caller(role="sede_operatore", sede="0704", groups=["APP_FEA_COMBID"])
 
 
+# ---- work queues: an official scoped to areas -------------------------------------------------
+
+PENSIONI_OFFICIAL = caller(role="sede_operatore", sede="0790", groups=["APP_FEA_COMBID"], aree=["pensioni"])
+
+
+def in_queue(queue, origin="patronato", kind="cric"):
+    return Ownership(
+        origin=origin, assigned_sede="0790", assigned_region="Lazio", assigned_queue=queue, assigned_kind=kind
+    )
+
+
+def test_an_official_scoped_to_an_area_reads_and_works_only_that_queue_of_the_sede():
+    assert access.can_read(PENSIONI_OFFICIAL, in_queue("pensioni"))
+    assert not access.can_read(PENSIONI_OFFICIAL, in_queue("soggetto_contribuente"))
+    access.require_work(PENSIONI_OFFICIAL, in_queue("pensioni"))
+    with pytest.raises(NotFound):
+        access.require_work(PENSIONI_OFFICIAL, in_queue("sostegno_reddito"))
+    # the sede's own communications are the whole sede's reading
+    assert access.can_read(PENSIONI_OFFICIAL, in_queue("comunicazioni", origin="sede", kind="sede"))
+    # an official without areas reads the whole sede
+    whole = caller(role="sede_operatore", sede="0790", groups=["APP_FEA_COMBID"])
+    assert access.can_read(whole, in_queue("soggetto_contribuente"))
+
+
+def test_the_area_scope_does_not_narrow_the_sedes_appointments():
+    parties = access.AppointmentParties(booked_by="op-1", sede="0790", region="Lazio")
+    assert access.can_see_appointment(PENSIONI_OFFICIAL, parties)
+    assert access.appointment_scope(PENSIONI_OFFICIAL).matches(parties.office)
+
+
+def test_reassignment_by_an_area_official_is_limited_to_its_queue():
+    access.require_reassignment(PENSIONI_OFFICIAL, {"kind": "cric", "code": "0790", "queue": "pensioni"})
+    with pytest.raises(Forbidden):
+        access.require_reassignment(
+            PENSIONI_OFFICIAL, {"kind": "cric", "code": "0790", "queue": "soggetto_contribuente"}
+        )
+
+
+# ---- triage: the region's triage officials own what no rule placed ------------------------------
+
+TRIAGE_LAZIO = Ownership(
+    origin="patronato", assigned_region="Lazio", assigned_queue="generale", assigned_kind="triage"
+)
+TRIAGE_NOWHERE = Ownership(
+    origin="cassetto", matricola="0012345678", assigned_queue="generale", assigned_kind="triage"
+)
+
+
+def triage_official(**claims):
+    return caller(
+        role="sede_operatore", sede="0700", groups=["APP_FEA_COMBID", "COMBID_SMISTAMENTO"], **claims
+    )
+
+
+def test_a_regional_triage_official_reads_works_and_moves_the_regions_triage():
+    lazio = triage_official(regione="Lazio")
+
+    assert access.can_read(lazio, TRIAGE_LAZIO)
+    access.require_work(lazio, TRIAGE_LAZIO)
+    access.require_reassignment(
+        lazio, {"kind": "triage", "code": "TRIAGE", "queue": "generale", "region": "Lazio"}
+    )
+    assert not access.can_read(lazio, TRIAGE_NOWHERE)
+    assert not access.can_read(triage_official(regione="Lombardia"), TRIAGE_LAZIO)
+    assert access.can_read(triage_official(scope="national"), TRIAGE_NOWHERE)
+
+
+def test_without_the_triage_group_an_official_does_not_see_triage():
+    official = caller(role="sede_operatore", sede="0700", groups=["APP_FEA_COMBID"], regione="Lazio")
+
+    assert not access.can_read(official, TRIAGE_LAZIO)
+    assert not access.can_read(OFFICIAL, TRIAGE_LAZIO)
+    with pytest.raises(Forbidden):
+        access.require_reassignment(official, {"kind": "triage", "code": "TRIAGE", "region": "Lazio"})
+
+
+def test_a_triage_official_still_sees_the_appointments_of_its_sede_only():
+    lazio = triage_official(regione="Lazio")
+    assert access.appointment_scope(lazio).matches(Ownership(assigned_sede="0700"))
+    assert not access.appointment_scope(lazio).matches(Ownership(assigned_region="Lazio"))
+
+
 # ---- claims ---------------------------------------------------------------------------------
 
 

@@ -80,10 +80,23 @@ def test_operatore_needs_the_citizen():
 
 
 def test_referente_without_citizen_is_a_referente_request_and_with_citizen_an_operatore_one():
-    assert submit(REFERENTE, subject="chiarimento_normativo").channel.profile == "referente_regionale"
+    referente = submit(REFERENTE, subject="chiarimento_normativo", cric_section="soggetto_contribuente")
+    assert referente.channel.profile == "referente_regionale"
+    assert referente.cric_section == "soggetto_contribuente"
     assert submit(REFERENTE, citizen=CITIZEN).channel.profile == "operatore_generico"
     with pytest.raises(InvalidInput):
         submit(OPERATORE, subject="chiarimento_normativo", citizen=CITIZEN)
+
+
+def test_a_referente_names_the_cric_section_its_question_concerns():
+    """Circ. 135/2011: the CRIC has three sections; the referente says which one it writes to."""
+    with pytest.raises(InvalidInput) as missing:
+        submit(REFERENTE, subject="chiarimento_normativo")
+    with pytest.raises(InvalidInput) as not_expected:
+        submit(REFERENTE, citizen=CITIZEN, cric_section="pensioni")
+
+    assert field_codes(missing) == {("cric_section", "cric_section_required")}
+    assert field_codes(not_expected) == {("cric_section", "cric_section_not_expected")}
 
 
 def test_patronato_request_needs_office_scope_in_the_token():
@@ -277,3 +290,62 @@ def test_archive_glued_to_another_file_is_looked_into():
     assert attachments.check_attachment("foto.png", PNG + zip_of(("nota.txt", "ciao")))[0] == "image/png"
     with pytest.raises(InvalidInput):
         attachments.check_attachment("foto.png", PNG + zip_of(("foto.exe", EXE)))
+
+
+# ---- the Cassetto catalog: the seed's areas and more, SLA sources marked ------------------------
+
+
+def test_the_cassetto_offers_the_seeds_areas_and_the_others_of_the_cassetto():
+    catalog = Catalog.from_file()
+    offered = {s.code: s for s in catalog.offered("cassetto", ("azienda",))}
+
+    # msg 1986/2011: "Regolarità Contributiva, DM trasmessi, F24, etc."
+    assert {"generico_informativo", "regolarita_contributiva", "dm_uniemens", "f24"} <= set(offered)
+    assert {
+        "rateazioni",
+        "agevolazioni_sgravi",
+        "ammortizzatori_sociali",
+        "note_rettifica",
+        "iscrizione_variazioni",
+    } <= set(offered)
+    assert "1986/2011" in offered["f24"].source
+    assert "non elencata" in offered["rateazioni"].source
+
+
+def test_every_measured_subject_says_whether_its_sla_comes_from_a_seed_or_is_a_default():
+    catalog = Catalog.from_file()
+    measured = [s for s in catalog.subjects if s.sla_days is not None]
+
+    assert {s.sla_days_source for s in measured} <= {"seed", "default"}
+    assert all(s.sla_days_source for s in measured)
+    # no seed says which subject has which threshold: today every value is a default
+    assert {s.sla_days_source for s in measured} == {"default"}
+
+
+def test_requests_filed_under_the_earlier_cassetto_catalog_still_display():
+    catalog = Catalog.from_file()
+
+    assert catalog.find_version("cassetto-2018", "f24").label == "Versamenti F24"
+    assert catalog.find_active("cassetto", "azienda", "f24").catalog_version == "cassetto-2026"
+
+
+def test_a_subject_without_its_sla_source_is_refused():
+    version = {
+        "version": "x",
+        "channel": "c",
+        "status": "active",
+        "subjects": [
+            {
+                "code": "a",
+                "label": "A",
+                "profiles": [],
+                "identifier_kinds": [],
+                "identifier_required": False,
+                "sla_days": 10,
+                "sla_days_source": "invented",
+                "area": "x",
+            }
+        ],
+    }
+    with pytest.raises(ValueError):
+        Catalog([version])

@@ -7,6 +7,7 @@ records nothing (modelled on cosmicpython's tests/unit/test_handlers.py).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import uuid
 import zipfile
@@ -14,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.intake import projections
-from services.intake.catalog import default_catalog
+from services.intake import projections, views
+from services.intake.catalog import Catalog, default_catalog
 from services.intake.unit_of_work import InMemoryUnitOfWork
 from services.intake.use_cases import attachments, contact_center, conversation, submission
 from shared.access import Caller
@@ -315,9 +316,61 @@ def test_change_of_subject_follows_the_new_sla(uow, request_id):
     [event] = uow.outbox
     assert event.type == "request_subject_changed"
     assert (event.payload["old_subject"], event.payload["sla_days"]) == ("requisiti_accesso", 15)
+    # routing decides again on these (its recorded input may be blank)
+    assert (event.payload["channel"], event.payload["profile"]) == ("combipat", "operatore_generico")
+    assert event.payload["citizen"]["cap"] == "00184"
+    assert event.payload["patronato"] == {"ente": "001", "ufficio": "0001"}
     with pytest.raises(InvalidInput) as unknown:
         conversation.change_subject(uow, OFFICIAL, request_id, {"subject": "f24"}, CATALOG)
     assert unknown.value.errors[0]["code"] == "unknown_subject"
+
+
+def test_the_comment_of_a_change_of_subject_is_stored_with_the_subjects(uow, request_id):
+    command = {"subject": "prestazione_in_corso_o_respinta", "comment": "Riguarda una NASpI respinta"}
+    conversation.change_subject(uow, OFFICIAL, request_id, command, CATALOG)
+
+    change = stored(uow, request_id).state_changes[-1]
+    assert (change.from_state, change.to_state, change.step, change.comment) == (
+        "open",
+        "open",
+        "subject_changed",
+        "Riguarda una NASpI respinta",
+    )
+    assert change.details == {
+        "old_subject": "requisiti_accesso",
+        "new_subject": "prestazione_in_corso_o_respinta",
+    }
+    history = views.detail(stored(uow, request_id), CATALOG, START, OPERATORE)["state_history"]
+    assert history[-1]["subject_change"] == {
+        "old": {"code": "requisiti_accesso", "label": "Requisiti e modalità di accesso ai servizi"},
+        "new": {"code": "prestazione_in_corso_o_respinta", "label": "Prestazione in corso o respinta"},
+    }
+    assert history[-1]["comment"] == "Riguarda una NASpI respinta"
+
+
+def test_the_comment_of_an_answer_is_stored_when_the_state_does_not_change(uow, request_id):
+    conversation.take_in_charge(uow, OFFICIAL, request_id, {})
+    conversation.reply(
+        uow, OFFICIAL, request_id, {"text": "Ecco i requisiti.", "comment": "Inviata la modulistica"}
+    )
+    conversation.reply(
+        uow, OFFICIAL, request_id, {"text": "Integro la risposta."}
+    )  # no comment, nothing to keep
+
+    history = [(c.from_state, c.to_state, c.step, c.comment) for c in stored(uow, request_id).state_changes]
+    assert history == [
+        (None, "open", "submitted", None),
+        ("open", "in_progress", "taken_in_charge", None),
+        ("in_progress", "in_progress", "answered", "Inviata la modulistica"),
+    ]
+
+
+def test_an_answer_that_closes_keeps_its_comment_once(uow, request_id):
+    command = {"text": "Fatto.", "close": True, "outcome": "Definita", "comment": "Chiusa con risposta"}
+    conversation.reply(uow, OFFICIAL, request_id, command)
+
+    comments = [(c.step, c.comment) for c in stored(uow, request_id).state_changes if c.comment]
+    assert comments == [("closed", "Chiusa con risposta")]
 
 
 def test_an_official_of_another_sede_finds_nothing_and_changes_nothing(uow, request_id):
@@ -376,6 +429,71 @@ def test_a_reminder_once_answered_is_refused(uow, request_id, clock):
         conversation.add_reminder(uow, OPERATORE, request_id, {"text": "Allora?"})
     assert refused.value.code == "already_answered"
     assert (published(uow), stored(uow, request_id).reminders_count) == ([], 0)
+
+
+# ---- the channel's rules: the catalog's data, each seed's values -----------------------------
+
+CASSETTO_REQUEST = {
+    "subject": "generico_informativo",
+    "text": "Una domanda.",
+    "matricola": "7012345678",
+    "contacts": {},
+}
+
+
+def test_the_catalog_gives_each_channel_its_seeds_rules():
+    combipat, cassetto = CATALOG.rules_for("combipat"), CATALOG.rules_for("cassetto")
+
+    assert (combipat.followups_after_first_answer, combipat.reminder_after_days) == (2, 15)
+    assert "3813/2021" in combipat.source
+    assert (cassetto.followups_after_first_answer, cassetto.reminder_after_days) == (0, None)
+    assert "1986/2011" in cassetto.source and "concatenate" in cassetto.source
+    offered = submission.offered_subjects(InMemoryUnitOfWork(FixedClock(START)), CATALOG, INTERMEDIARIO)
+    assert {s["channel_rules"]["followups_after_first_answer"] for s in offered} == {0}
+
+
+def test_a_cassetto_request_continues_with_a_chained_request_not_follow_ups_or_reminders(uow, clock):
+    request_id = submission.submit_request(uow, FakeStore(), CATALOG, INTERMEDIARIO, CASSETTO_REQUEST)["id"]
+    projections.record_assignment(uow, routed(request_id))
+    clock.advance(timedelta(days=20))
+    with pytest.raises(Conflict) as reminder:
+        conversation.add_reminder(uow, INTERMEDIARIO, request_id, {}, CATALOG)
+    assert reminder.value.code == "reminder_not_offered"
+    conversation.reply(
+        uow, OFFICIAL, request_id, {"text": "Risposta.", "close": True, "outcome": "Ok"}, CATALOG
+    )
+    [closed] = [event for event in uow.outbox if event.type == "request_closed"]
+    # closing with the first answer offers no automatic booking here: no interactions to use up
+    assert closed.payload["booking_possible"] is False
+    published(uow)
+
+    with pytest.raises(Conflict) as followup:
+        conversation.add_followup(uow, INTERMEDIARIO, request_id, {"text": "E poi?"}, CATALOG)
+
+    assert followup.value.code == "followups_not_offered"
+    assert published(uow) == []
+    actions = views.detail(stored(uow, request_id), CATALOG, clock.now(), INTERMEDIARIO)["next_actions"]
+    assert actions == {
+        "followups_left": 0,
+        "can_follow_up": False,
+        "can_remind": False,
+        "reminder_allowed_from": None,
+    }
+
+
+def test_the_limits_are_the_catalogs_data(uow, request_id):
+    one_followup = Catalog.from_file()
+    one_followup.channels["combipat"] = dataclasses.replace(
+        one_followup.channels["combipat"], followups_after_first_answer=1
+    )
+    answered(uow, request_id)
+
+    result = conversation.add_followup(uow, OPERATORE, request_id, {"text": "Un dubbio"}, one_followup)
+    with pytest.raises(Conflict) as second:
+        conversation.add_followup(uow, OPERATORE, request_id, {"text": "Un altro"}, one_followup)
+
+    assert result["followups_left"] == 0
+    assert second.value.code == "followups_exhausted"
 
 
 def test_only_a_requester_who_may_see_the_request_follows_up(uow, request_id):

@@ -16,7 +16,8 @@ from services.routing.reference.sample import generate_sample
 from shared.config import REPO_ROOT
 
 TODAY = date(2026, 11, 23)
-ROUTED_CHANNELS = ("combipat", "cassetto")  # requests; outbound communications are not routed
+# requests; outbound communications are not routed
+ROUTED_CHANNELS = ("combipat", "cassetto", "linea_inps")
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def test_every_cap_must_reach_a_sede(sample, provinces):
 
     problems = problems_of(without_rome, provinces)
 
-    assert codes(problems) == ["cap_without_sede", "unknown_sede"]  # ... and the national polo was in Roma
+    assert codes(problems) == ["cap_without_sede", "unknown_sede"]  # ... and the Roma companies had it
     assert "Provincia RM (Roma)" in next(p.detail for p in problems if p.code == "cap_without_sede")
 
 
@@ -119,13 +120,13 @@ def test_references_between_tables_must_hold(sample, provinces):
 
 
 def test_two_rows_for_the_same_key_may_follow_each_other_but_not_overlap(sample, provinces):
-    f24 = next(p for p in sample.poli if p.subject == "f24")
+    polo = next(p for p in sample.poli if p.subject == "prestazione_in_corso_o_respinta")
     handover = (
-        dataclasses.replace(f24, valid_to=date(2026, 12, 31)),
-        dataclasses.replace(f24, sede_code="0908", valid_from=date(2027, 1, 1)),
+        dataclasses.replace(polo, valid_to=date(2026, 12, 31)),
+        dataclasses.replace(polo, sede_code="0901", valid_from=date(2027, 1, 1)),
     )
-    overlap = (f24, dataclasses.replace(f24, sede_code="0908", valid_from=date(2027, 1, 1)))
-    others = tuple(p for p in sample.poli if p.subject != "f24")
+    overlap = (polo, dataclasses.replace(polo, sede_code="0901", valid_from=date(2027, 1, 1)))
+    others = tuple(p for p in sample.poli if p.subject != "prestazione_in_corso_o_respinta")
 
     assert problems_of(dataclasses.replace(sample, poli=others + handover), provinces) == []
     assert codes(problems_of(dataclasses.replace(sample, poli=others + overlap), provinces)) == [

@@ -46,13 +46,14 @@ def operatore_generico(cap, subject="sollecito_domanda", area="pensioni"):
     }
 
 
-def referente(ente="001", ufficio="0058", subject="chiarimento_normativo", cap=None):
+def referente(ente="001", ufficio="0058", subject="chiarimento_normativo", cap=None, cric_section=None):
     payload = {
         "channel": "combipat",
         "profile": "referente_regionale",
         "subject": subject,
         "area": "normativa",
         "patronato": {"ente": ente, "ufficio": ufficio},
+        "cric_section": cric_section,
     }
     if cap:
         payload["citizen"] = {"codice_fiscale": "RSSMRA80A01H501U", "cap": cap}
@@ -88,6 +89,7 @@ def test_cap_of_rome_goes_to_the_direzione_provinciale_of_rome(table):
     assert decision.reference_version == SAMPLE_VERSION and decision.effective_day == DAY
     assert chain_of(decision) == [
         ("referente_regionale_cric", NOT_APPLICABLE, "not_referente"),
+        ("linea_inps_cric", NOT_APPLICABLE, "not_scheda"),
         ("polo", NOT_APPLICABLE, "no_polo"),
         ("operatore_generico_cap", MATCHED, "sede"),
     ]
@@ -158,6 +160,17 @@ def test_province_without_sede_goes_to_triage(data):
 
     assert decision.rule == "triage" and decision.inputs["why"] == ["no_sede"]
     assert "provincia RM" in decision.assignment.reason
+    # the CAP says which region's triage owns it
+    assert (decision.assignment.region, decision.inputs["region_from"]) == ("Lazio", "CAP 00184")
+
+
+def test_triage_belongs_to_the_region_of_the_request_when_its_data_say_which(table):
+    unknown_cap = table.decide(operatore_generico("00000"), DAY)  # office 001/0058 is in Roma
+    unknown_prefix = table.decide(cassetto("0012345678"), DAY)
+
+    assert (unknown_cap.rule, unknown_cap.assignment.region) == ("triage", "Lazio")
+    assert unknown_cap.inputs["region_from"] == "ufficio di patronato 001/0058"
+    assert (unknown_prefix.rule, unknown_prefix.assignment.region) == ("triage", None)
 
 
 # ---- 1. referente regionale → CRIC of the office's region, section by subject -------------------
@@ -172,6 +185,23 @@ def test_referente_goes_to_the_cric_of_the_office_region_in_the_subject_section(
     assert decision.assignment.queue == "pensioni"
     assert decision.inputs["region"] == "Lazio" and decision.inputs["cric_section"] == "pensioni"
     assert "001/0058" in decision.assignment.reason
+
+
+@pytest.mark.parametrize(
+    "section, name",
+    [
+        ("sostegno_reddito", "CRIC Lazio – sezione Prestazioni a sostegno del reddito"),
+        ("soggetto_contribuente", "CRIC Lazio – sezione Soggetto contribuente"),
+        ("pensioni", "CRIC Lazio – sezione Pensioni"),
+    ],
+)
+def test_a_referentes_question_reaches_the_cric_section_it_names(table, section, name):
+    """Circ. 135/2011: pensioni, sostegno al reddito, soggetto contribuente; the referente
+    says which area its question concerns, whatever the subject."""
+    decision = table.decide(referente(subject="chiarimento_normativo", cric_section=section), DAY)
+
+    assert (decision.assignment.name, decision.assignment.queue) == (name, section)
+    assert (decision.inputs["cric_section"], decision.inputs["cric_section_from"]) == (section, "request")
 
 
 def test_referente_with_an_office_in_another_region_than_its_cap_goes_to_the_office_region(table):
@@ -246,23 +276,44 @@ def test_a_regional_polo_does_not_apply_outside_its_region(table):
     assert decision.assignment.name == "Direzione provinciale di Roma"
 
 
-def test_a_national_polo_takes_the_request_before_the_matricola(table):
+def test_a_cassetto_request_goes_to_the_sede_di_competenza_even_when_its_subject_has_a_polo(data):
+    """Msg 1986/2011: the Cassetto sends a company's request "alla sede di competenza" of
+    its matricola; poli place COMBIPAT requests (msg 3813/2021)."""
+    national_f24 = Polo("f24", None, "0704", "Polo nazionale versamenti F24")
+    table = RoutingTable("v", dataclasses.replace(data, poli=(*data.poli, national_f24)))
+
     decision = table.decide(cassetto("1501500125", subject="f24"), DAY)
 
-    assert decision.rule == "polo"
-    assert decision.assignment.name == "Polo nazionale versamenti F24"
+    assert decision.rule == "cassetto_matricola"
+    assert decision.assignment.code == sede_of(table, "MI").code
+    assert ("polo", NOT_APPLICABLE, "cassetto_sede_di_competenza") in chain_of(decision)
+
+
+def test_the_sample_has_no_polo_for_a_cassetto_subject(data):
+    cassetto_subjects = {"generico_informativo", "regolarita_contributiva", "dm_uniemens", "f24"}
+    assert not {polo.subject for polo in data.poli} & cassetto_subjects
+
+
+def test_a_national_polo_takes_a_combipat_request_before_the_cap(data):
+    national = Polo("sollecito_domanda", None, "0704", "Polo nazionale solleciti")
+    table = RoutingTable("v", dataclasses.replace(data, poli=(*data.poli, national)))
+
+    decision = table.decide(operatore_generico("24121"), DAY)
+
+    assert (decision.rule, decision.assignment.name) == ("polo", "Polo nazionale solleciti")
     assert decision.assignment.code == sede_of(table, "RM").code
 
 
 def test_a_regional_polo_wins_over_the_national_one_for_its_region(data):
-    lombardy_f24 = Polo("f24", "Lombardia", "0908", "Polo F24 Lombardia")
-    table = RoutingTable("v", dataclasses.replace(data, poli=(*data.poli, lombardy_f24)))
+    national = Polo("prestazione_in_corso_o_respinta", None, "0704", "Polo nazionale prestazioni")
+    table = RoutingTable("v", dataclasses.replace(data, poli=(*data.poli, national)))
+    subject = {"subject": "prestazione_in_corso_o_respinta", "area": "sostegno_reddito"}
 
-    assert table.decide(cassetto("1501500125", subject="f24"), DAY).assignment.name == "Polo F24 Lombardia"
-    assert (
-        table.decide(cassetto("5805800155", subject="f24"), DAY).assignment.name
-        == "Polo nazionale versamenti F24"
-    )
+    in_lombardy = table.decide(operatore_generico("24121", **subject), DAY)
+    in_lazio = table.decide(operatore_generico("00184", **subject), DAY)
+
+    assert in_lombardy.assignment.name == "Polo regionale Lombardia prestazioni a sostegno del reddito"
+    assert in_lazio.assignment.name == "Polo nazionale prestazioni"
 
 
 def test_a_polo_in_force_from_a_later_day_applies_from_that_day(data):
@@ -334,7 +385,42 @@ def test_a_request_no_rule_knows_goes_to_triage(table):
     decision = table.decide({"channel": "fax", "profile": "contact_center", "area": "informazioni"}, DAY)
 
     assert decision.rule == "triage" and decision.inputs["why"] == ["no_rule"]
-    assert [check.outcome for check in decision.rule_chain[:-1]] == [NOT_APPLICABLE] * 4
+    assert [check.outcome for check in decision.rule_chain[:-1]] == [NOT_APPLICABLE] * 5
+
+
+# ---- 1b. a contact-center scheda Linea INPS → the region's CRIC, section of its area --------------
+
+
+def scheda(region="Lazio", cric_section="sostegno_reddito"):
+    return {
+        "channel": "linea_inps",
+        "origin": "linea_inps",
+        "profile": "contact_center",
+        "subject": "scheda_linea_inps",
+        "area": "consulenza",
+        "citizen": {"codice_fiscale": "RSSMRA80A01H501U", "cap": None},
+        "region": region,
+        "cric_section": cric_section,
+    }
+
+
+def test_a_scheda_linea_inps_reaches_the_section_of_the_regions_cric(table):
+    """Circ. 135/2011: the CCM operator "acquisire una scheda 'Linea INPS' ed indirizzarla
+    alla specifica area di consulenza regionale"."""
+    decision = table.decide(scheda(), DAY)
+
+    assert decision.rule == "linea_inps_cric"
+    assert (decision.assignment.kind, decision.assignment.code) == ("cric", "0790")
+    assert decision.assignment.name == "CRIC Lazio – sezione Prestazioni a sostegno del reddito"
+    assert (decision.assignment.queue, decision.assignment.region) == ("sostegno_reddito", "Lazio")
+
+
+def test_a_scheda_without_its_area_waits_in_its_regions_triage(table):
+    decision = table.decide(scheda(cric_section=None), DAY)
+
+    assert decision.rule == "triage" and decision.inputs["why"] == ["missing_section"]
+    assert decision.assignment.region == "Lazio"
+    assert table.decide(scheda(region="Atlantide"), DAY).inputs["why"] == ["no_cric"]
 
 
 # ---- the decision as recorded and as an event -----------------------------------------------------------

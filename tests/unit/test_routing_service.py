@@ -45,6 +45,7 @@ def test_explain_decides_without_touching_the_database(service):
     assert explained["rule"] == "operatore_generico_cap"
     assert [step["rule"] for step in explained["rule_chain"]] == [
         "referente_regionale_cric",
+        "linea_inps_cric",
         "polo",
         "operatore_generico_cap",
     ]

@@ -1,8 +1,10 @@
 """The rules of a request after submission, as plain functions over its current facts.
 
 States: open → in_progress → closed. Officials take in charge, answer, close (with an
-outcome) and re-classify; requesters follow up (at most 2 times after the first answer)
-and remind (only without an answer, from the 15th day after submission, Europe/Rome days);
+outcome) and re-classify; requesters follow up and remind as their channel allows
+(``catalog.ChannelRules``: on COMBIPAT at most 2 follow-ups after the first answer, a
+reminder only without an answer from the 15th day after submission, Europe/Rome days; the
+Cassetto has neither and continues with chained requests);
 a sede may write first, to a recipient it names. Each function either returns what
 changes or raises a typed error with a stable code and an Italian message; the request
 aggregate (services/intake/aggregate.py) applies what they return.
@@ -13,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from services.intake.catalog import Catalog, Subject
+from services.intake.catalog import Catalog, ChannelRules, Subject
 from shared.clock import rome_date
 from shared.errors import Conflict, InvalidInput, field_error
 from shared.identifiers import IdentifierError, check_matricola
@@ -38,10 +40,20 @@ class RequestFacts:
     followups_count: int = 0
     last_reminder_at: datetime | None = None
     closed_at: datetime | None = None
+    # the channel's rules (catalog ``channels``); COMBIPAT's unless told otherwise
+    max_followups: int = MAX_FOLLOWUPS
+    reminder_after_days: int | None = DAYS_WITHOUT_ANSWER
 
 
-def facts_of(request) -> RequestFacts:
-    """The facts of a stored request (``models.Request``, or anything with its attributes)."""
+def facts_of(request, rules: ChannelRules | None = None) -> RequestFacts:
+    """The facts of a stored request (``models.Request``, or anything with its attributes),
+    under its channel's ``rules``."""
+    limits = {}
+    if rules is not None:
+        limits = {
+            "max_followups": rules.followups_after_first_answer,
+            "reminder_after_days": rules.reminder_after_days,
+        }
     return RequestFacts(
         state=request.state,
         origin=request.origin,
@@ -51,6 +63,7 @@ def facts_of(request) -> RequestFacts:
         followups_count=request.followups_count,
         last_reminder_at=request.last_reminder_at,
         closed_at=request.closed_at,
+        **limits,
     )
 
 
@@ -116,7 +129,9 @@ def new_subject(catalog: Catalog, channel: str, profile: str, code: str) -> Subj
 
 
 def followups_left(facts: RequestFacts) -> int:
-    return max(0, MAX_FOLLOWUPS - facts.followups_count) if facts.first_answer_at else MAX_FOLLOWUPS
+    if not facts.first_answer_at:
+        return facts.max_followups
+    return max(0, facts.max_followups - facts.followups_count)
 
 
 def closed_by_first_answer(facts: RequestFacts) -> bool:
@@ -142,6 +157,12 @@ def add_followup(facts: RequestFacts) -> tuple[int, bool]:
     the follow-up continues that same conversation with it (``open`` would put it back in
     the queue of requests nobody has looked at yet).
     """
+    if facts.max_followups == 0:
+        raise Conflict(
+            "followups_not_offered",
+            "Su questo canale la conversazione prosegue con una nuova richiesta concatenata a questa "
+            "(indicarla come richiesta precedente).",
+        )
     reopens = closed_by_first_answer(facts)
     if facts.state == STATE_CLOSED and not reopens:
         raise Conflict(
@@ -154,10 +175,10 @@ def add_followup(facts: RequestFacts) -> tuple[int, bool]:
             "Si può proseguire il contatto solo dopo la prima risposta della sede; "
             "in attesa, è possibile inviare un sollecito dal 15° giorno.",
         )
-    if facts.followups_count >= MAX_FOLLOWUPS:
+    if facts.followups_count >= facts.max_followups:
         raise Conflict(
             "followups_exhausted",
-            f"Sono già state utilizzate le {MAX_FOLLOWUPS} ulteriori interazioni consentite "
+            f"Sono già state utilizzate le {facts.max_followups} ulteriori interazioni consentite "
             "dopo la prima risposta.",
             extra={"followups_left": 0},
         )
@@ -169,18 +190,31 @@ def booking_possible_on_closing(facts: RequestFacts, enable_booking: bool) -> bo
     enabled it, or the first answer came and both further interactions are used up
     (msg 3813/2021 §1.3). Carried by ``request_closed`` so that the closing e-mail offers
     booking only when it is really possible."""
-    return enable_booking or (facts.first_answer_at is not None and facts.followups_count >= MAX_FOLLOWUPS)
+    interactions_used_up = (
+        facts.max_followups > 0
+        and facts.first_answer_at is not None
+        and facts.followups_count >= facts.max_followups
+    )
+    return enable_booking or interactions_used_up
 
 
-def reminder_allowed_from(facts: RequestFacts) -> date:
-    """First day (Europe/Rome) a reminder may be sent: 15 days after submission, and after
-    the last reminder."""
+def reminder_allowed_from(facts: RequestFacts) -> date | None:
+    """First day (Europe/Rome) a reminder may be sent: the channel's days (15 on COMBIPAT)
+    after submission, and after the last reminder; None on a channel without reminders."""
+    if facts.reminder_after_days is None:
+        return None
     since = facts.last_reminder_at or facts.submitted_at
-    return rome_date(since) + timedelta(days=DAYS_WITHOUT_ANSWER)
+    return rome_date(since) + timedelta(days=facts.reminder_after_days)
 
 
 def add_reminder(facts: RequestFacts, now: datetime) -> int:
     """Returns the days waited since submission."""
+    if facts.reminder_after_days is None:
+        raise Conflict(
+            "reminder_not_offered",
+            "Su questo canale non è previsto il sollecito: per aggiungere informazioni inviare una "
+            "nuova richiesta concatenata a questa.",
+        )
     if facts.first_answer_at is not None:
         raise Conflict("already_answered", "La sede ha già risposto: il sollecito non è più possibile.")
     _not_closed(facts)
@@ -188,7 +222,7 @@ def add_reminder(facts: RequestFacts, now: datetime) -> int:
     if rome_date(now) < allowed_from:
         raise Conflict(
             "reminder_too_early",
-            f"Il sollecito è consentito trascorsi almeno {DAYS_WITHOUT_ANSWER} giorni: "
+            f"Il sollecito è consentito trascorsi almeno {facts.reminder_after_days} giorni: "
             f"sarà possibile dal {allowed_from:%d/%m/%Y}.",
             extra={"reminder_allowed_from": allowed_from.isoformat()},
         )
@@ -199,15 +233,14 @@ def next_actions(facts: RequestFacts, now: datetime) -> dict:
     """What the requester may do next, shown in the detail."""
     open_request = facts.state != STATE_CLOSED and facts.origin not in OUTBOUND_ORIGINS
     allowed_from = reminder_allowed_from(facts)
+    waiting = open_request and facts.first_answer_at is None and allowed_from is not None
     return {
         "followups_left": followups_left(facts),
         "can_follow_up": (open_request or closed_by_first_answer(facts))
         and facts.first_answer_at is not None
-        and facts.followups_count < MAX_FOLLOWUPS,
-        "can_remind": open_request and facts.first_answer_at is None and rome_date(now) >= allowed_from,
-        "reminder_allowed_from": allowed_from.isoformat()
-        if open_request and facts.first_answer_at is None
-        else None,
+        and facts.followups_count < facts.max_followups,
+        "can_remind": waiting and rome_date(now) >= allowed_from,
+        "reminder_allowed_from": allowed_from.isoformat() if waiting else None,
     }
 
 

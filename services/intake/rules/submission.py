@@ -18,7 +18,7 @@ from shared.identifiers import (
     check_codice_fiscale_persona,
     check_matricola,
 )
-from shared.vocabulary import ORIGIN_CASSETTO, ORIGIN_PATRONATO
+from shared.vocabulary import CRIC_SECTIONS, ORIGIN_CASSETTO, ORIGIN_PATRONATO
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class ValidSubmission:
     contacts: dict
     attachment_ids: list[str] = field(default_factory=list)
     parent_id: str | None = None
+    cric_section: str | None = None
 
 
 def _identifier_errors(path: str, check, value):
@@ -149,6 +150,26 @@ def validate_submission(
                 )
             )
 
+    cric_section = submission.get("cric_section")
+    if channel.profile == "referente_regionale" and not cric_section:
+        errors.append(
+            field_error(
+                "cric_section",
+                "cric_section_required",
+                "Indicare la sezione del CRIC a cui si rivolge la richiesta: "
+                + ", ".join(f"{code} ({label})" for code, label in CRIC_SECTIONS.items())
+                + ".",
+            )
+        )
+    elif channel.profile != "referente_regionale" and cric_section:
+        errors.append(
+            field_error(
+                "cric_section",
+                "cric_section_not_expected",
+                "La sezione del CRIC si indica solo nelle richieste del referente regionale.",
+            )
+        )
+
     case_identifier = None
     raw_identifier = submission.get("case_identifier")
     if subject is not None:
@@ -194,4 +215,5 @@ def validate_submission(
         contacts={k: v for k, v in (submission.get("contacts") or {}).items() if v},
         attachment_ids=[str(a) for a in submission.get("attachments") or []],
         parent_id=str(submission["parent_id"]) if submission.get("parent_id") else None,
+        cric_section=cric_section,
     )

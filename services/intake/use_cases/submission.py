@@ -17,11 +17,22 @@ from shared import access
 from shared.access import Caller
 from shared.contracts import check_operator_id
 from shared.errors import Forbidden, InvalidInput, field_error
+from shared.vocabulary import CRIC_SECTIONS
 
 
 def offered_subjects(uow: UnitOfWork, catalog: Catalog, caller: Caller) -> list[dict]:
     channel, profiles = subject_profiles_for(caller, referente_granted(uow, caller))
-    return [subject.as_dict() for subject in catalog.offered(channel, profiles)]
+    return [
+        {
+            **subject.as_dict(),
+            "channel_rules": catalog.rules_for(subject.channel).as_dict(),
+            # a referente regionale names the CRIC section the question concerns
+            "cric_sections": [{"code": code, "label": label} for code, label in CRIC_SECTIONS.items()]
+            if "referente_regionale" in subject.profiles and "referente_regionale" in profiles
+            else [],
+        }
+        for subject in catalog.offered(channel, profiles)
+    ]
 
 
 def submit_request(uow: UnitOfWork, store, catalog: Catalog, caller: Caller, submission: dict) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.routing.decision.rules import queue_of
+from services.routing.decision.rules import cric_section_of, queue_of
 from services.routing.decision.table import RoutingTable
 from services.routing.decision.values import (
     MANUAL_KEPT_RULE,
@@ -41,8 +41,7 @@ def manual_decision(
         return None
     queue = queue_of(view, request)
     if cric is not None:
-        subject = view.subjects.get(request.subject or "")
-        queue = subject.cric_section if subject is not None else queue
+        queue = cric_section_of(view, request)[0] or queue
     name = sede.name if sede is not None else cric.name
     text = f"Riassegnata a mano a {name} da {actor.sub} ({actor.role}): {reason}"
     assignment = Assignment(
@@ -87,8 +86,7 @@ def reroute(table: RoutingTable, request: RequestFacts, current: dict, on: date)
     # the structure stays, the work queue follows the new subject
     queue = decision.assignment.queue
     if kept["kind"] == "cric":
-        subject = table.view(on).subjects.get(request.subject or "")
-        queue = subject.cric_section if subject is not None else kept["queue"]
+        queue = cric_section_of(table.view(on), request)[0] or kept["queue"]
     text = (
         f"Cambio oggetto: le regole indicano ancora {decision.assignment.name}, "
         f"resta valida la riassegnazione manuale a {kept['name']}"

@@ -40,7 +40,15 @@ def queue_of(view: ReferenceView | None, request: RequestFacts) -> str:
     return subject.area if subject is not None else DEFAULT_QUEUE
 
 
-def triage(request: RequestFacts, chain: tuple[RuleCheck, ...], version: str, day: date) -> Decision:
+def triage(
+    request: RequestFacts,
+    chain: tuple[RuleCheck, ...],
+    version: str,
+    day: date,
+    view: ReferenceView | None = None,
+) -> Decision:
+    """The triage queue, with the reasons; of the request's region when its data say which
+    (the CAP, the matricola, the patronato office): that region's triage officials own it."""
     unresolved = [check for check in chain if check.outcome == NOT_RESOLVED]
     if unresolved:
         why = "; ".join(check.detail for check in unresolved)
@@ -50,12 +58,17 @@ def triage(request: RequestFacts, chain: tuple[RuleCheck, ...], version: str, da
             f"e il profilo «{request.profile}»"
         )
     check = RuleCheck("triage", MATCHED, "triage", f"{why}: richiesta nella coda di smistamento.")
+    region, region_from = triage_region(view, request) if view is not None else (None, "")
     inputs = {
         "why": [c.code for c in unresolved] or ["no_rule"],
         "channel": request.channel,
         "profile": request.profile,
+        "region": region,
+        "region_from": region_from if region else None,
     }
-    assignment = Assignment("triage", TRIAGE_CODE, TRIAGE_NAME, check.detail, request.area or DEFAULT_QUEUE)
+    assignment = Assignment(
+        "triage", TRIAGE_CODE, TRIAGE_NAME, check.detail, request.area or DEFAULT_QUEUE, region
+    )
     return Decision(assignment, "triage", inputs, version, (*chain, check), request, day)
 
 
@@ -122,6 +135,8 @@ def company_place(view: ReferenceView, matricola: str) -> CompanyPlace | None:
 
 def request_region(view: ReferenceView, request: RequestFacts) -> tuple[str | None, str]:
     """The region a request belongs to (for regional poli), and from what it was taken."""
+    if request.region:
+        return request.region, "regione indicata dal Contact Center"
     if request.profile == "referente_regionale" and request.ente and request.ufficio:
         office = view.offices.get((request.ente, request.ufficio))
         if office is not None:
@@ -141,11 +156,33 @@ def request_region(view: ReferenceView, request: RequestFacts) -> tuple[str | No
     return None, "nessun dato territoriale"
 
 
+def triage_region(view: ReferenceView, request: RequestFacts) -> tuple[str | None, str]:
+    """The region whose triage a request goes to: the request's own (CAP, matricola,
+    referente's office), else that of the patronato office that wrote it."""
+    region, source = request_region(view, request)
+    if region is None and request.ente and request.ufficio:
+        office = view.offices.get((request.ente, request.ufficio))
+        if office is not None:
+            region = view.region_of_province(office.province)
+            source = f"ufficio di patronato {request.ente}/{request.ufficio}"
+    return region, source
+
+
 # ---- rules: (view, request) -> Verdict ------------------------------------------------
 
 _NOT_REFERENTE = Verdict(
     RuleCheck(
         "referente_regionale_cric", NOT_APPLICABLE, "not_referente", "Il profilo non è referente regionale"
+    )
+)
+CASSETTO_CHANNEL = "cassetto"
+LINEA_INPS_CHANNEL = "linea_inps"
+_CASSETTO_NO_POLO = Verdict(
+    RuleCheck(
+        "polo",
+        NOT_APPLICABLE,
+        "cassetto_sede_di_competenza",
+        "Richiesta del Cassetto: va alla sede di competenza della matricola, non a un polo",
     )
 )
 _NO_SUBJECT = Verdict(RuleCheck("polo", NOT_APPLICABLE, "no_subject", "Richiesta senza oggetto"))
@@ -199,13 +236,15 @@ def referente_regionale_cric(view: ReferenceView, request: RequestFacts) -> Verd
         )
         return Verdict(RuleCheck(rule, NOT_RESOLVED, "no_cric", detail))
     subject = view.subjects.get(request.subject or "")
-    if subject is None or subject.cric_section not in CRIC_SECTIONS:
+    section, named = cric_section_of(view, request)
+    if section is None:
         detail = f"Referente regionale: l'oggetto «{request.subject or '(assente)'}» non ha una sezione CRIC"
         return Verdict(RuleCheck(rule, NOT_RESOLVED, "subject_without_section", detail))
-    section = subject.cric_section
+    label = subject.label or subject.code if subject is not None else request.subject
+    why = "indicata dal referente" if named else f"dell'oggetto «{label}»"
     reason = (
         f"Referente regionale dell'{office_label} (provincia {office.province}, {region}) → {cric.name}, "
-        f"sezione {CRIC_SECTIONS[section]} (oggetto «{subject.label or subject.code}»)"
+        f"sezione {CRIC_SECTIONS[section]} ({why})"
     )
     assignment = Assignment(
         "cric", cric.code, f"{cric.name} – sezione {CRIC_SECTIONS[section]}", reason, section
@@ -216,15 +255,65 @@ def referente_regionale_cric(view: ReferenceView, request: RequestFacts) -> Verd
         "ufficio": request.ufficio,
         "province": office.province,
         "region": region,
-        "subject": subject.code,
+        "subject": request.subject,
         "cric_section": section,
+        "cric_section_from": "request" if named else "subject",
     }
     return Verdict(RuleCheck(rule, MATCHED, "cric", reason), assignment, inputs)
 
 
+def cric_section_of(view: ReferenceView, request: RequestFacts) -> tuple[str | None, bool]:
+    """The CRIC section a request goes to, and whether the request named it: the one named
+    (a referente regionale says which area the question concerns, circ. 135/2011), else
+    the subject's default section; None when neither is one of the three."""
+    if request.cric_section in CRIC_SECTIONS:
+        return request.cric_section, True
+    subject = view.subjects.get(request.subject or "")
+    if subject is not None and subject.cric_section in CRIC_SECTIONS:
+        return subject.cric_section, False
+    return None, False
+
+
+_NOT_SCHEDA = Verdict(
+    RuleCheck(
+        "linea_inps_cric", NOT_APPLICABLE, "not_scheda", "Non è una scheda Linea INPS del Contact Center"
+    )
+)
+
+
+def linea_inps_cric(view: ReferenceView, request: RequestFacts) -> Verdict:
+    """1b. A scheda Linea INPS of the contact center → the CRIC of the region it names, in
+    the section of its area (circ. 135/2011: "indirizzarla alla specifica area di consulenza
+    regionale"). Without a known region or a section it waits in that region's triage."""
+    rule = "linea_inps_cric"
+    if request.channel != LINEA_INPS_CHANNEL:
+        return _NOT_SCHEDA
+    cric = view.cric_of_region.get(request.region or "")
+    if cric is None:
+        detail = f"Scheda Linea INPS: nessun CRIC per la regione «{request.region or '(non indicata)'}»"
+        return Verdict(RuleCheck(rule, NOT_RESOLVED, "no_cric", detail))
+    if request.cric_section not in CRIC_SECTIONS:
+        detail = f"Scheda Linea INPS per il {cric.name} senza l'area di consulenza (sezione del CRIC)"
+        return Verdict(RuleCheck(rule, NOT_RESOLVED, "missing_section", detail))
+    section = request.cric_section
+    reason = f"Scheda Linea INPS del Contact Center → {cric.name}, sezione {CRIC_SECTIONS[section]}"
+    assignment = Assignment(
+        "cric", cric.code, f"{cric.name} – sezione {CRIC_SECTIONS[section]}", reason, section
+    )
+    inputs = {"channel": request.channel, "region": request.region, "cric_section": section}
+    return Verdict(RuleCheck(rule, MATCHED, "cric", reason), assignment, inputs)
+
+
 def polo(view: ReferenceView, request: RequestFacts) -> Verdict:
-    """2. A subject handled by a polo (for the request's region, else national) → the polo."""
+    """2. A subject handled by a polo (for the request's region, else national) → the polo.
+
+    Poli are how LineaINPS places COMBIPAT requests ("tenendo anche conto dei vari Poli
+    istituiti", msg 3813/2021). The Cassetto sends a company's request "alla sede di
+    competenza" of its matricola (msg 1986/2011): no polo takes it (rule 4 does).
+    """
     rule = "polo"
+    if request.channel == CASSETTO_CHANNEL:
+        return _CASSETTO_NO_POLO
     if not request.subject:
         return _NO_SUBJECT
     if request.subject not in view.polo_subjects:  # most subjects: no need to locate the request
@@ -359,6 +448,7 @@ def cassetto_matricola(view: ReferenceView, request: RequestFacts) -> Verdict:
 # Order is precedence: the first rule that matches decides; then triage.
 RULES: list[Callable[[ReferenceView, RequestFacts], Verdict]] = [
     referente_regionale_cric,
+    linea_inps_cric,
     polo,
     operatore_generico_cap,
     cassetto_matricola,

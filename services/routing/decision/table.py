@@ -5,13 +5,17 @@ day, then ``decide`` walks ``rules.RULES`` in order of precedence:
 
 1. ``referente_regionale_cric``  referente regionale → the CRIC of the region of the
    patronato office, in the section of the subject;
-2. ``polo``                      a subject with a polo (for the request's region, else
-   national) → the polo;
+1b. ``linea_inps_cric``          a contact-center scheda Linea INPS → the CRIC of the
+   region it names, in the section of its area (circ. 135/2011);
+2. ``polo``                      a COMBIPAT request whose subject has a polo (for the
+   request's region, else national) → the polo (never a Cassetto request: it goes to
+   the sede di competenza of its matricola, msg 1986/2011);
 3. ``operatore_generico_cap``    operatore generico → the sede covering the citizen's
    comune (CAP);
 4. ``cassetto_matricola``        cassetto → the sede di competenza of the matricola
    (company registry, else the documented fallback on its 2-digit provincial prefix);
-5. ``triage``                    otherwise → the triage queue, with the reasons.
+5. ``triage``                    otherwise → the triage queue, with the reasons, of the
+   request's region when its data say which (owned by that region's triage officials).
 
 Each rule answers "matched", "not applicable" or "not resolved" (it applies, but the data
 cannot place the request) with a stable code and an Italian detail; the decision keeps
@@ -102,7 +106,7 @@ class RoutingTable:
                 return Decision(
                     assignment, verdict.check.rule, verdict.inputs or {}, version, tuple(chain), request, day
                 )
-        return triage(request, tuple(chain), version, day)
+        return triage(request, tuple(chain), version, day, view)
 
 
 def with_region(view: ReferenceView, assignment: Assignment) -> Assignment:

@@ -69,6 +69,8 @@ class RequestFacts(NamedTuple):
     matricola: str | None = None
     ente: str | None = None
     ufficio: str | None = None
+    cric_section: str | None = None  # the CRIC section a referente regionale (or a scheda) named
+    region: str | None = None  # the region a contact-center scheda Linea INPS names
 
     @classmethod
     def from_payload(cls, payload: dict) -> RequestFacts:
@@ -83,6 +85,8 @@ class RequestFacts(NamedTuple):
             _text(payload.get("matricola")),
             _text(office.get("ente")) if isinstance(office, dict) else None,
             _text(office.get("ufficio")) if isinstance(office, dict) else None,
+            _text(payload.get("cric_section")),
+            _text(payload.get("region")),
         )
 
     @classmethod

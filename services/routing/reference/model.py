@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+from shared.vocabulary import CRIC_SECTIONS  # noqa: F401 - the three CRIC sections, defined once
+
 REGIONAL_TYPES = ("direzione_regionale",)
 # The sede competent for a whole province: a direzione provinciale or, where the province
 # is a metropolitan city, the direzione di coordinamento metropolitano.
@@ -18,13 +20,6 @@ PROVINCIAL_TYPES = ("direzione_provinciale", "direzione_coordinamento_metropolit
 # Sedi that cover only the comuni listed for them (sede_comuni.csv).
 LOCAL_TYPES = ("filiale_metropolitana", "agenzia_complessa", "agenzia_territoriale")
 SEDE_TYPES = REGIONAL_TYPES + PROVINCIAL_TYPES + LOCAL_TYPES
-
-# The three sections of every CRIC (messaggio INPS sui CRIC, seed 001).
-CRIC_SECTIONS = {
-    "pensioni": "Pensioni",
-    "sostegno_reddito": "Prestazioni a sostegno del reddito",
-    "soggetto_contribuente": "Soggetto contribuente",
-}
 
 
 @dataclass(frozen=True)

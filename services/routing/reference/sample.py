@@ -6,8 +6,8 @@ Generated from the ISTAT comuni data by fixed rules, so that it is the same on e
   per province (``RRPP``), see ``generate_sample_sedi``;
 - CRIC: one per region, code ``RR90``, under the direzione regionale;
 - subjects: every catalog subject, with its area and CRIC section (``SAMPLE_SUBJECTS``);
-- poli: a national polo for F24 payments and a regional one (Lombardia) for benefits in
-  progress or refused (``SAMPLE_POLI``);
+- poli: a regional one (Lombardia) for benefits in progress or refused (``SAMPLE_POLI``;
+  poli place COMBIPAT requests, never a company's Cassetto request);
 - patronato offices: for each sample ente ``001``..``005``, one office per province whose
   code is the province's 3-digit ISTAT code on 4 digits (Torino ``0001``, Roma ``0058``);
 - matricola prefixes: the province's ISTAT code when below 100 (Torino ``01``, Roma
@@ -67,11 +67,33 @@ SAMPLE_SUBJECTS = (
     ),
     ("dm_uniemens", "DM/UniEmens trasmessi", "soggetto_contribuente", "soggetto_contribuente"),
     ("f24", "Versamenti F24", "soggetto_contribuente", "soggetto_contribuente"),
+    ("rateazioni", "Rateazioni", "soggetto_contribuente", "soggetto_contribuente"),
+    (
+        "agevolazioni_sgravi",
+        "Agevolazioni e sgravi contributivi",
+        "soggetto_contribuente",
+        "soggetto_contribuente",
+    ),
+    (
+        "ammortizzatori_sociali",
+        "Ammortizzatori sociali e cassa integrazione",
+        "sostegno_reddito",
+        "sostegno_reddito",
+    ),
+    ("note_rettifica", "Note di rettifica", "soggetto_contribuente", "soggetto_contribuente"),
+    # a contact-center scheda names its CRIC section; pensioni is the default only for reassignment
+    ("scheda_linea_inps", "Scheda Linea INPS dal Contact Center", "consulenza", "pensioni"),
+    (
+        "iscrizione_variazioni",
+        "Iscrizione e variazioni dell'azienda",
+        "soggetto_contribuente",
+        "soggetto_contribuente",
+    ),
 )
 
 # subject, region (None = national), province whose sede hosts the polo, name
+# Poli take COMBIPAT requests only (a company's Cassetto request goes to its matricola's sede).
 SAMPLE_POLI = (
-    ("f24", None, "RM", "Polo nazionale versamenti F24"),
     (
         "prestazione_in_corso_o_respinta",
         "Lombardia",
