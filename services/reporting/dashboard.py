@@ -14,7 +14,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, func, select
 
-from services.reporting.models import DailyRequestCount, RequestFact, Sede, SubjectChangeCount
+from services.reporting.models import (
+    AppointmentFact,
+    DailyRequestCount,
+    RequestFact,
+    Sede,
+    SubjectChangeCount,
+)
 from services.reporting.rules.cells import PLACEMENT_SEDE, PLACEMENT_TRIAGE, PLACEMENT_UNROUTED, due_day
 from services.reporting.rules.indicators import Counts, figures, ratio
 from shared.access import (
@@ -52,9 +58,12 @@ def resolve_view(session, scope: DashboardView, level: str | None, code: str | N
             )
         code = scope.code
     if level == DASHBOARD_SEDE:
-        return DashboardView(
-            DASHBOARD_SEDE, code, session.scalar(select(Sede.region).where(Sede.code == code))
-        )
+        region = session.scalar(select(Sede.region).where(Sede.code == code))
+        if region is None:  # a sede that has appointments but no request yet: agenda's region
+            region = session.scalar(
+                select(AppointmentFact.region).where(AppointmentFact.sede == code).limit(1)
+            )
+        return DashboardView(DASHBOARD_SEDE, code, region)
     return DashboardView(DASHBOARD_REGION, code)
 
 
@@ -185,7 +194,7 @@ def indicators(session, view: DashboardView, query: dict, today: date) -> dict:
             for (subject, sla_days), counts in sorted(subjects.items())
         ],
         "origins": [{"origin": origin, **figures(counts)} for origin, counts in sorted(origins.items())],
-        "children": _children(session, view, children, figures),
+        "children": children_of(session, view, children, figures),
         "apart": (
             {"triage": figures(apart[PLACEMENT_TRIAGE]), "unrouted": figures(apart[PLACEMENT_UNROUTED])}
             if view.level == DASHBOARD_NATIONAL
@@ -200,7 +209,7 @@ def _child_column(view: DashboardView):
     return COUNTS.c.sede.label("child")  # one level down from a region (below a sede: its requests)
 
 
-def _children(session, view: DashboardView, children: dict, shape) -> list[dict]:
+def children_of(session, view: DashboardView, children: dict, shape) -> list[dict]:
     level = CHILD_LEVEL.get(view.level)
     if level is None:
         return []
@@ -257,7 +266,7 @@ def backlog(session, view: DashboardView, query: dict, today: date) -> dict:
             {"subject": subject, "sla_days": sla_days, **backlog_figures(counts)}
             for (subject, sla_days), counts in sorted(subjects.items())
         ],
-        "children": _children(session, view, children, backlog_figures),
+        "children": children_of(session, view, children, backlog_figures),
     }
 
 
@@ -337,7 +346,7 @@ def subject_changes(session, view: DashboardView, query: dict, today: date) -> d
 # ---- the requests behind a cell ----------------------------------------------------------------
 
 
-def _rome_start(day: date) -> datetime:
+def rome_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=ROME).astimezone(UTC)
 
 
@@ -405,8 +414,8 @@ def requests(session, view: DashboardView, query: dict, today: date) -> dict:
         )
     ).one()
     conditions = [
-        FACTS.c.submitted_at >= _rome_start(first),
-        FACTS.c.submitted_at < _rome_start(last + timedelta(days=1)),
+        FACTS.c.submitted_at >= rome_start(first),
+        FACTS.c.submitted_at < rome_start(last + timedelta(days=1)),
         _facts_in_view(view),
         *_filters(FACTS, subject, origin, sla_days),
     ]

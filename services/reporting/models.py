@@ -97,9 +97,15 @@ class ContactCenterMessage(Base):
 
 
 class AppointmentFact(Base):
-    """One row per booking (agenda's events): where, how, and how it ended."""
+    """One row per booking (agenda's events): where, how, when it was booked, how it ended."""
 
     __tablename__ = "appointment_facts"
+    __table_args__ = (
+        # Customer Care: the appointments of a period (slot days), nationally, by region, by sede
+        Index("ix_appointment_facts_slot_start", "slot_start"),
+        Index("ix_appointment_facts_sede_slot", "sede", "slot_start"),
+        Index("ix_appointment_facts_region_slot", "region", "slot_start"),
+    )
 
     booking_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     sede: Mapped[str] = mapped_column(String(10), index=True)
@@ -109,7 +115,10 @@ class AppointmentFact(Base):
     slot_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # confirmed, then one of held | no_show | cancelled_by_requester | cancelled_by_office
     state: Mapped[str] = mapped_column(String(30))
+    # the instant of whichever appointment event arrived first
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # from appointment_booked only (None until it arrives): the day the citizen booked
+    booked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class SubjectChange(Base):
