@@ -1,6 +1,8 @@
 """The Cruscotto's read side: every figure an SQL aggregation over the aggregates
-(``daily_request_counts``, ``subject_change_counts``), never a scan of every request; only
-the list behind a cell reads the requests themselves, one page at a time.
+(``daily_request_counts`` and its monthly rollup ``monthly_request_counts``,
+``subject_change_counts``), never a scan of every request; only the list behind a cell reads
+the requests themselves, one page at a time. A period's counts come from the rollup for its
+whole settled months and from the daily counts for the days at its edges (``count_rows``).
 
 Functions take the view already resolved and allowed (``resolve_view`` finds the sede's region;
 the entrypoint asks ``shared.access`` whether the caller may see it) and ``today``, the Rome day
@@ -12,17 +14,19 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, union_all
 
 from services.reporting.models import (
     AppointmentFact,
     DailyRequestCount,
+    MonthlyRequestCount,
     RequestFact,
     Sede,
     SubjectChangeCount,
 )
 from services.reporting.rules.cells import PLACEMENT_SEDE, PLACEMENT_TRIAGE, PLACEMENT_UNROUTED, due_day
 from services.reporting.rules.indicators import Counts, figures, ratio
+from services.reporting.rules.periods import split_period
 from shared.access import (
     DASHBOARD_NATIONAL,
     DASHBOARD_REGION,
@@ -35,6 +39,9 @@ from shared.errors import InvalidInput, field_error
 from shared.vocabulary import STATE_CLOSED
 
 COUNTS = DailyRequestCount.__table__
+MONTHS = MonthlyRequestCount.__table__
+CELL_COLUMNS = ("placement", "sede", "region", "subject", "sla_days", "origin")
+AMOUNT_COLUMNS = ("open_requests", "closed_within", "closed_late", "closing_days")
 CHANGES = SubjectChangeCount.__table__
 FACTS = RequestFact.__table__
 CHILD_LEVEL = {DASHBOARD_NATIONAL: DASHBOARD_REGION, DASHBOARD_REGION: DASHBOARD_SEDE}
@@ -115,18 +122,50 @@ def _filters(table, subject: str | None, origin: str | None, sla_days: int | Non
     return conditions
 
 
-def _past(today: date):
+def _between(column, first: date | None, last: date | None) -> list:
+    conditions = []
+    if first is not None:
+        conditions.append(column >= first)
+    if last is not None:
+        conditions.append(column <= last)
+    return conditions
+
+
+def count_rows(first: date | None, last: date | None, today: date):
+    """The counts of the requests submitted from ``first`` to ``last`` (None: no bound), as one
+    table with the daily counts' columns: each whole month of the period that is settled on
+    ``today`` from the monthly rollup, its ``day`` the month's first (every open request of a
+    settled month is past its threshold, whichever of its days one takes), and the days at the
+    edges from the daily counts. PostgreSQL pushes a query's conditions into each part."""
+    parts = split_period(first, last, today)
+    selects = [
+        select(COUNTS.c.day, *(COUNTS.c[name] for name in CELL_COLUMNS + AMOUNT_COLUMNS)).where(
+            *_between(COUNTS.c.day, start, end)
+        )
+        for start, end in parts.days
+    ]
+    if parts.months is not None:
+        start, end = parts.months
+        selects.append(
+            select(
+                MONTHS.c.month.label("day"), *(MONTHS.c[name] for name in CELL_COLUMNS + AMOUNT_COLUMNS)
+            ).where(*_between(MONTHS.c.month, start, end))
+        )
+    return (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("counts")
+
+
+def _past(table, today: date):
     """An open request of this row is past its threshold: submitted more than n days ago."""
-    return COUNTS.c.day + COUNTS.c.sla_days < today
+    return table.c.day + table.c.sla_days < today
 
 
-def _count_columns(today: date) -> list:
+def _count_columns(table, today: date) -> list:
     return [
-        func.sum(COUNTS.c.open_requests).label("open"),
-        func.sum(case((_past(today), COUNTS.c.open_requests), else_=0)).label("open_past"),
-        func.sum(COUNTS.c.closed_within).label("closed_within"),
-        func.sum(COUNTS.c.closed_late).label("closed_late"),
-        func.sum(COUNTS.c.closing_days).label("closing_days"),
+        func.sum(table.c.open_requests).label("open"),
+        func.sum(case((_past(table, today), table.c.open_requests), else_=0)).label("open_past"),
+        func.sum(table.c.closed_within).label("closed_within"),
+        func.sum(table.c.closed_late).label("closed_late"),
+        func.sum(table.c.closing_days).label("closing_days"),
     ]
 
 
@@ -154,18 +193,22 @@ def indicators(session, view: DashboardView, query: dict, today: date) -> dict:
     period: in total, per subject, per origin, and per region or sede one level down; at the
     national level, triage and requests not yet routed apart."""
     first, last = period(query.get("from_day"), query.get("to_day"), today)
-    child = _child_column(view)
-    placement = COUNTS.c.placement
+    counts = count_rows(first, last, today)
+    child = _child_column(counts, view)
+    placement = counts.c.placement
     # nationally every placement is read: triage and not yet routed are shown apart
-    where = [] if view.level == DASHBOARD_NATIONAL else [_where_view(COUNTS, view)]
+    where = [] if view.level == DASHBOARD_NATIONAL else [_where_view(counts, view)]
     statement = (
-        select(placement, COUNTS.c.subject, COUNTS.c.sla_days, COUNTS.c.origin, child, *_count_columns(today))
-        .where(
-            COUNTS.c.day.between(first, last),
-            *where,
-            *_filters(COUNTS, query.get("subject"), query.get("origin")),
+        select(
+            placement,
+            counts.c.subject,
+            counts.c.sla_days,
+            counts.c.origin,
+            child,
+            *_count_columns(counts, today),
         )
-        .group_by(placement, COUNTS.c.subject, COUNTS.c.sla_days, COUNTS.c.origin, child)
+        .where(*where, *_filters(counts, query.get("subject"), query.get("origin")))
+        .group_by(placement, counts.c.subject, counts.c.sla_days, counts.c.origin, child)
     )
     totals, subjects, origins, children = (
         Counts(),
@@ -203,10 +246,10 @@ def indicators(session, view: DashboardView, query: dict, today: date) -> dict:
     }
 
 
-def _child_column(view: DashboardView):
+def _child_column(table, view: DashboardView):
     if view.level == DASHBOARD_NATIONAL:
-        return COUNTS.c.region.label("child")
-    return COUNTS.c.sede.label("child")  # one level down from a region (below a sede: its requests)
+        return table.c.region.label("child")
+    return table.c.sede.label("child")  # one level down from a region (below a sede: its requests)
 
 
 def children_of(session, view: DashboardView, children: dict, shape) -> list[dict]:
@@ -237,15 +280,16 @@ def backlog(session, view: DashboardView, query: dict, today: date) -> dict:
     """The requests lying open today, whenever submitted: the backlog index (open not yet past
     the threshold ÷ open), per subject and one level down, and the open ones not yet late by
     the day their threshold ends."""
-    child = _child_column(view)
+    counts = count_rows(None, None, today)  # whenever submitted
+    child = _child_column(counts, view)
     statement = (
-        select(COUNTS.c.subject, COUNTS.c.sla_days, COUNTS.c.day, child, *_count_columns(today))
+        select(counts.c.subject, counts.c.sla_days, counts.c.day, child, *_count_columns(counts, today))
         .where(
-            COUNTS.c.open_requests > 0,
-            _where_view(COUNTS, view),
-            *_filters(COUNTS, query.get("subject"), query.get("origin")),
+            counts.c.open_requests > 0,
+            _where_view(counts, view),
+            *_filters(counts, query.get("subject"), query.get("origin")),
         )
-        .group_by(COUNTS.c.subject, COUNTS.c.sla_days, COUNTS.c.day, child)
+        .group_by(counts.c.subject, counts.c.sla_days, counts.c.day, child)
     )
     totals, subjects, children, due = Counts(), defaultdict(Counts), defaultdict(Counts), defaultdict(int)
     for row in session.execute(statement):
@@ -277,14 +321,11 @@ def trend(session, view: DashboardView, query: dict, today: date) -> dict:
     """The indicators month by month (months of submission), by default the last twelve."""
     default_first = date(today.year - 1, today.month, 1) if today.month < 12 else date(today.year, 1, 1)
     first, last = period(query.get("from_day") or default_first, query.get("to_day"), today)
-    month = func.to_char(COUNTS.c.day, "YYYY-MM").label("month")
+    counts = count_rows(first, last, today)
+    month = func.to_char(counts.c.day, "YYYY-MM").label("month")
     statement = (
-        select(month, *_count_columns(today))
-        .where(
-            COUNTS.c.day.between(first, last),
-            _where_view(COUNTS, view),
-            *_filters(COUNTS, query.get("subject"), query.get("origin")),
-        )
+        select(month, *_count_columns(counts, today))
+        .where(_where_view(counts, view), *_filters(counts, query.get("subject"), query.get("origin")))
         .group_by(month)
         .order_by(month)
     )
@@ -406,11 +447,10 @@ def requests(session, view: DashboardView, query: dict, today: date) -> dict:
         query["bucket"],
     )
     page, page_size = query["page"], query["page_size"]
+    counts = count_rows(first, last, today)
     total_row = session.execute(
-        select(*_count_columns(today)).where(
-            COUNTS.c.day.between(first, last),
-            _where_view(COUNTS, view),
-            *_filters(COUNTS, subject, origin, sla_days),
+        select(*_count_columns(counts, today)).where(
+            _where_view(counts, view), *_filters(counts, subject, origin, sla_days)
         )
     ).one()
     conditions = [

@@ -174,6 +174,31 @@ class DailyRequestCount(Base):
     closing_days: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class MonthlyRequestCount(Base):
+    """``daily_request_counts`` summed by month (``month``: its first day), kept with it: the
+    dashboard reads a month from here once the month is settled (every request of it closed
+    or past its threshold, ``rules.periods.split_period``), so a year is about a dozen rows
+    per cell instead of some 250."""
+
+    __tablename__ = "monthly_request_counts"
+    __table_args__ = (
+        Index("ix_monthly_request_counts_sede_month", "sede", "month"),
+        Index("ix_monthly_request_counts_region_month", "region", "month"),
+    )
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    placement: Mapped[str] = mapped_column(String(10), primary_key=True)
+    sede: Mapped[str] = mapped_column(String(20), primary_key=True)
+    region: Mapped[str] = mapped_column(String(60), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(60), primary_key=True)
+    sla_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    origin: Mapped[str] = mapped_column(String(20), primary_key=True)
+    open_requests: Mapped[int] = mapped_column(Integer, default=0)
+    closed_within: Mapped[int] = mapped_column(Integer, default=0)
+    closed_late: Mapped[int] = mapped_column(Integer, default=0)
+    closing_days: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class SubjectChangeCount(Base):
     """Changes of subject by day of the change (Rome), placement, from and to subject."""
 

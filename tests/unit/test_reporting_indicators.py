@@ -25,7 +25,15 @@ from services.reporting.rules.indicators import (
     is_past_threshold,
     sla_figures,
 )
-from services.reporting.rules.periods import months_ready, parse_month, report_ready_on
+from services.reporting.rules.periods import (
+    PeriodParts,
+    last_settled_day,
+    month_bounds,
+    months_ready,
+    parse_month,
+    report_ready_on,
+    split_period,
+)
 from shared import access
 from shared.access import Caller, DashboardView
 from shared.errors import Forbidden
@@ -195,6 +203,86 @@ def test_a_month_is_reported_once_its_longest_threshold_has_elapsed():
     assert months_ready(date(2026, 3, 25), (2026, 1)) == [(2026, 1)]
     assert months_ready(date(2026, 3, 26), (2026, 1)) == [(2026, 1), (2026, 2)]
     assert months_ready(date(2027, 1, 26), (2026, 12)) == [(2026, 12)]
+
+
+@pytest.mark.parametrize(
+    "today, settled",
+    [
+        (date(2026, 4, 26), date(2026, 3, 31)),  # March's report is ready from 26 April
+        (date(2026, 4, 25), date(2026, 2, 28)),  # a request of 31 March may still be within 25 days
+        (date(2026, 3, 1), date(2026, 1, 31)),
+        (date(2027, 1, 26), date(2026, 12, 31)),
+    ],
+)
+def test_a_month_is_settled_when_its_report_is_ready(today, settled):
+    assert last_settled_day(today) == settled
+    assert report_ready_on(settled.year, settled.month) <= today
+    after = settled + timedelta(days=1)
+    assert report_ready_on(after.year, after.month) > today
+
+
+def test_every_day_of_a_year_settles_the_month_whose_report_is_ready():
+    day = date(2026, 1, 1)
+    while day.year == 2026:
+        settled = last_settled_day(day)
+        assert settled == month_bounds(settled.year, settled.month)[1]
+        assert report_ready_on(settled.year, settled.month) <= day
+        after = settled + timedelta(days=1)
+        assert report_ready_on(after.year, after.month) > day
+        day += timedelta(days=1)
+
+
+DEC_1 = date(2026, 12, 1)  # October is the last settled month
+
+
+@pytest.mark.parametrize(
+    "first, last, parts",
+    [
+        # the year so far: January to October from the rollup, November on from the days
+        (
+            date(2026, 1, 1),
+            DEC_1,
+            PeriodParts((date(2026, 1, 1), date(2026, 10, 31)), ((date(2026, 11, 1), DEC_1),)),
+        ),
+        # begun and ended inside months: their days at both edges
+        (
+            date(2026, 2, 10),
+            date(2026, 6, 5),
+            PeriodParts(
+                (date(2026, 3, 1), date(2026, 5, 31)),
+                ((date(2026, 2, 10), date(2026, 2, 28)), (date(2026, 6, 1), date(2026, 6, 5))),
+            ),
+        ),
+        # one whole settled month
+        (date(2026, 3, 1), date(2026, 3, 31), PeriodParts((date(2026, 3, 1), date(2026, 3, 31)), ())),
+        # inside one month, or a whole month not yet settled: days only
+        (date(2026, 3, 5), date(2026, 3, 20), PeriodParts(None, ((date(2026, 3, 5), date(2026, 3, 20)),))),
+        (
+            date(2026, 11, 1),
+            date(2026, 11, 30),
+            PeriodParts(None, ((date(2026, 11, 1), date(2026, 11, 30)),)),
+        ),
+        # the backlog: since always
+        (None, None, PeriodParts((None, date(2026, 10, 31)), ((date(2026, 11, 1), None),))),
+    ],
+)
+def test_a_period_reads_whole_settled_months_from_the_rollup_and_its_edges_from_the_days(first, last, parts):
+    assert split_period(first, last, DEC_1) == parts
+
+
+def test_the_parts_of_a_period_cover_each_of_its_days_once():
+    for first_offset in range(0, 400, 7):
+        for length in (0, 1, 27, 31, 58, 95, 200):
+            first = date(2026, 1, 1) + timedelta(days=first_offset)
+            last = first + timedelta(days=length)
+            parts = split_period(first, last, DEC_1)
+            ranges = list(parts.days) + ([parts.months] if parts.months else [])
+            covered = []
+            for start, end in ranges:
+                covered += [start + timedelta(days=k) for k in range((end - start).days + 1)]
+            assert sorted(covered) == [first + timedelta(days=k) for k in range(length + 1)]
+            if parts.months:
+                assert parts.months[0].day == 1 and parts.months[1] <= last_settled_day(DEC_1)
 
 
 @pytest.mark.parametrize("text", ["2026-3", "2026-13", "26-03", "2026/03", ""])

@@ -5,11 +5,14 @@ period are those of the requests submitted in it (a cohort), measured as they st
 month's report waits until the month's longest threshold has elapsed (msg 2614/2018: "nel
 rispetto del compimento del tempo soglia massimo stabilito"): from then on every request of
 the month is closed or past its threshold, and its threshold indicator no longer changes.
+The same moment lets the dashboard read such a month from the monthly rollup instead of its
+days (``split_period``).
 """
 
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from shared.vocabulary import SLA_DAYS
@@ -53,3 +56,49 @@ def months_ready(today: date, since: tuple[int, int]) -> list[tuple[int, int]]:
         ready.append((year, month))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return ready
+
+
+def last_settled_day(today: date) -> date:
+    """The last day of the latest month whose requests are all closed or past their threshold
+    on ``today`` (the month's report is ready): its counts no longer depend on the day one
+    looks, so a monthly rollup can stand for its days."""
+    limit = today - timedelta(days=LONGEST_THRESHOLD_DAYS + 1)
+    if (limit + timedelta(days=1)).day == 1:
+        return limit
+    return limit.replace(day=1) - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class PeriodParts:
+    """A period cut into what the monthly rollup covers (whole settled months, ``months``:
+    first day of the first, last day of the last) and the days at its edges the daily counts
+    cover (``days``: inclusive ranges; ``None`` for an open end)."""
+
+    months: tuple[date | None, date] | None
+    days: tuple[tuple[date | None, date | None], ...]
+
+
+def split_period(first: date | None, last: date | None, today: date) -> PeriodParts:
+    """Whole months of [first, last] that are settled on ``today`` go to the monthly rollup;
+    the days before and after them (a month begun or ended inside the period, a month not yet
+    settled) to the daily counts. ``first``/``last`` None: since always / until whenever."""
+    month_first = first if first is None or first.day == 1 else _next_month_start(first)
+    month_last = last_settled_day(today)
+    if last is not None and last < month_last:
+        month_last = last if _is_month_end(last) else last.replace(day=1) - timedelta(days=1)
+    if month_first is not None and month_first > month_last:
+        return PeriodParts(None, ((first, last),))
+    days = []
+    if month_first is not None and first < month_first:
+        days.append((first, month_first - timedelta(days=1)))
+    if last is None or month_last < last:
+        days.append((month_last + timedelta(days=1), last))
+    return PeriodParts((month_first, month_last), tuple(days))
+
+
+def _next_month_start(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _is_month_end(day: date) -> bool:
+    return (day + timedelta(days=1)).day == 1
