@@ -183,9 +183,11 @@ APPOINTMENT_COLUMNS = (
     "modality",
     "topic",
     "slot_start",
+    "slot_day",
     "state",
     "updated_at",
     "booked_at",
+    "booked_day",
 )
 MODALITIES = (("in_person", 0.5), ("phone", 0.3), ("web_meeting", 0.2))
 PAST_ENDINGS = (
@@ -225,9 +227,11 @@ def appointment_rows(count: int, year: int, today: date, rng: random.Random):
             rng.choices(modalities, modality_shares)[0],
             "consulenza",
             slot_start.astimezone(UTC),
+            slot_day,
             state,
             booked_at.astimezone(UTC),
             booked_at.astimezone(UTC),
+            booked_day,
         ]
 
 

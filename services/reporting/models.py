@@ -102,9 +102,9 @@ class AppointmentFact(Base):
     __tablename__ = "appointment_facts"
     __table_args__ = (
         # Customer Care: the appointments of a period (slot days), nationally, by region, by sede
-        Index("ix_appointment_facts_slot_start", "slot_start"),
-        Index("ix_appointment_facts_sede_slot", "sede", "slot_start"),
-        Index("ix_appointment_facts_region_slot", "region", "slot_start"),
+        Index("ix_appointment_facts_slot_day", "slot_day"),
+        Index("ix_appointment_facts_sede_slot_day", "sede", "slot_day"),
+        Index("ix_appointment_facts_region_slot_day", "region", "slot_day"),
     )
 
     booking_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -113,12 +113,14 @@ class AppointmentFact(Base):
     modality: Mapped[str] = mapped_column(String(20))
     topic: Mapped[str] = mapped_column(String(60))
     slot_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    slot_day: Mapped[date] = mapped_column(Date)  # of slot_start, in Rome
     # confirmed, then one of held | no_show | cancelled_by_requester | cancelled_by_office
     state: Mapped[str] = mapped_column(String(30))
     # the instant of whichever appointment event arrived first
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # from appointment_booked only (None until it arrives): the day the citizen booked
     booked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    booked_day: Mapped[date | None] = mapped_column(Date, nullable=True)  # of booked_at, in Rome
 
 
 class SubjectChange(Base):

@@ -193,13 +193,15 @@ def test_the_booking_instant_comes_from_appointment_booked_whatever_arrives_firs
     apply(sessions, cancelled)
     with sessions() as session:
         before = session.get(AppointmentFact, story.id)
-        assert (before.state, before.booked_at) == ("cancelled_by_office", None)
+        assert (before.state, before.booked_at, before.booked_day) == ("cancelled_by_office", None, None)
+        assert before.slot_day == rome_date(story.slot_start)
     apply(sessions, booked)
     apply(sessions, booked)  # redelivered: refused by the inbox
 
     with sessions() as session:
         after = session.get(AppointmentFact, story.id)
         assert (after.state, after.booked_at) == ("cancelled_by_office", story.booked_at)
+        assert after.booked_day == rome_date(story.booked_at)
 
 
 def test_a_sede_known_only_from_its_appointments_is_placed_in_its_region(sessions, unique):

@@ -4,6 +4,8 @@ midnight and the change to summer time, the percentiles as PostgreSQL computes t
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
@@ -150,9 +152,21 @@ def test_bookings_without_a_known_booking_day_are_left_out_of_the_days_only():
     ],
 )
 def test_percentiles_interpolate_as_postgresql_percentile_cont(values, fraction, expected):
-    found = percentile(values, fraction)
+    found = percentile(Counter(values), fraction)
 
     assert found is None if expected is None else found == pytest.approx(expected)
+
+
+def test_percentiles_of_a_histogram_equal_those_of_the_values_written_out():
+    rng = random.Random(7)
+    for _ in range(200):
+        values = [rng.choice([0, 1, 1, 2, 3, 5, 8, 13, 30]) for _ in range(rng.randrange(1, 40))]
+        ordered = sorted(values)
+        for fraction in (0.0, 0.5, 0.9, 1.0):
+            position = (len(ordered) - 1) * fraction
+            low, high = int(position), min(int(position) + 1, len(ordered) - 1)
+            written_out = ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+            assert percentile(Counter(values), fraction) == pytest.approx(written_out)
 
 
 def test_lead_times_round_to_hundredths_in_the_figures():

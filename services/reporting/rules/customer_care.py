@@ -13,8 +13,8 @@ the seeds. The reading chosen here (README, "Customer Care"), from agenda's even
 - **no-show rate** = no-shows ÷ (held + no-shows), the appointments whose outcome was recorded.
 - **days to the appointment** = slot day − booking day (calendar days, Europe/Rome) of every
   booking whose booking day is known, however it ended: how far ahead the offices had a slot
-  when the citizen booked. Average, median and 90th percentile (linear interpolation, as
-  PostgreSQL's ``percentile_cont``).
+  when the citizen booked. Average, median and 90th percentile (linear interpolation between
+  the closest ranks, as PostgreSQL's ``percentile_cont``).
 
 A ratio with nothing below the line is ``None``. The three are not folded into one index: the
 weights of msg 2697/2017 are not known here, and a made-up index would hide which one moved.
@@ -23,7 +23,9 @@ weights of msg 2697/2017 are not known here, and a made-up index would hide whic
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from shared.clock import days_between, rome_date
@@ -51,7 +53,14 @@ class AppointmentCounts:
 
     def __add__(self, other: AppointmentCounts) -> AppointmentCounts:
         return AppointmentCounts(
-            *(getattr(self, item.name) + getattr(other, item.name) for item in fields(self))
+            self.booked + other.booked,
+            self.due + other.due,
+            self.held + other.held,
+            self.no_show + other.no_show,
+            self.cancelled_by_requester + other.cancelled_by_requester,
+            self.cancelled_by_office + other.cancelled_by_office,
+            self.awaiting_outcome + other.awaiting_outcome,
+            self.upcoming + other.upcoming,
         )
 
 
@@ -84,14 +93,24 @@ def days_to_appointment(booked_at: datetime | None, slot_start: datetime) -> int
     return days_between(booked_at, slot_start)
 
 
-def percentile(values: list[int], fraction: float) -> float | None:
-    """Linear interpolation between the closest ranks (PostgreSQL's ``percentile_cont``)."""
-    if not values:
+def percentile(histogram: Mapping[int, int], fraction: float) -> float | None:
+    """The ``fraction`` percentile of values given as value -> how many times, by linear
+    interpolation between the closest ranks (PostgreSQL's ``percentile_cont``)."""
+    total = sum(histogram.values())
+    if not total:
         return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    position = (total - 1) * fraction
+    low_rank, high_rank = math.floor(position), math.ceil(position)
+    low = high = None
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if low is None and seen > low_rank:
+            low = value
+        if seen > high_rank:
+            high = value
+            break
+    return low + (high - low) * (position - low_rank)
 
 
 @dataclass(frozen=True)
@@ -104,10 +123,18 @@ class LeadTimes:
     p90: float | None = None
 
     @classmethod
-    def of(cls, days: list[int]) -> LeadTimes:
-        if not days:
+    def of(cls, days: Iterable[int]) -> LeadTimes:
+        return cls.of_histogram(Counter(days))
+
+    @classmethod
+    def of_histogram(cls, histogram: Mapping[int, int]) -> LeadTimes:
+        """From days -> number of bookings: how the dashboard counts them (days add up across
+        groups, a median does not)."""
+        known = sum(histogram.values())
+        if not known:
             return cls()
-        return cls(len(days), sum(days) / len(days), percentile(days, 0.5), percentile(days, 0.9))
+        average = sum(days * count for days, count in histogram.items()) / known
+        return cls(known, average, percentile(histogram, 0.5), percentile(histogram, 0.9))
 
 
 def ratio(part: int, whole: int) -> float | None:
