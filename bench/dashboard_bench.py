@@ -150,7 +150,7 @@ def measure_rollup(db_url: str, year: int, count: int) -> None:
     from shared.db import make_engine
 
     def days_only(first, last, today):
-        return PeriodParts(None, ((first, last),))
+        return PeriodParts(None, None, ((first, last),))
 
     engine = make_engine(db_url, pool_size=1)
     today = rome_date(datetime.now(UTC))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, select, union_all
+from sqlalchemy import and_, case, func, literal, select, union_all
 
 from services.reporting.models import (
     AppointmentFact,
@@ -41,7 +41,7 @@ from shared.vocabulary import STATE_CLOSED
 COUNTS = DailyRequestCount.__table__
 MONTHS = MonthlyRequestCount.__table__
 CELL_COLUMNS = ("placement", "sede", "region", "subject", "sla_days", "origin")
-AMOUNT_COLUMNS = ("open_requests", "closed_within", "closed_late", "closing_days")
+AMOUNT_NAMES = ("open_requests", "open_past", "closed_within", "closed_late", "closing_days")
 CHANGES = SubjectChangeCount.__table__
 FACTS = RequestFact.__table__
 CHILD_LEVEL = {DASHBOARD_NATIONAL: DASHBOARD_REGION, DASHBOARD_REGION: DASHBOARD_SEDE}
@@ -131,38 +131,69 @@ def _between(column, first: date | None, last: date | None) -> list:
     return conditions
 
 
-def count_rows(first: date | None, last: date | None, today: date):
+def count_rows(first: date | None, last: date | None, today: date, unsettled_months: bool = True):
     """The counts of the requests submitted from ``first`` to ``last`` (None: no bound), as one
-    table with the daily counts' columns: each whole month of the period that is settled on
-    ``today`` from the monthly rollup, its ``day`` the month's first (every open request of a
-    settled month is past its threshold, whichever of its days one takes), and the days at the
-    edges from the daily counts. PostgreSQL pushes a query's conditions into each part."""
-    parts = split_period(first, last, today)
-    selects = [
-        select(COUNTS.c.day, *(COUNTS.c[name] for name in CELL_COLUMNS + AMOUNT_COLUMNS)).where(
-            *_between(COUNTS.c.day, start, end)
+    table with the daily counts' columns and ``open_past`` (open and past the threshold on
+    ``today``), its parts cut by ``rules.periods.split_period``:
+
+    - a whole month already settled from the monthly rollup, ``day`` its first day, every open
+      request of it past its threshold;
+    - a whole month not settled yet from the rollup too, ``open_past`` 0, plus the daily rows
+      of the month holding open requests already past their threshold, which add ``open_past``
+      alone (once a month's first weeks have gone by, few of its rows still hold open ones);
+    - the days at the edges from the daily counts.
+
+    ``unsettled_months`` false: such months are read day by day (the backlog wants their days).
+    PostgreSQL pushes a query's conditions into each part."""
+    parts = split_period(first, last, today, unsettled_months)
+    zero = literal(0)
+    past = COUNTS.c.day + COUNTS.c.sla_days < today
+
+    def days(start, end, *conditions, past_only=False):
+        amounts = (
+            [zero, COUNTS.c.open_requests, zero, zero, zero]
+            if past_only
+            else [
+                COUNTS.c.open_requests,
+                case((past, COUNTS.c.open_requests), else_=0),
+                COUNTS.c.closed_within,
+                COUNTS.c.closed_late,
+                COUNTS.c.closing_days,
+            ]
         )
-        for start, end in parts.days
-    ]
-    if parts.months is not None:
-        start, end = parts.months
-        selects.append(
-            select(
-                MONTHS.c.month.label("day"), *(MONTHS.c[name] for name in CELL_COLUMNS + AMOUNT_COLUMNS)
-            ).where(*_between(MONTHS.c.month, start, end))
-        )
+        return select(
+            COUNTS.c.day,
+            *(COUNTS.c[name] for name in CELL_COLUMNS),
+            *(amount.label(name) for amount, name in zip(amounts, AMOUNT_NAMES, strict=True)),
+        ).where(*_between(COUNTS.c.day, start, end), *conditions)
+
+    def months(start, end, open_past):
+        amounts = [
+            MONTHS.c.open_requests,
+            open_past,
+            MONTHS.c.closed_within,
+            MONTHS.c.closed_late,
+            MONTHS.c.closing_days,
+        ]
+        return select(
+            MONTHS.c.month.label("day"),
+            *(MONTHS.c[name] for name in CELL_COLUMNS),
+            *(amount.label(name) for amount, name in zip(amounts, AMOUNT_NAMES, strict=True)),
+        ).where(*_between(MONTHS.c.month, start, end))
+
+    selects = [days(start, end) for start, end in parts.days]
+    if parts.settled is not None:
+        selects.append(months(*parts.settled, MONTHS.c.open_requests))
+    if parts.unsettled is not None:
+        selects.append(months(*parts.unsettled, zero))
+        selects.append(days(*parts.unsettled, COUNTS.c.open_requests > 0, past, past_only=True))
     return (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("counts")
 
 
-def _past(table, today: date):
-    """An open request of this row is past its threshold: submitted more than n days ago."""
-    return table.c.day + table.c.sla_days < today
-
-
-def _count_columns(table, today: date) -> list:
+def _count_columns(table) -> list:
     return [
         func.sum(table.c.open_requests).label("open"),
-        func.sum(case((_past(table, today), table.c.open_requests), else_=0)).label("open_past"),
+        func.sum(table.c.open_past).label("open_past"),
         func.sum(table.c.closed_within).label("closed_within"),
         func.sum(table.c.closed_late).label("closed_late"),
         func.sum(table.c.closing_days).label("closing_days"),
@@ -205,7 +236,7 @@ def indicators(session, view: DashboardView, query: dict, today: date) -> dict:
             counts.c.sla_days,
             counts.c.origin,
             child,
-            *_count_columns(counts, today),
+            *_count_columns(counts),
         )
         .where(*where, *_filters(counts, query.get("subject"), query.get("origin")))
         .group_by(placement, counts.c.subject, counts.c.sla_days, counts.c.origin, child)
@@ -280,10 +311,10 @@ def backlog(session, view: DashboardView, query: dict, today: date) -> dict:
     """The requests lying open today, whenever submitted: the backlog index (open not yet past
     the threshold ÷ open), per subject and one level down, and the open ones not yet late by
     the day their threshold ends."""
-    counts = count_rows(None, None, today)  # whenever submitted
+    counts = count_rows(None, None, today, unsettled_months=False)  # whenever submitted, by day
     child = _child_column(counts, view)
     statement = (
-        select(counts.c.subject, counts.c.sla_days, counts.c.day, child, *_count_columns(counts, today))
+        select(counts.c.subject, counts.c.sla_days, counts.c.day, child, *_count_columns(counts))
         .where(
             counts.c.open_requests > 0,
             _where_view(counts, view),
@@ -324,7 +355,7 @@ def trend(session, view: DashboardView, query: dict, today: date) -> dict:
     counts = count_rows(first, last, today)
     month = func.to_char(counts.c.day, "YYYY-MM").label("month")
     statement = (
-        select(month, *_count_columns(counts, today))
+        select(month, *_count_columns(counts))
         .where(_where_view(counts, view), *_filters(counts, query.get("subject"), query.get("origin")))
         .group_by(month)
         .order_by(month)
@@ -449,7 +480,7 @@ def requests(session, view: DashboardView, query: dict, today: date) -> dict:
     page, page_size = query["page"], query["page_size"]
     counts = count_rows(first, last, today)
     total_row = session.execute(
-        select(*_count_columns(counts, today)).where(
+        select(*_count_columns(counts)).where(
             _where_view(counts, view), *_filters(counts, subject, origin, sla_days)
         )
     ).one()

@@ -235,54 +235,62 @@ def test_every_day_of_a_year_settles_the_month_whose_report_is_ready():
 DEC_1 = date(2026, 12, 1)  # October is the last settled month
 
 
+def d(month: int, day: int) -> date:
+    return date(2026, month, day)
+
+
 @pytest.mark.parametrize(
     "first, last, parts",
     [
-        # the year so far: January to October from the rollup, November on from the days
-        (
-            date(2026, 1, 1),
-            DEC_1,
-            PeriodParts((date(2026, 1, 1), date(2026, 10, 31)), ((date(2026, 11, 1), DEC_1),)),
-        ),
+        # the year so far: January to October settled, November whole but not settled, today
+        (d(1, 1), DEC_1, PeriodParts((d(1, 1), d(10, 31)), (d(11, 1), d(11, 30)), ((DEC_1, DEC_1),))),
+        # the whole year: December is a whole month of the period too
+        (d(1, 1), d(12, 31), PeriodParts((d(1, 1), d(10, 31)), (d(11, 1), d(12, 31)), ())),
         # begun and ended inside months: their days at both edges
         (
-            date(2026, 2, 10),
-            date(2026, 6, 5),
-            PeriodParts(
-                (date(2026, 3, 1), date(2026, 5, 31)),
-                ((date(2026, 2, 10), date(2026, 2, 28)), (date(2026, 6, 1), date(2026, 6, 5))),
-            ),
+            d(2, 10),
+            d(6, 5),
+            PeriodParts((d(3, 1), d(5, 31)), None, ((d(2, 10), d(2, 28)), (d(6, 1), d(6, 5)))),
         ),
-        # one whole settled month
-        (date(2026, 3, 1), date(2026, 3, 31), PeriodParts((date(2026, 3, 1), date(2026, 3, 31)), ())),
-        # inside one month, or a whole month not yet settled: days only
-        (date(2026, 3, 5), date(2026, 3, 20), PeriodParts(None, ((date(2026, 3, 5), date(2026, 3, 20)),))),
-        (
-            date(2026, 11, 1),
-            date(2026, 11, 30),
-            PeriodParts(None, ((date(2026, 11, 1), date(2026, 11, 30)),)),
-        ),
+        # one whole settled month; one whole month not yet settled
+        (d(3, 1), d(3, 31), PeriodParts((d(3, 1), d(3, 31)), None, ())),
+        (d(11, 1), d(11, 30), PeriodParts(None, (d(11, 1), d(11, 30)), ())),
+        # inside one month: days only
+        (d(3, 5), d(3, 20), PeriodParts(None, None, ((d(3, 5), d(3, 20)),))),
+        (d(11, 5), d(12, 1), PeriodParts(None, None, ((d(11, 5), DEC_1),))),
         # the backlog: since always
-        (None, None, PeriodParts((None, date(2026, 10, 31)), ((date(2026, 11, 1), None),))),
+        (None, None, PeriodParts((None, d(10, 31)), None, ((d(11, 1), None),))),
     ],
 )
-def test_a_period_reads_whole_settled_months_from_the_rollup_and_its_edges_from_the_days(first, last, parts):
+def test_a_period_reads_whole_months_from_the_rollup_and_its_edges_from_the_days(first, last, parts):
     assert split_period(first, last, DEC_1) == parts
 
 
-def test_the_parts_of_a_period_cover_each_of_its_days_once():
+def test_the_backlog_reads_months_not_yet_settled_day_by_day():
+    assert split_period(d(1, 1), d(12, 31), DEC_1, unsettled_months=False) == PeriodParts(
+        (d(1, 1), d(10, 31)), None, ((d(11, 1), d(12, 31)),)
+    )
+
+
+@pytest.mark.parametrize("unsettled_months", [True, False])
+def test_the_parts_of_a_period_cover_each_of_its_days_once(unsettled_months):
     for first_offset in range(0, 400, 7):
         for length in (0, 1, 27, 31, 58, 95, 200):
             first = date(2026, 1, 1) + timedelta(days=first_offset)
             last = first + timedelta(days=length)
-            parts = split_period(first, last, DEC_1)
-            ranges = list(parts.days) + ([parts.months] if parts.months else [])
+            parts = split_period(first, last, DEC_1, unsettled_months)
+            ranges = [*parts.days, *(part for part in (parts.settled, parts.unsettled) if part)]
             covered = []
             for start, end in ranges:
                 covered += [start + timedelta(days=k) for k in range((end - start).days + 1)]
             assert sorted(covered) == [first + timedelta(days=k) for k in range(length + 1)]
-            if parts.months:
-                assert parts.months[0].day == 1 and parts.months[1] <= last_settled_day(DEC_1)
+            for months in (parts.settled, parts.unsettled):
+                if months:  # whole months: from a first day to a last day
+                    assert months[0].day == 1 and (months[1] + timedelta(days=1)).day == 1
+            if parts.settled:
+                assert parts.settled[1] <= last_settled_day(DEC_1)
+            if parts.unsettled:
+                assert unsettled_months and parts.unsettled[0] > last_settled_day(DEC_1)
 
 
 @pytest.mark.parametrize("text", ["2026-3", "2026-13", "26-03", "2026/03", ""])

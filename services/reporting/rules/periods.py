@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from shared.vocabulary import SLA_DAYS
 
 LONGEST_THRESHOLD_DAYS = max(SLA_DAYS)
+ONE_DAY = timedelta(days=1)
 
 
 def month_bounds(year: int, month: int) -> tuple[date, date]:
@@ -70,30 +71,55 @@ def last_settled_day(today: date) -> date:
 
 @dataclass(frozen=True)
 class PeriodParts:
-    """A period cut into what the monthly rollup covers (whole settled months, ``months``:
-    first day of the first, last day of the last) and the days at its edges the daily counts
-    cover (``days``: inclusive ranges; ``None`` for an open end)."""
+    """A period cut in three (each an inclusive range of days, ``None`` for an open end):
 
-    months: tuple[date | None, date] | None
+    - ``settled``: whole months settled on the day one looks (from the first day of the first
+      to the last day of the last): read from the monthly rollup, every open request of them
+      past its threshold;
+    - ``unsettled``: whole months not settled yet: from the rollup too, except which of their
+      open requests are past the threshold, which depends on their days;
+    - ``days``: the days at the edges (a month begun or ended inside the period), from the
+      daily counts.
+    """
+
+    settled: tuple[date | None, date] | None
+    unsettled: tuple[date, date] | None
     days: tuple[tuple[date | None, date | None], ...]
 
 
-def split_period(first: date | None, last: date | None, today: date) -> PeriodParts:
-    """Whole months of [first, last] that are settled on ``today`` go to the monthly rollup;
-    the days before and after them (a month begun or ended inside the period, a month not yet
-    settled) to the daily counts. ``first``/``last`` None: since always / until whenever."""
-    month_first = first if first is None or first.day == 1 else _next_month_start(first)
-    month_last = last_settled_day(today)
-    if last is not None and last < month_last:
-        month_last = last if _is_month_end(last) else last.replace(day=1) - timedelta(days=1)
-    if month_first is not None and month_first > month_last:
-        return PeriodParts(None, ((first, last),))
+def split_period(
+    first: date | None, last: date | None, today: date, unsettled_months: bool = True
+) -> PeriodParts:
+    """Cut [first, last] (None: since always / until whenever) into its whole months settled on
+    ``today``, its whole months not yet settled (left to the days when ``unsettled_months`` is
+    false) and the days at its edges."""
+    whole_first = first if first is None or first.day == 1 else _next_month_start(first)
+    whole_last = None if last is None else (last if _is_month_end(last) else _month_start(last) - ONE_DAY)
+    if whole_first is not None and whole_last is not None and whole_first > whole_last:
+        return PeriodParts(None, None, ((first, last),))  # no whole month in it
+    settled_day = last_settled_day(today)
+    settled_end = settled_day if whole_last is None else min(whole_last, settled_day)
+    settled = None
+    if whole_first is None or whole_first <= settled_end:
+        settled = (whole_first, settled_end)
+    unsettled = None
+    if unsettled_months and whole_last is not None:
+        start = settled_day + ONE_DAY if whole_first is None else max(whole_first, settled_day + ONE_DAY)
+        if start <= whole_last:
+            unsettled = (start, whole_last)
+    if settled is None and unsettled is None:
+        return PeriodParts(None, None, ((first, last),))
+    months_end = unsettled[1] if unsettled else settled[1]
     days = []
-    if month_first is not None and first < month_first:
-        days.append((first, month_first - timedelta(days=1)))
-    if last is None or month_last < last:
-        days.append((month_last + timedelta(days=1), last))
-    return PeriodParts((month_first, month_last), tuple(days))
+    if whole_first is not None and first < whole_first:
+        days.append((first, whole_first - ONE_DAY))
+    if last is None or months_end < last:
+        days.append((months_end + ONE_DAY, last))
+    return PeriodParts(settled, unsettled, tuple(days))
+
+
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
 
 
 def _next_month_start(day: date) -> date:
