@@ -149,7 +149,7 @@ def measure_rollup(db_url: str, year: int, count: int) -> None:
     from shared.clock import rome_date
     from shared.db import make_engine
 
-    def days_only(first, last, today):
+    def days_only(first, last, today, unsettled_months=True):
         return PeriodParts(None, None, ((first, last),))
 
     engine = make_engine(db_url, pool_size=1)
