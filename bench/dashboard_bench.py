@@ -283,9 +283,11 @@ def main(argv=None) -> int:
     finally:
         for process in processes:
             stop_pid(process.pid)
-        drop_database(db_url)
-        broker.remove()
-        shutil.rmtree(work, ignore_errors=True)
+        try:
+            drop_database(db_url)
+        finally:  # the vhost and the logs go even when the database server went away
+            broker.remove()
+            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
