@@ -18,6 +18,9 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from shared.access import (  # noqa: F401 - one definition
     DASHBOARD_LEVELS,
+    DASHBOARD_NATIONAL,
+    DASHBOARD_REGION,
+    DASHBOARD_SEDE,
     OFFICIAL_GROUP,
     REQUESTER_ROLES,
     ROLES,
@@ -1765,6 +1768,68 @@ class DashboardRequestsOutput(Schema):
     total = _int(description="le richieste della cella (dagli aggregati)")
     page = _int()
     page_size = _int()
+
+
+# ---- Customer Care (Agenda Appuntamenti; services/reporting/customer_care.py) -----------------
+
+CUSTOMER_CARE_LEVELS = (DASHBOARD_NATIONAL, DASHBOARD_REGION, DASHBOARD_SEDE)  # appointments have a sede
+
+CustomerCareQuery = StrictSchema.from_dict(
+    {
+        **_dashboard_view_fields(),
+        "level": fields.String(
+            load_default=None,
+            allow_none=True,
+            validate=validate.OneOf(CUSTOMER_CARE_LEVELS, error="Livello non valido: usare {choices}."),
+            metadata={"description": "national | region | sede; omesso: l'ambito dell'utente"},
+        ),
+        "from_day": Day(
+            data_key="from", metadata={"description": "primo giorno dell'appuntamento (Europe/Rome)"}
+        ),
+        "to_day": Day(data_key="to", metadata={"description": "ultimo giorno dell'appuntamento, incluso"}),
+        "modality": fields.String(load_default=None, allow_none=True, validate=_MODALITY),
+    },
+    name="CustomerCareQuery",
+)
+
+
+class CustomerCareFiguresOutput(Schema):
+    booked = _int(description="prenotazioni con l'appuntamento nel periodo, comunque finite")
+    due = _int(
+        description="appuntamenti dovuti: con l'esito registrato, o con il giorno passato e non "
+        "disdetti dal richiedente"
+    )
+    held = _int(description="svolti")
+    no_show = _int(description="il cittadino non si è presentato")
+    cancelled_by_requester = _int(description="disdetti o spostati dal richiedente")
+    cancelled_by_office = _int(description="disdetti dalla sede")
+    awaiting_outcome = _int(description="confermati, giorno passato, esito non registrato")
+    upcoming = _int(description="confermati, da oggi in poi")
+    held_share = _ratio("quota svolti: svolti ÷ dovuti; null senza dovuti")
+    no_show_rate = _ratio("mancate presentazioni ÷ (svolti + mancate presentazioni); null senza esiti")
+    days_known = _int(description="prenotazioni di cui si conosce il giorno della prenotazione")
+    days_to_appointment_average = _ratio("giorni di calendario dalla prenotazione all'appuntamento: media")
+    days_to_appointment_median = _ratio("… mediana")
+    days_to_appointment_p90 = _ratio("… 90° percentile")
+
+
+class ModalityCareOutput(CustomerCareFiguresOutput):
+    modality = _text(enum=APPOINTMENT_MODALITIES)
+
+
+class ChildCareOutput(CustomerCareFiguresOutput):
+    level = _text(enum=CUSTOMER_CARE_LEVELS)
+    code = _text()
+    name = _text(nullable=True)
+
+
+class CustomerCareOutput(Schema):
+    view = _nested(DashboardViewOutput)
+    period = _nested(PeriodOutput, description="giorni degli appuntamenti (Europe/Rome)")
+    as_of = DayOut(description="il giorno a cui è misurato se un appuntamento è passato")
+    totals = _nested(CustomerCareFiguresOutput)
+    modalities = _list(fields.Nested(ModalityCareOutput))
+    children = _list(fields.Nested(ChildCareOutput), description="il livello sotto: regioni o sedi")
 
 
 # ---- monthly reports (services/reporting/monthly.py) ------------------------------------------

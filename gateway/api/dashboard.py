@@ -1,6 +1,7 @@
 """Cruscotto: the directors' indicators (threshold indicator, backlog index, closing time) for a
 period, by subject, origin and one level down (national → regions → sedi → the requests
-behind a cell); the backlog by due day; the trend month by month; the changes of subject.
+behind a cell); the backlog by due day; the trend month by month; the changes of subject; the
+Customer Care section of the Agenda (share held, no-show rate, days to the appointment).
 
 Who sees which level is decided by reporting (``shared.access``: a sede official or director
 their sede, a regional director their region and its sedi, a national director everything);
@@ -79,3 +80,17 @@ class DashboardApi(GatewayBase):
     )
     def dashboard_requests(self, call):
         return self._call("reporting", "dashboard_requests", call.caller, call.query)
+
+    @route(
+        "GET",
+        "/api/v1/dashboard/customer-care",
+        "Customer Care dell'Agenda: quota di appuntamenti svolti, tasso di mancata presentazione, "
+        "giorni dalla prenotazione all'appuntamento, per gli appuntamenti dei giorni del periodo; "
+        "per modalità e livello sottostante (regioni o sedi)",
+        query=contracts.CustomerCareQuery,
+        access=access.require_dashboard_role,
+        output=contracts.CustomerCareOutput,
+        rules=PERIOD_RULES,
+    )
+    def dashboard_customer_care(self, call):
+        return self._call("reporting", "dashboard_customer_care", call.caller, call.query)

@@ -7,19 +7,30 @@ function of the request's facts, and the facts do not depend on the order events
 (``projections``), so neither do the aggregates; a redelivered event is stopped by the inbox
 before it gets here (``shared.db.apply_once``), and would add a difference of nothing anyway.
 
-``rebuild(session)`` recomputes both tables from the read model with one SQL aggregation that
-states the same rules: after a migration, a restore, or to check the kept ones.
+Beside the daily counts, the same counts summed by month (``monthly_request_counts``) follow
+every difference in the same transaction: the dashboard reads settled months from them.
+
+``rebuild(session)`` recomputes the tables from the read model with one SQL aggregation that
+states the same rules (and the monthly rollup by summing the daily counts): after a
+migration, a restore, or to check the kept ones.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import replace
 
 from sqlalchemy import and_, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
-from services.reporting.models import DailyRequestCount, RequestFact, SubjectChange, SubjectChangeCount
+from services.reporting.models import (
+    DailyRequestCount,
+    MonthlyRequestCount,
+    RequestFact,
+    SubjectChange,
+    SubjectChangeCount,
+)
 from services.reporting.rules.cells import (
     PLACEMENT_SEDE,
     PLACEMENT_TRIAGE,
@@ -89,18 +100,29 @@ def contributions(session, request_id: uuid.UUID) -> dict:
 
 
 def add_difference(session, before: dict, after: dict) -> None:
-    """Add ``after - before`` to the aggregates, cell by cell in a fixed order (two
-    transactions touching the same cells take their row locks in the same order)."""
+    """Add ``after - before`` to the aggregates, cell by cell in a fixed order: the daily cells
+    and the changes first, then the months (two transactions touching the same rows take their
+    row locks in the same order, so they never wait on each other in a circle)."""
+    months: dict = defaultdict(Counts)
     for cell in sorted(set(before) | set(after), key=repr):
         old, new = before.get(cell), after.get(cell)
         if isinstance(cell, RequestCell):
             delta = (new or Counts()) + _negated(old or Counts())
             if delta != Counts():
-                _add_requests(session, cell, delta)
+                _add_requests(session, DailyRequestCount, _key(cell, "day"), delta)
+                months[replace(cell, day=cell.day.replace(day=1))] += delta
         else:
             delta = (new or 0) - (old or 0)
             if delta:
                 _add_changes(session, cell, delta)
+    for cell, delta in sorted(months.items(), key=lambda item: repr(item[0])):
+        if delta != Counts():
+            _add_requests(session, MonthlyRequestCount, _key(cell, "month"), delta)
+
+
+def _key(cell: RequestCell, day_column: str) -> dict:
+    """The primary key of the row ``cell`` counts in, its day in ``day_column``."""
+    return {day_column: cell.day, **{column: getattr(cell, column) for column in REQUEST_KEY[1:]}}
 
 
 def _negated(counts: Counts) -> Counts:
@@ -117,26 +139,26 @@ def _key_condition(table, cell, names):
     return and_(*(table.c[name] == getattr(cell, name) for name in names))
 
 
-def _add_requests(session, cell: RequestCell, delta: Counts) -> None:
-    table = DailyRequestCount.__table__
+def _add_requests(session, model, key: dict, delta: Counts) -> None:
+    """Add ``delta`` to the row of ``model`` (daily or monthly counts) at ``key``; a row whose
+    counts are back to nothing is deleted."""
+    table = model.__table__
     amounts = {
         "open_requests": delta.open,
         "closed_within": delta.closed_within_threshold,
         "closed_late": delta.closed_late,
         "closing_days": delta.closing_days,
     }
-    statement = insert(DailyRequestCount).values(
-        **{name: getattr(cell, name) for name in REQUEST_KEY}, **amounts
-    )
+    statement = insert(model).values(**key, **amounts)
     statement = statement.on_conflict_do_update(
-        index_elements=list(REQUEST_KEY),
+        index_elements=list(key),
         set_={name: table.c[name] + statement.excluded[name] for name in amounts},
     )
     session.execute(statement)
     if any(value < 0 for value in amounts.values()):
         session.execute(
-            delete(DailyRequestCount).where(
-                _key_condition(table, cell, REQUEST_KEY),
+            delete(model).where(
+                *(table.c[name] == value for name, value in key.items()),
                 table.c.open_requests == 0,
                 table.c.closed_within == 0,
                 table.c.closed_late == 0,
@@ -190,6 +212,18 @@ FROM (
     WHERE f.submitted_at IS NOT NULL
 ) AS facts
 GROUP BY day, placement, sede, region, subject, sla_days, origin
+ORDER BY day  -- a period's rows side by side on disk: the dashboard reads days in ranges
+"""
+
+REBUILD_MONTHS = """
+INSERT INTO monthly_request_counts
+    (month, placement, sede, region, subject, sla_days, origin,
+     open_requests, closed_within, closed_late, closing_days)
+SELECT date_trunc('month', day)::date, placement, sede, region, subject, sla_days, origin,
+       sum(open_requests), sum(closed_within), sum(closed_late), sum(closing_days)
+FROM daily_request_counts
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+ORDER BY 1
 """
 
 REBUILD_CHANGES = f"""
@@ -202,14 +236,18 @@ GROUP BY 1, 2, 3, 4, 5, 6
 
 
 def rebuild(session) -> dict:
-    """Recompute the aggregates from the read model, in the caller's transaction. Events
+    """Recompute the aggregates (daily, monthly, changes of subject) from the read model, in
+    the caller's transaction. Events
     applied meanwhile wait for it (the read model is locked against writes until it commits)."""
     session.execute(text("LOCK TABLE request_facts, subject_changes IN SHARE MODE"))
     session.execute(delete(DailyRequestCount))
+    session.execute(delete(MonthlyRequestCount))
     session.execute(delete(SubjectChangeCount))
     session.execute(text(REBUILD_REQUESTS))
+    session.execute(text(REBUILD_MONTHS))
     session.execute(text(REBUILD_CHANGES))
     return {
         "daily_request_counts": session.scalar(select(func.count()).select_from(DailyRequestCount)),
+        "monthly_request_counts": session.scalar(select(func.count()).select_from(MonthlyRequestCount)),
         "subject_change_counts": session.scalar(select(func.count()).select_from(SubjectChangeCount)),
     }

@@ -3,7 +3,11 @@ and modality (how many, how they ended, the no-show rate).
 
 Events may arrive in any order: a booking's row is created by whichever comes first (every
 appointment event carries the booking's facts), and its state only moves from ``confirmed``
-to a final one, never back.
+to a final one, never back. The booking instant (``booked_at``, Customer Care's days to the
+appointment) is taken from ``appointment_booked`` alone, whenever it arrives: the other events'
+``at`` is the instant of the cancellation or of the outcome. The Rome days of the slot and of
+the booking are kept beside the instants, so that the dashboard counts days without converting
+every row.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ from sqlalchemy import case, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from services.reporting.models import AppointmentFact
+from shared.clock import rome_date
 
 ROWS = AppointmentFact.__table__
 CONFIRMED = "confirmed"
 FINAL_STATES = ("held", "no_show", "cancelled_by_requester", "cancelled_by_office")
+BOOKED = "appointment_booked"
 STATE_OF_EVENT = {
-    "appointment_booked": CONFIRMED,
+    BOOKED: CONFIRMED,
     "appointment_held": "held",
     "appointment_no_show": "no_show",
 }
@@ -28,6 +34,7 @@ def record_appointment(session, event) -> None:
     state = STATE_OF_EVENT.get(event.type)
     if state is None:  # appointment_cancelled
         state = "cancelled_by_office" if payload["by"] == "office" else "cancelled_by_requester"
+    booked_at = payload["at"] if event.type == BOOKED else None
     statement = insert(AppointmentFact).values(
         booking_id=payload["booking_id"],
         sede=payload["sede"],
@@ -35,14 +42,22 @@ def record_appointment(session, event) -> None:
         modality=payload["modality"],
         topic=payload["topic"],
         slot_start=payload["slot_start"],
+        slot_day=rome_date(payload["slot_start"]),
         state=state,
         updated_at=payload["at"],
+        booked_at=booked_at,
+        booked_day=rome_date(booked_at) if booked_at else None,
     )
     incoming = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=[ROWS.c.booking_id],
-        # a final state wins over confirmed, whichever arrives first
-        set_={"state": case((ROWS.c.state == CONFIRMED, incoming.state), else_=ROWS.c.state)},
+        set_={
+            # a final state wins over confirmed, whichever arrives first
+            "state": case((ROWS.c.state == CONFIRMED, incoming.state), else_=ROWS.c.state),
+            # the booking's instant, once known, is never replaced (a cancellation's is NULL)
+            "booked_at": func.coalesce(ROWS.c.booked_at, incoming.booked_at),
+            "booked_day": func.coalesce(ROWS.c.booked_day, incoming.booked_day),
+        },
     )
     session.execute(statement)
 

@@ -1,6 +1,8 @@
 """The Cruscotto's read side: every figure an SQL aggregation over the aggregates
-(``daily_request_counts``, ``subject_change_counts``), never a scan of every request; only
-the list behind a cell reads the requests themselves, one page at a time.
+(``daily_request_counts`` and its monthly rollup ``monthly_request_counts``,
+``subject_change_counts``), never a scan of every request; only the list behind a cell reads
+the requests themselves, one page at a time. A period's counts come from the rollup for its
+whole settled months and from the daily counts for the days at its edges (``count_rows``).
 
 Functions take the view already resolved and allowed (``resolve_view`` finds the sede's region;
 the entrypoint asks ``shared.access`` whether the caller may see it) and ``today``, the Rome day
@@ -12,11 +14,19 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, literal, select, union_all
 
-from services.reporting.models import DailyRequestCount, RequestFact, Sede, SubjectChangeCount
+from services.reporting.models import (
+    AppointmentFact,
+    DailyRequestCount,
+    MonthlyRequestCount,
+    RequestFact,
+    Sede,
+    SubjectChangeCount,
+)
 from services.reporting.rules.cells import PLACEMENT_SEDE, PLACEMENT_TRIAGE, PLACEMENT_UNROUTED, due_day
 from services.reporting.rules.indicators import Counts, figures, ratio
+from services.reporting.rules.periods import split_period
 from shared.access import (
     DASHBOARD_NATIONAL,
     DASHBOARD_REGION,
@@ -29,6 +39,9 @@ from shared.errors import InvalidInput, field_error
 from shared.vocabulary import STATE_CLOSED
 
 COUNTS = DailyRequestCount.__table__
+MONTHS = MonthlyRequestCount.__table__
+CELL_COLUMNS = ("placement", "sede", "region", "subject", "sla_days", "origin")
+AMOUNT_NAMES = ("open_requests", "open_past", "closed_within", "closed_late", "closing_days")
 CHANGES = SubjectChangeCount.__table__
 FACTS = RequestFact.__table__
 CHILD_LEVEL = {DASHBOARD_NATIONAL: DASHBOARD_REGION, DASHBOARD_REGION: DASHBOARD_SEDE}
@@ -52,9 +65,12 @@ def resolve_view(session, scope: DashboardView, level: str | None, code: str | N
             )
         code = scope.code
     if level == DASHBOARD_SEDE:
-        return DashboardView(
-            DASHBOARD_SEDE, code, session.scalar(select(Sede.region).where(Sede.code == code))
-        )
+        region = session.scalar(select(Sede.region).where(Sede.code == code))
+        if region is None:  # a sede that has appointments but no request yet: agenda's region
+            region = session.scalar(
+                select(AppointmentFact.region).where(AppointmentFact.sede == code).limit(1)
+            )
+        return DashboardView(DASHBOARD_SEDE, code, region)
     return DashboardView(DASHBOARD_REGION, code)
 
 
@@ -106,18 +122,81 @@ def _filters(table, subject: str | None, origin: str | None, sla_days: int | Non
     return conditions
 
 
-def _past(today: date):
-    """An open request of this row is past its threshold: submitted more than n days ago."""
-    return COUNTS.c.day + COUNTS.c.sla_days < today
+def _between(column, first: date | None, last: date | None) -> list:
+    conditions = []
+    if first is not None:
+        conditions.append(column >= first)
+    if last is not None:
+        conditions.append(column <= last)
+    return conditions
 
 
-def _count_columns(today: date) -> list:
+def count_rows(first: date | None, last: date | None, today: date, unsettled_months: bool = True):
+    """The counts of the requests submitted from ``first`` to ``last`` (None: no bound), as one
+    table with the daily counts' columns and ``open_past`` (open and past the threshold on
+    ``today``), its parts cut by ``rules.periods.split_period``:
+
+    - a whole month already settled from the monthly rollup, ``day`` its first day, every open
+      request of it past its threshold;
+    - a whole month not settled yet from the rollup too, ``open_past`` 0, plus the daily rows
+      of the month holding open requests already past their threshold, which add ``open_past``
+      alone (once a month's first weeks have gone by, few of its rows still hold open ones);
+    - the days at the edges from the daily counts.
+
+    ``unsettled_months`` false: such months are read day by day (the backlog wants their days).
+    PostgreSQL pushes a query's conditions into each part."""
+    parts = split_period(first, last, today, unsettled_months)
+    zero = literal(0)
+    past = COUNTS.c.day + COUNTS.c.sla_days < today
+
+    def days(start, end, *conditions, past_only=False):
+        amounts = (
+            [zero, COUNTS.c.open_requests, zero, zero, zero]
+            if past_only
+            else [
+                COUNTS.c.open_requests,
+                case((past, COUNTS.c.open_requests), else_=0),
+                COUNTS.c.closed_within,
+                COUNTS.c.closed_late,
+                COUNTS.c.closing_days,
+            ]
+        )
+        return select(
+            COUNTS.c.day,
+            *(COUNTS.c[name] for name in CELL_COLUMNS),
+            *(amount.label(name) for amount, name in zip(amounts, AMOUNT_NAMES, strict=True)),
+        ).where(*_between(COUNTS.c.day, start, end), *conditions)
+
+    def months(start, end, open_past):
+        amounts = [
+            MONTHS.c.open_requests,
+            open_past,
+            MONTHS.c.closed_within,
+            MONTHS.c.closed_late,
+            MONTHS.c.closing_days,
+        ]
+        return select(
+            MONTHS.c.month.label("day"),
+            *(MONTHS.c[name] for name in CELL_COLUMNS),
+            *(amount.label(name) for amount, name in zip(amounts, AMOUNT_NAMES, strict=True)),
+        ).where(*_between(MONTHS.c.month, start, end))
+
+    selects = [days(start, end) for start, end in parts.days]
+    if parts.settled is not None:
+        selects.append(months(*parts.settled, MONTHS.c.open_requests))
+    if parts.unsettled is not None:
+        selects.append(months(*parts.unsettled, zero))
+        selects.append(days(*parts.unsettled, COUNTS.c.open_requests > 0, past, past_only=True))
+    return (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("counts")
+
+
+def _count_columns(table) -> list:
     return [
-        func.sum(COUNTS.c.open_requests).label("open"),
-        func.sum(case((_past(today), COUNTS.c.open_requests), else_=0)).label("open_past"),
-        func.sum(COUNTS.c.closed_within).label("closed_within"),
-        func.sum(COUNTS.c.closed_late).label("closed_late"),
-        func.sum(COUNTS.c.closing_days).label("closing_days"),
+        func.sum(table.c.open_requests).label("open"),
+        func.sum(table.c.open_past).label("open_past"),
+        func.sum(table.c.closed_within).label("closed_within"),
+        func.sum(table.c.closed_late).label("closed_late"),
+        func.sum(table.c.closing_days).label("closing_days"),
     ]
 
 
@@ -145,18 +224,22 @@ def indicators(session, view: DashboardView, query: dict, today: date) -> dict:
     period: in total, per subject, per origin, and per region or sede one level down; at the
     national level, triage and requests not yet routed apart."""
     first, last = period(query.get("from_day"), query.get("to_day"), today)
-    child = _child_column(view)
-    placement = COUNTS.c.placement
+    counts = count_rows(first, last, today)
+    child = _child_column(counts, view)
+    placement = counts.c.placement
     # nationally every placement is read: triage and not yet routed are shown apart
-    where = [] if view.level == DASHBOARD_NATIONAL else [_where_view(COUNTS, view)]
+    where = [] if view.level == DASHBOARD_NATIONAL else [_where_view(counts, view)]
     statement = (
-        select(placement, COUNTS.c.subject, COUNTS.c.sla_days, COUNTS.c.origin, child, *_count_columns(today))
-        .where(
-            COUNTS.c.day.between(first, last),
-            *where,
-            *_filters(COUNTS, query.get("subject"), query.get("origin")),
+        select(
+            placement,
+            counts.c.subject,
+            counts.c.sla_days,
+            counts.c.origin,
+            child,
+            *_count_columns(counts),
         )
-        .group_by(placement, COUNTS.c.subject, COUNTS.c.sla_days, COUNTS.c.origin, child)
+        .where(*where, *_filters(counts, query.get("subject"), query.get("origin")))
+        .group_by(placement, counts.c.subject, counts.c.sla_days, counts.c.origin, child)
     )
     totals, subjects, origins, children = (
         Counts(),
@@ -185,7 +268,7 @@ def indicators(session, view: DashboardView, query: dict, today: date) -> dict:
             for (subject, sla_days), counts in sorted(subjects.items())
         ],
         "origins": [{"origin": origin, **figures(counts)} for origin, counts in sorted(origins.items())],
-        "children": _children(session, view, children, figures),
+        "children": children_of(session, view, children, figures),
         "apart": (
             {"triage": figures(apart[PLACEMENT_TRIAGE]), "unrouted": figures(apart[PLACEMENT_UNROUTED])}
             if view.level == DASHBOARD_NATIONAL
@@ -194,13 +277,13 @@ def indicators(session, view: DashboardView, query: dict, today: date) -> dict:
     }
 
 
-def _child_column(view: DashboardView):
+def _child_column(table, view: DashboardView):
     if view.level == DASHBOARD_NATIONAL:
-        return COUNTS.c.region.label("child")
-    return COUNTS.c.sede.label("child")  # one level down from a region (below a sede: its requests)
+        return table.c.region.label("child")
+    return table.c.sede.label("child")  # one level down from a region (below a sede: its requests)
 
 
-def _children(session, view: DashboardView, children: dict, shape) -> list[dict]:
+def children_of(session, view: DashboardView, children: dict, shape) -> list[dict]:
     level = CHILD_LEVEL.get(view.level)
     if level is None:
         return []
@@ -228,15 +311,16 @@ def backlog(session, view: DashboardView, query: dict, today: date) -> dict:
     """The requests lying open today, whenever submitted: the backlog index (open not yet past
     the threshold ÷ open), per subject and one level down, and the open ones not yet late by
     the day their threshold ends."""
-    child = _child_column(view)
+    counts = count_rows(None, None, today, unsettled_months=False)  # whenever submitted, by day
+    child = _child_column(counts, view)
     statement = (
-        select(COUNTS.c.subject, COUNTS.c.sla_days, COUNTS.c.day, child, *_count_columns(today))
+        select(counts.c.subject, counts.c.sla_days, counts.c.day, child, *_count_columns(counts))
         .where(
-            COUNTS.c.open_requests > 0,
-            _where_view(COUNTS, view),
-            *_filters(COUNTS, query.get("subject"), query.get("origin")),
+            counts.c.open_requests > 0,
+            _where_view(counts, view),
+            *_filters(counts, query.get("subject"), query.get("origin")),
         )
-        .group_by(COUNTS.c.subject, COUNTS.c.sla_days, COUNTS.c.day, child)
+        .group_by(counts.c.subject, counts.c.sla_days, counts.c.day, child)
     )
     totals, subjects, children, due = Counts(), defaultdict(Counts), defaultdict(Counts), defaultdict(int)
     for row in session.execute(statement):
@@ -257,7 +341,7 @@ def backlog(session, view: DashboardView, query: dict, today: date) -> dict:
             {"subject": subject, "sla_days": sla_days, **backlog_figures(counts)}
             for (subject, sla_days), counts in sorted(subjects.items())
         ],
-        "children": _children(session, view, children, backlog_figures),
+        "children": children_of(session, view, children, backlog_figures),
     }
 
 
@@ -268,14 +352,11 @@ def trend(session, view: DashboardView, query: dict, today: date) -> dict:
     """The indicators month by month (months of submission), by default the last twelve."""
     default_first = date(today.year - 1, today.month, 1) if today.month < 12 else date(today.year, 1, 1)
     first, last = period(query.get("from_day") or default_first, query.get("to_day"), today)
-    month = func.to_char(COUNTS.c.day, "YYYY-MM").label("month")
+    counts = count_rows(first, last, today)
+    month = func.to_char(counts.c.day, "YYYY-MM").label("month")
     statement = (
-        select(month, *_count_columns(today))
-        .where(
-            COUNTS.c.day.between(first, last),
-            _where_view(COUNTS, view),
-            *_filters(COUNTS, query.get("subject"), query.get("origin")),
-        )
+        select(month, *_count_columns(counts))
+        .where(_where_view(counts, view), *_filters(counts, query.get("subject"), query.get("origin")))
         .group_by(month)
         .order_by(month)
     )
@@ -337,7 +418,7 @@ def subject_changes(session, view: DashboardView, query: dict, today: date) -> d
 # ---- the requests behind a cell ----------------------------------------------------------------
 
 
-def _rome_start(day: date) -> datetime:
+def rome_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=ROME).astimezone(UTC)
 
 
@@ -397,16 +478,15 @@ def requests(session, view: DashboardView, query: dict, today: date) -> dict:
         query["bucket"],
     )
     page, page_size = query["page"], query["page_size"]
+    counts = count_rows(first, last, today)
     total_row = session.execute(
-        select(*_count_columns(today)).where(
-            COUNTS.c.day.between(first, last),
-            _where_view(COUNTS, view),
-            *_filters(COUNTS, subject, origin, sla_days),
+        select(*_count_columns(counts)).where(
+            _where_view(counts, view), *_filters(counts, subject, origin, sla_days)
         )
     ).one()
     conditions = [
-        FACTS.c.submitted_at >= _rome_start(first),
-        FACTS.c.submitted_at < _rome_start(last + timedelta(days=1)),
+        FACTS.c.submitted_at >= rome_start(first),
+        FACTS.c.submitted_at < rome_start(last + timedelta(days=1)),
         _facts_in_view(view),
         *_filters(FACTS, subject, origin, sla_days),
     ]

@@ -2,7 +2,7 @@
 benchmarks and demos, never for a database that receives real events.
 
     python -m services.reporting.generate --requests 2000000 --year 2026 [--database-url URL]
-        [--today 2026-12-31] [--seed 2614]
+        [--today 2026-12-31] [--seed 2614] [--appointments 100000]
 
 The mix resembles the national traffic (HERMES msg 2614/2018: about two million quesiti a
 year): 20 regions with one direzione provinciale per province (codes as routing's sample:
@@ -11,6 +11,10 @@ cassetto ~75 %, patronato ~20 %, fax ~5 %; submissions on working days of the ye
 ``today``; closing times spread around each threshold (most within, a tail late), requests of
 the last weeks still open, some very old ones forgotten; 0.5 % in triage, 2 % with a change of
 subject. Rows are written with COPY in chunks, then ``aggregates.rebuild`` counts them.
+
+Appointments (Customer Care; default one per 20 requests) are booked on working days at the
+same sedi, 0 to about 30 days ahead (most within a week or two), in the morning; those whose
+slot has passed mostly held, some no-shows and cancellations, a few never given an outcome.
 """
 
 from __future__ import annotations
@@ -172,6 +176,65 @@ def rows(count: int, year: int, today: date, rng: random.Random):
         yield fact, change
 
 
+APPOINTMENT_COLUMNS = (
+    "booking_id",
+    "sede",
+    "region",
+    "modality",
+    "topic",
+    "slot_start",
+    "slot_day",
+    "state",
+    "updated_at",
+    "booked_at",
+    "booked_day",
+)
+MODALITIES = (("in_person", 0.5), ("phone", 0.3), ("web_meeting", 0.2))
+PAST_ENDINGS = (
+    ("held", 0.75),
+    ("no_show", 0.1),
+    ("cancelled_by_requester", 0.1),
+    ("cancelled_by_office", 0.03),
+    ("confirmed", 0.02),  # the outcome never recorded
+)
+FUTURE_ENDINGS = (("confirmed", 0.9), ("cancelled_by_requester", 0.08), ("cancelled_by_office", 0.02))
+
+
+def appointment_rows(count: int, year: int, today: date, rng: random.Random):
+    """Made-up bookings, one list per row of ``appointment_facts`` (APPOINTMENT_COLUMNS)."""
+    places = sedi()
+    weights = [1 + (index * 7919) % 5 for index in range(len(places))]
+    modalities, modality_shares = [m[0] for m in MODALITIES], [m[1] for m in MODALITIES]
+    days = working_days(year, today)
+    for _ in range(count):
+        booked_day = days[rng.randrange(len(days))]
+        booked_at = datetime(booked_day.year, booked_day.month, booked_day.day, 9, tzinfo=ROME) + timedelta(
+            seconds=rng.randrange(9 * 3600)
+        )
+        slot_day = booked_day + timedelta(days=1 + int(rng.triangular(0, 30, 5)))
+        while slot_day.weekday() >= 5:
+            slot_day += timedelta(days=1)
+        slot_start = datetime(slot_day.year, slot_day.month, slot_day.day, 9, tzinfo=ROME) + timedelta(
+            minutes=30 * rng.randrange(8)
+        )
+        endings = PAST_ENDINGS if slot_day < today else FUTURE_ENDINGS
+        state = rng.choices([e[0] for e in endings], [e[1] for e in endings])[0]
+        code, _, region = rng.choices(places, weights)[0]
+        yield [
+            uuid.UUID(int=rng.getrandbits(128)),
+            code,
+            region,
+            rng.choices(modalities, modality_shares)[0],
+            "consulenza",
+            slot_start.astimezone(UTC),
+            slot_day,
+            state,
+            booked_at.astimezone(UTC),
+            booked_at.astimezone(UTC),
+            booked_day,
+        ]
+
+
 def _copy(cursor, table: str, columns, records) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -181,7 +244,16 @@ def _copy(cursor, table: str, columns, records) -> None:
     cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '')", buffer)
 
 
-def generate(url: str, count: int, year: int, today: date, seed: int = 2614, progress=print) -> dict:
+def generate(
+    url: str,
+    count: int,
+    year: int,
+    today: date,
+    seed: int = 2614,
+    progress=print,
+    appointments: int | None = None,
+) -> dict:
+    appointments = count // 20 if appointments is None else appointments
     rng = random.Random(seed)
     engine = make_engine(url, pool_size=1)
     started = time.perf_counter()
@@ -223,7 +295,12 @@ def generate(url: str, count: int, year: int, today: date, seed: int = 2614, pro
                 changes,
             )
             connection.commit()
+            bookings = list(appointment_rows(appointments, year, today, rng))
+            for start in range(0, len(bookings), CHUNK):
+                _copy(cursor, "appointment_facts", APPOINTMENT_COLUMNS, bookings[start : start + CHUNK])
+            connection.commit()
             cursor.execute("ANALYZE request_facts")
+            cursor.execute("ANALYZE appointment_facts")
             connection.commit()
         finally:
             connection.close()
@@ -232,6 +309,7 @@ def generate(url: str, count: int, year: int, today: date, seed: int = 2614, pro
             counted = aggregates.rebuild(session)
         with engine.connect() as connection:
             connection.exec_driver_sql("ANALYZE daily_request_counts")
+            connection.exec_driver_sql("ANALYZE monthly_request_counts")
             connection.exec_driver_sql("ANALYZE subject_change_counts")
             connection.commit()
     finally:
@@ -239,6 +317,7 @@ def generate(url: str, count: int, year: int, today: date, seed: int = 2614, pro
     return {
         "requests": count,
         "changes": len(changes),
+        "appointments": appointments,
         "load_seconds": round(loaded, 1),
         "rebuild_seconds": round(time.perf_counter() - started - loaded, 1),
         **counted,
@@ -251,6 +330,7 @@ def main(argv=None) -> int:
     parser.add_argument("--year", type=int, default=rome_date(SystemClock().now()).year)
     parser.add_argument("--today", type=date.fromisoformat, default=None, help="AAAA-MM-GG (default: oggi)")
     parser.add_argument("--seed", type=int, default=2614)
+    parser.add_argument("--appointments", type=int, default=None, help="default: una ogni 20 richieste")
     parser.add_argument("--database-url", default=database_url("reporting"))
     args = parser.parse_args(argv)
     if not 1 <= args.requests <= 10_000_000:
@@ -258,11 +338,17 @@ def main(argv=None) -> int:
     today = args.today or rome_date(SystemClock().now())
     if today.year < args.year:
         today = date(args.year, 12, 31)
-    result = generate(args.database_url, args.requests, args.year, today, args.seed)
+    if args.appointments is not None and not 0 <= args.appointments <= 10_000_000:
+        parser.error("--appointments: da 0 a 10.000.000")
+    result = generate(
+        args.database_url, args.requests, args.year, today, args.seed, appointments=args.appointments
+    )
     print(
-        f"{result['requests']:,} richieste ({result['changes']:,} cambi di oggetto) scritte in "
+        f"{result['requests']:,} richieste ({result['changes']:,} cambi di oggetto) e "
+        f"{result['appointments']:,} appuntamenti scritti in "
         f"{result['load_seconds']} s; aggregati in {result['rebuild_seconds']} s: "
-        f"{result['daily_request_counts']:,} righe giornaliere, {result['subject_change_counts']:,} di cambi"
+        f"{result['daily_request_counts']:,} righe giornaliere, {result['monthly_request_counts']:,} "
+        f"mensili, {result['subject_change_counts']:,} di cambi"
     )
     return 0
 

@@ -97,9 +97,15 @@ class ContactCenterMessage(Base):
 
 
 class AppointmentFact(Base):
-    """One row per booking (agenda's events): where, how, and how it ended."""
+    """One row per booking (agenda's events): where, how, when it was booked, how it ended."""
 
     __tablename__ = "appointment_facts"
+    __table_args__ = (
+        # Customer Care: the appointments of a period (slot days), nationally, by region, by sede
+        Index("ix_appointment_facts_slot_day", "slot_day"),
+        Index("ix_appointment_facts_sede_slot_day", "sede", "slot_day"),
+        Index("ix_appointment_facts_region_slot_day", "region", "slot_day"),
+    )
 
     booking_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     sede: Mapped[str] = mapped_column(String(10), index=True)
@@ -107,9 +113,14 @@ class AppointmentFact(Base):
     modality: Mapped[str] = mapped_column(String(20))
     topic: Mapped[str] = mapped_column(String(60))
     slot_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    slot_day: Mapped[date] = mapped_column(Date)  # of slot_start, in Rome
     # confirmed, then one of held | no_show | cancelled_by_requester | cancelled_by_office
     state: Mapped[str] = mapped_column(String(30))
+    # the instant of whichever appointment event arrived first
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # from appointment_booked only (None until it arrives): the day the citizen booked
+    booked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    booked_day: Mapped[date | None] = mapped_column(Date, nullable=True)  # of booked_at, in Rome
 
 
 class SubjectChange(Base):
@@ -153,6 +164,31 @@ class DailyRequestCount(Base):
     )
 
     day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    placement: Mapped[str] = mapped_column(String(10), primary_key=True)
+    sede: Mapped[str] = mapped_column(String(20), primary_key=True)
+    region: Mapped[str] = mapped_column(String(60), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(60), primary_key=True)
+    sla_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    origin: Mapped[str] = mapped_column(String(20), primary_key=True)
+    open_requests: Mapped[int] = mapped_column(Integer, default=0)
+    closed_within: Mapped[int] = mapped_column(Integer, default=0)
+    closed_late: Mapped[int] = mapped_column(Integer, default=0)
+    closing_days: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class MonthlyRequestCount(Base):
+    """``daily_request_counts`` summed by month (``month``: its first day), kept with it: the
+    dashboard reads a month from here once the month is settled (every request of it closed
+    or past its threshold, ``rules.periods.split_period``), so a year is about a dozen rows
+    per cell instead of some 250."""
+
+    __tablename__ = "monthly_request_counts"
+    __table_args__ = (
+        Index("ix_monthly_request_counts_sede_month", "sede", "month"),
+        Index("ix_monthly_request_counts_region_month", "region", "month"),
+    )
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
     placement: Mapped[str] = mapped_column(String(10), primary_key=True)
     sede: Mapped[str] = mapped_column(String(20), primary_key=True)
     region: Mapped[str] = mapped_column(String(60), primary_key=True)

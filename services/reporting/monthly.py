@@ -1,13 +1,15 @@
 """Monthly reports for each Direzione regionale (HERMES msg 2614/2018): once the month's
 longest threshold has elapsed (``rules.periods.report_ready_on``), the region's indicators for
 the requests submitted in the month, per sede and per subject, and the changes of subject of
-the month, as PDF, CSV and XLSX in object storage.
+the month, and the Customer Care of the Agenda (the appointments of the month), as PDF, CSV
+and XLSX in object storage.
 
 Exactly once, whatever the number of reporting instances: producing starts by claiming the
 (region, month) row (a unique pair); the instance whose insert wins renders and stores, the
 others find the row and do nothing. A claim left by an instance that died is taken over after
 ``CLAIM_LEASE``. The figures are the dashboard's own (``dashboard.indicators`` and
-``dashboard.subject_changes`` for the region and the month), kept with the report.
+``dashboard.subject_changes``, ``customer_care.customer_care`` for the region and the month),
+kept with the report.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from services.reporting import dashboard, rendering
+from services.reporting import customer_care, dashboard, rendering
 from services.reporting.models import MonthlyReport, Sede
 from services.reporting.rules.periods import month_bounds, month_key, parse_month, report_ready_on
 from shared.access import DASHBOARD_REGION, DashboardView
@@ -69,6 +71,7 @@ def content(session, region: str, year: int, month: int, now: datetime) -> dict:
         "generated_at": now.isoformat(),
         "indicators": dashboard.indicators(session, view, query, today),
         "subject_changes": dashboard.subject_changes(session, view, query, today),
+        "customer_care": customer_care.customer_care(session, view, query, today),
     }
 
 
@@ -101,7 +104,7 @@ def produce(
     with begin() as session:
         row = session.get(MonthlyReport, report_id)
         row.state, row.published_at, row.files = PUBLISHED, now, files
-        row.figures = {"indicators": report["indicators"], "subject_changes": report["subject_changes"]}
+        row.figures = {key: report[key] for key in ("indicators", "subject_changes", "customer_care")}
         # in the same transaction: notify sends the report to the Direzione regionale
         add_event(session, make_event(REPORT_PUBLISHED, published_payload(row, report), producer="reporting"))
         return summary(row)

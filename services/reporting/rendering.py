@@ -1,7 +1,7 @@
 """A monthly report's files, from its figures (the dashboard's, for the region and the month):
-CSV (one row per sede and subject), XLSX (openpyxl: one sheet per table) and PDF (ReportLab:
-the tables and a bar chart of each sede's threshold indicator). Plain functions of data, no
-database, no storage."""
+CSV (one row per sede and subject, then the changes of subject and the Customer Care), XLSX
+(openpyxl: one sheet per table) and PDF (ReportLab: the tables and a bar chart of each sede's
+threshold indicator). Plain functions of data, no database, no storage."""
 
 from __future__ import annotations
 
@@ -27,6 +27,18 @@ COLUMNS = (
     ("threshold_indicator", "Indicatore tempo soglia"),
     ("backlog_index", "Indice di giacenza"),
     ("average_closing_days", "Giorni medi di chiusura"),
+)
+# Customer Care (Agenda Appuntamenti): the appointments of the month
+CARE_COLUMNS = (
+    ("booked", "Prenotati"),
+    ("due", "Dovuti"),
+    ("held", "Svolti"),
+    ("no_show", "Non presentati"),
+    ("cancelled_by_office", "Disdetti dalla sede"),
+    ("held_share", "Quota svolti"),
+    ("no_show_rate", "Tasso di mancata presentazione"),
+    ("days_to_appointment_average", "Giorni alla data: media"),
+    ("days_to_appointment_median", "Giorni alla data: mediana"),
 )
 FORMATS = {
     "pdf": "application/pdf",
@@ -59,7 +71,27 @@ def _rows(report: dict) -> list[list]:
     return rows
 
 
+def _care_rows(report: dict) -> list[list]:
+    """The region's Customer Care, then each sede's (first column "agenda …": not the
+    indicators' rows)."""
+    care = report["customer_care"]
+    rows = [
+        ["agenda regione", report["region"], "", *(_value(care["totals"][key]) for key, _ in CARE_COLUMNS)]
+    ]
+    for child in care["children"]:
+        rows.append(
+            [
+                "agenda sede",
+                child["code"],
+                child["name"] or "",
+                *(_value(child[key]) for key, _ in CARE_COLUMNS),
+            ]
+        )
+    return rows
+
+
 HEADER = ["livello", "codice", "nome", *(label for _, label in COLUMNS)]
+CARE_HEADER = ["customer care", "codice", "nome", *(label for _, label in CARE_COLUMNS)]
 
 
 def render_csv(report: dict) -> bytes:
@@ -70,6 +102,8 @@ def render_csv(report: dict) -> bytes:
     for change in report["subject_changes"]["by_sede"]:
         writer.writerow(["cambio oggetto", change["sede"], change["name"] or "", change["from_subject"],
                          change["to_subject"], change["changes"]])  # fmt: skip
+    writer.writerow(CARE_HEADER)
+    writer.writerows(_care_rows(report))
     return buffer.getvalue().encode("utf-8-sig")  # the BOM: a spreadsheet opens the accents right
 
 
@@ -92,7 +126,11 @@ def render_xlsx(report: dict) -> bytes:
                 change["changes"],
             ]
         )
-    for each in (sheet, changes):
+    care = workbook.create_sheet("Customer Care")
+    care.append(CARE_HEADER)
+    for row in _care_rows(report):
+        care.append(row)
+    for each in (sheet, changes, care):
         for cell in each[1]:
             cell.font = Font(bold=True)
     buffer = io.BytesIO()
@@ -150,6 +188,14 @@ def render_pdf(report: dict) -> bytes:
             repeatRows=1,
             style=grid,
         ),
+        Paragraph("Customer Care – Agenda Appuntamenti (appuntamenti del mese)", styles["Heading3"]),
+        Paragraph(
+            "Quota svolti: svolti ÷ dovuti (con esito, o giorno passato e non disdetti dal richiedente); "
+            "tasso di mancata presentazione: non presentati ÷ (svolti + non presentati); giorni alla "
+            "data: dal giorno della prenotazione al giorno dell'appuntamento.",
+            styles["Normal"],
+        ),
+        Table([CARE_HEADER, *_care_rows(report)], repeatRows=1, style=grid),
     ]
     document.build(story)
     return buffer.getvalue()

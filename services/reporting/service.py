@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from nameko.timer import timer
 
-from services.reporting import aggregates, appointments, dashboard, monthly, projections, views
+from services.reporting import (
+    aggregates,
+    appointments,
+    customer_care,
+    dashboard,
+    monthly,
+    projections,
+    views,
+)
 from shared import access, contracts
 from shared.access import DASHBOARD_SEDE, Caller, DashboardView
 from shared.clock import Clock, rome_date
@@ -87,6 +95,10 @@ class ReportingService:
     @rpc
     def dashboard_requests(self, caller, query):
         return self._dashboard(dashboard.requests, contracts.DashboardRequestsQuery, caller, query)
+
+    @rpc
+    def dashboard_customer_care(self, caller, query):
+        return self._dashboard(customer_care.customer_care, contracts.CustomerCareQuery, caller, query)
 
     # ---- monthly reports -----------------------------------------------------------------
 

@@ -277,6 +277,12 @@ ENDPOINTS = {
     "dashboard trend": ("GET", "/api/v1/dashboard/trend", DASHBOARD()),
     "dashboard subject changes": ("GET", "/api/v1/dashboard/subject-changes", DASHBOARD()),
     "dashboard requests (sede)": ("GET", "/api/v1/dashboard/requests", DASHBOARD(own_level=False)),
+    "dashboard customer care": ("GET", "/api/v1/dashboard/customer-care", DASHBOARD()),
+    "dashboard customer care (sede)": (
+        "GET",
+        "/api/v1/dashboard/customer-care",
+        DASHBOARD(own_level=False),
+    ),
     # monthly reports: regional directors (their region), national directors and admins
     "monthly reports": ("GET", "/api/v1/reports", REPORTS(200)),
     "monthly report file": ("GET", "/api/v1/reports/<string:report_id>/<string:format>", REPORTS(404)),
@@ -515,7 +521,11 @@ def call(world: World, endpoint: str, caller: str, tok):
         kwargs["params"] = {"codice_fiscale": VALID_CF}
     elif endpoint == "agenda availability":
         kwargs["params"] = {"punto": world.punto, "from": tomorrow.isoformat(), "to": tomorrow.isoformat()}
-    elif endpoint in ("dashboard indicators (sede)", "dashboard requests (sede)"):
+    elif endpoint in (
+        "dashboard indicators (sede)",
+        "dashboard requests (sede)",
+        "dashboard customer care (sede)",
+    ):
         kwargs["params"] = {"level": "sede", "code": world.sede}
     elif endpoint == "agenda day":
         kwargs["params"] = {"punto": world.punto, "date": tomorrow.isoformat()}

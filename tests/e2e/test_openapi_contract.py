@@ -304,6 +304,8 @@ def test_a_whole_conversation_answers_what_the_document_declares(walk):
     walk("GET", "/api/v1/dashboard/trend", 200, regional)
     walk("GET", "/api/v1/dashboard/subject-changes", 200, regional, params={"from": today})
     walk("GET", "/api/v1/dashboard/requests", 200, official, params={**roma, "bucket": "open"})
+    walk("GET", "/api/v1/dashboard/customer-care", 200, regional, params={"modality": "in_person"})
+    walk("GET", "/api/v1/dashboard/customer-care", 200, official, params=roma)
     walk("GET", "/api/v1/reports", 200, regional, params={"month": "2026-03"})
     # no month of this run is due yet: an unknown report, as the document declares it
     walk(

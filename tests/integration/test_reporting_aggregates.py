@@ -1,6 +1,8 @@
 """The dashboard's aggregates on the real PostgreSQL: kept from events in any order, with
-duplicates, they equal a brute-force computation over the read model; the rebuild command
-gives the same; the dashboard's figures equal the per-row rules over the same requests.
+duplicates, they equal a brute-force computation over the read model (the daily counts, their
+monthly rollup, the changes of subject); the rebuild command gives the same; the dashboard's
+figures equal the per-row rules over the same requests, whether a period is read from the
+days or from the months.
 
 Each test uses subjects and a region of its own (``unique``), so its cells are told apart from
 those of other tests sharing the database (triage and unrouted cells have no sede or region).
@@ -18,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from services.reporting import aggregates, dashboard, projections
-from services.reporting.models import DailyRequestCount, RequestFact, SubjectChangeCount
+from services.reporting.models import DailyRequestCount, MonthlyRequestCount, RequestFact, SubjectChangeCount
 from services.reporting.rules.indicators import Counts, counts_of, figures, sla_figures
 from services.reporting.service import allowed_view
 from shared.access import Caller, DashboardView
@@ -222,6 +224,31 @@ def kept_cells(sessions, subjects) -> dict:
     }
 
 
+def brute_force_months(cells: dict) -> dict:
+    """The brute-force daily cells summed by month (the first day of the month in the key)."""
+    months = defaultdict(lambda: [0, 0, 0, 0])
+    for (day, *rest), values in cells.items():
+        month = months[(day.replace(day=1), *rest)]
+        for index, value in enumerate(values):
+            month[index] += value
+    return {key: tuple(value) for key, value in months.items()}
+
+
+def kept_months(sessions, subjects) -> dict:
+    table = MonthlyRequestCount.__table__
+    with sessions() as session:
+        rows = session.execute(select(table).where(table.c.subject.in_(subjects))).all()
+    return {
+        (row.month, row.placement, row.sede, row.region, row.subject, row.sla_days, row.origin): (
+            row.open_requests,
+            row.closed_within,
+            row.closed_late,
+            row.closing_days,
+        )
+        for row in rows
+    }
+
+
 def brute_force_changes(sessions, stories, facts) -> dict:
     by_id = {fact.request_id: fact for fact in facts}
     changes = defaultdict(int)
@@ -266,6 +293,8 @@ def test_aggregates_equal_a_brute_force_count_for_any_order_and_duplicates(sessi
     expected = brute_force_cells(facts)
     assert kept_cells(sessions, subjects) == expected
     assert sum(sum(value[:3]) for value in expected.values()) == len(stories)  # every request, once
+    assert kept_months(sessions, subjects) == brute_force_months(expected)
+    assert len({key[0] for key in brute_force_months(expected)}) >= 2  # March and April at least
     assert kept_changes(sessions, subjects) == brute_force_changes(sessions, stories, facts)
 
 
@@ -274,13 +303,16 @@ def test_the_rebuild_gives_the_same_aggregates_as_the_events(sessions, unique):
     for ev in delivered_in_any_order_with_duplicates(rng, stories):
         apply(sessions, ev)
     kept, changes = kept_cells(sessions, subjects), kept_changes(sessions, subjects)
+    months = kept_months(sessions, subjects)
 
     with sessions.begin() as session:
         counted = aggregates.rebuild(session)
 
     assert kept_cells(sessions, subjects) == kept
+    assert kept_months(sessions, subjects) == months == brute_force_months(kept)
     assert kept_changes(sessions, subjects) == changes
     assert counted["daily_request_counts"] >= len(kept)
+    assert counted["monthly_request_counts"] >= len(months)
 
 
 def test_a_request_moving_between_cells_leaves_no_empty_row_behind(sessions, unique):
@@ -372,6 +404,66 @@ def test_dashboard_figures_equal_the_per_request_rules(sessions, unique):
         open_counts += counts_of(f, now)
     assert backlog["totals"]["open"] == len(still_open)
     assert backlog["totals"]["backlog_index"] == figures(open_counts)["backlog_index"]
+
+
+@pytest.mark.parametrize(
+    "today, first, last",
+    [
+        # March settled (its report ready from 26 April), April not: March's month, April's days
+        (date(2026, 5, 10), date(2026, 2, 20), date(2026, 4, 30)),
+        # both settled, the period begun inside March: March's days from the 10th, April's month
+        (date(2026, 6, 1), date(2026, 3, 10), date(2026, 4, 30)),
+        # nothing settled yet: all days
+        (date(2026, 4, 20), date(2026, 3, 1), date(2026, 4, 14)),
+    ],
+)
+def test_figures_read_from_the_months_equal_the_per_request_rules(sessions, unique, today, first, last):
+    rng, region, sedi, subjects, stories = world(unique, requests=80, seed=8)
+    for ev in delivered_in_any_order_with_duplicates(rng, stories):
+        apply(sessions, ev)
+    facts = facts_of(sessions, stories)
+    now = datetime(today.year, today.month, today.day, 10, tzinfo=UTC)
+
+    def in_region(fact, sede=None, month=None):
+        return (
+            fact.submitted_at is not None
+            and fact.assignment_kind not in (None, "triage")
+            and fact.region == region
+            and (sede is None or fact.sede_code == sede)
+            and first <= rome_date(fact.submitted_at) <= last
+            and (month is None or rome_date(fact.submitted_at).strftime("%Y-%m") == month)
+        )
+
+    view = DashboardView("region", region)
+    query = {"from_day": first, "to_day": last}
+    with sessions() as session:
+        regional = dashboard.indicators(session, view, query, today)
+        trend = dashboard.trend(session, view, query, today)
+        backlog = dashboard.backlog(session, view, {}, today)
+        past = dashboard.requests(
+            session, view, {**query, "bucket": "open_past_sla", "page": 1, "page_size": 1}, today
+        )
+
+    assert regional["totals"] == sla_figures([f for f in facts if in_region(f)], now)
+    assert regional["totals"]["submitted"] > 0
+    for child in regional["children"]:
+        expected = sla_figures([f for f in facts if in_region(f, child["code"])], now)
+        assert {k: child[k] for k in expected} == expected
+    for month in trend["months"]:
+        expected = sla_figures([f for f in facts if in_region(f, month=month["month"])], now)
+        assert {k: month[k] for k in expected} == expected
+    assert past["total"] == regional["totals"]["open_past_sla"]
+    open_counts = Counts()
+    for f in facts:
+        if (
+            f.submitted_at
+            and f.assignment_kind not in (None, "triage")
+            and f.region == region
+            and f.state != "closed"
+        ):
+            open_counts += counts_of(f, now)
+    assert backlog["totals"]["open"] == open_counts.open
+    assert backlog["totals"]["open_past_sla"] == open_counts.open_past_threshold
 
 
 def test_a_caller_sees_only_the_levels_of_its_scope(sessions, unique):

@@ -14,7 +14,7 @@ from nameko.testing.services import worker_factory
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from services.reporting import dashboard, monthly
+from services.reporting import customer_care, dashboard, monthly
 from services.reporting.models import MonthlyReport
 from services.reporting.service import ReportingService
 from shared.access import DashboardView
@@ -23,6 +23,8 @@ from shared.db import DatabaseAccess, OutboxMessage
 from shared.errors import Forbidden, NotFound
 from shared.storage import ObjectStoreAccess, make_client
 from tests.integration.test_reporting_aggregates import apply, delivered_in_any_order_with_duplicates, world
+from tests.integration.test_reporting_customer_care import Booking
+from tests.integration.test_reporting_customer_care import apply as apply_appointment
 
 NOW = datetime(2026, 5, 4, 6, 0, tzinfo=UTC)  # March 2026's report is due from 26 April
 
@@ -40,9 +42,13 @@ def store(infra):
 
 @pytest.fixture
 def region(sessions, unique):
+    """A region with requests and appointments (Customer Care) in March."""
     rng, region, _, _, stories = world(unique, requests=50, seed=11)
     for ev in delivered_in_any_order_with_duplicates(rng, stories):
         apply(sessions, ev)
+    for booking in [Booking(rng, f"{unique[:8]}{index % 2}", region) for index in range(20)]:
+        for ev in booking.events:
+            apply_appointment(sessions, ev)
     return region
 
 
@@ -55,6 +61,12 @@ def test_a_region_month_is_produced_once_and_its_files_hold_the_dashboards_figur
     assert [item["format"] for item in first["files"]] == ["pdf", "csv", "xlsx"]
     with sessions() as session:
         expected = dashboard.indicators(
+            session,
+            DashboardView("region", region),
+            {"from_day": date(2026, 3, 1), "to_day": date(2026, 3, 31)},
+            NOW.date(),
+        )
+        care = customer_care.customer_care(
             session,
             DashboardView("region", region),
             {"from_day": date(2026, 3, 1), "to_day": date(2026, 3, 31)},
@@ -77,6 +89,20 @@ def test_a_region_month_is_produced_once_and_its_files_hold_the_dashboards_figur
     assert sorted(line[1] for line in sedi_rows) == sorted(child["code"] for child in expected["children"])
     sheet = load_workbook(io.BytesIO(store.get(xlsx["key"])))["Indicatori"]
     assert [cell.value for cell in sheet[2]][:4] == ["regione", region, None, expected["totals"]["submitted"]]
+    # the Customer Care of the month's appointments: the dashboard's too
+    assert row.figures["customer_care"] == care and care["totals"]["booked"] > 0
+    care_sheet = load_workbook(io.BytesIO(store.get(xlsx["key"])))["Customer Care"]
+    assert [cell.value for cell in care_sheet[2]][:6] == [
+        "agenda regione",
+        region,
+        None,
+        care["totals"]["booked"],
+        care["totals"]["due"],
+        care["totals"]["held"],
+    ]
+    assert [line[1] for line in lines if line[0] == "agenda sede"] == [
+        child["code"] for child in care["children"]
+    ]
     # announced once, in the transaction that published it: notify sends it to the region
     with sessions() as session:
         announced = [

@@ -464,6 +464,30 @@ REPORT = {
     ],
 }
 PERIOD_QUERY = {"level": "region", "code": "Lazio", "from": "2026-03-01", "to": "2026-03-31"}
+CARE_FIGURES = {
+    "booked": 12,
+    "due": 9,
+    "held": 6,
+    "no_show": 2,
+    "cancelled_by_requester": 2,
+    "cancelled_by_office": 1,
+    "awaiting_outcome": 0,
+    "upcoming": 1,
+    "held_share": 0.6667,
+    "no_show_rate": 0.25,
+    "days_known": 12,
+    "days_to_appointment_average": 6.5,
+    "days_to_appointment_median": 6.0,
+    "days_to_appointment_p90": 11.9,
+}
+CUSTOMER_CARE = {
+    "view": LAZIO,
+    "period": MARCH,
+    "as_of": "2026-04-20",
+    "totals": CARE_FIGURES,
+    "modalities": [{"modality": "phone", **CARE_FIGURES}],
+    "children": [{"level": "sede", "code": "0704", "name": "Roma Tuscolano", **CARE_FIGURES}],
+}
 
 
 @dataclass
@@ -852,6 +876,13 @@ CASES = {
         DASHBOARD_REQUESTS,
         request={"params": {"level": "sede", "code": "0704", "bucket": "closed_late", "sla_days": "10"}},
     ),
+    ("GET", "/api/v1/dashboard/customer-care"): Case(
+        REGIONAL_DIRECTOR,
+        ("reporting", "dashboard_customer_care"),
+        ({**PERIOD_QUERY, "modality": "phone"},),
+        CUSTOMER_CARE,
+        request={"params": {**PERIOD_QUERY, "modality": "phone"}},
+    ),
     ("GET", "/api/v1/reports"): Case(
         REGIONAL_DIRECTOR,
         ("reporting", "list_reports"),
@@ -1168,6 +1199,24 @@ REFUSALS = {
         dict(caller=REGIONAL_DIRECTOR, request={"params": {"bucket": "lost", "page_size": "1000"}}),
         422,
         "validation_failed",
+    ),
+    "customer care of the triage queue": (
+        ("GET", "/api/v1/dashboard/customer-care"),
+        dict(caller=REGIONAL_DIRECTOR, request={"params": {"level": "triage"}}),
+        422,
+        "validation_failed",
+    ),
+    "customer care in an unknown modality": (
+        ("GET", "/api/v1/dashboard/customer-care"),
+        dict(caller=REGIONAL_DIRECTOR, request={"params": {"modality": "fax"}}),
+        422,
+        "validation_failed",
+    ),
+    "customer care as a requester": (
+        ("GET", "/api/v1/dashboard/customer-care"),
+        dict(caller=PATRONATO, request={"params": {}}),
+        403,
+        "role_not_allowed",
     ),
     "reports as a sede director": (
         ("GET", "/api/v1/reports"),

@@ -25,7 +25,15 @@ from services.reporting.rules.indicators import (
     is_past_threshold,
     sla_figures,
 )
-from services.reporting.rules.periods import months_ready, parse_month, report_ready_on
+from services.reporting.rules.periods import (
+    PeriodParts,
+    last_settled_day,
+    month_bounds,
+    months_ready,
+    parse_month,
+    report_ready_on,
+    split_period,
+)
 from shared import access
 from shared.access import Caller, DashboardView
 from shared.errors import Forbidden
@@ -195,6 +203,94 @@ def test_a_month_is_reported_once_its_longest_threshold_has_elapsed():
     assert months_ready(date(2026, 3, 25), (2026, 1)) == [(2026, 1)]
     assert months_ready(date(2026, 3, 26), (2026, 1)) == [(2026, 1), (2026, 2)]
     assert months_ready(date(2027, 1, 26), (2026, 12)) == [(2026, 12)]
+
+
+@pytest.mark.parametrize(
+    "today, settled",
+    [
+        (date(2026, 4, 26), date(2026, 3, 31)),  # March's report is ready from 26 April
+        (date(2026, 4, 25), date(2026, 2, 28)),  # a request of 31 March may still be within 25 days
+        (date(2026, 3, 1), date(2026, 1, 31)),
+        (date(2027, 1, 26), date(2026, 12, 31)),
+    ],
+)
+def test_a_month_is_settled_when_its_report_is_ready(today, settled):
+    assert last_settled_day(today) == settled
+    assert report_ready_on(settled.year, settled.month) <= today
+    after = settled + timedelta(days=1)
+    assert report_ready_on(after.year, after.month) > today
+
+
+def test_every_day_of_a_year_settles_the_month_whose_report_is_ready():
+    day = date(2026, 1, 1)
+    while day.year == 2026:
+        settled = last_settled_day(day)
+        assert settled == month_bounds(settled.year, settled.month)[1]
+        assert report_ready_on(settled.year, settled.month) <= day
+        after = settled + timedelta(days=1)
+        assert report_ready_on(after.year, after.month) > day
+        day += timedelta(days=1)
+
+
+DEC_1 = date(2026, 12, 1)  # October is the last settled month
+
+
+def d(month: int, day: int) -> date:
+    return date(2026, month, day)
+
+
+@pytest.mark.parametrize(
+    "first, last, parts",
+    [
+        # the year so far: January to October settled, November whole but not settled, today
+        (d(1, 1), DEC_1, PeriodParts((d(1, 1), d(10, 31)), (d(11, 1), d(11, 30)), ((DEC_1, DEC_1),))),
+        # the whole year: December is a whole month of the period too
+        (d(1, 1), d(12, 31), PeriodParts((d(1, 1), d(10, 31)), (d(11, 1), d(12, 31)), ())),
+        # begun and ended inside months: their days at both edges
+        (
+            d(2, 10),
+            d(6, 5),
+            PeriodParts((d(3, 1), d(5, 31)), None, ((d(2, 10), d(2, 28)), (d(6, 1), d(6, 5)))),
+        ),
+        # one whole settled month; one whole month not yet settled
+        (d(3, 1), d(3, 31), PeriodParts((d(3, 1), d(3, 31)), None, ())),
+        (d(11, 1), d(11, 30), PeriodParts(None, (d(11, 1), d(11, 30)), ())),
+        # inside one month: days only
+        (d(3, 5), d(3, 20), PeriodParts(None, None, ((d(3, 5), d(3, 20)),))),
+        (d(11, 5), d(12, 1), PeriodParts(None, None, ((d(11, 5), DEC_1),))),
+        # the backlog: since always
+        (None, None, PeriodParts((None, d(10, 31)), None, ((d(11, 1), None),))),
+    ],
+)
+def test_a_period_reads_whole_months_from_the_rollup_and_its_edges_from_the_days(first, last, parts):
+    assert split_period(first, last, DEC_1) == parts
+
+
+def test_the_backlog_reads_months_not_yet_settled_day_by_day():
+    assert split_period(d(1, 1), d(12, 31), DEC_1, unsettled_months=False) == PeriodParts(
+        (d(1, 1), d(10, 31)), None, ((d(11, 1), d(12, 31)),)
+    )
+
+
+@pytest.mark.parametrize("unsettled_months", [True, False])
+def test_the_parts_of_a_period_cover_each_of_its_days_once(unsettled_months):
+    for first_offset in range(0, 400, 7):
+        for length in (0, 1, 27, 31, 58, 95, 200):
+            first = date(2026, 1, 1) + timedelta(days=first_offset)
+            last = first + timedelta(days=length)
+            parts = split_period(first, last, DEC_1, unsettled_months)
+            ranges = [*parts.days, *(part for part in (parts.settled, parts.unsettled) if part)]
+            covered = []
+            for start, end in ranges:
+                covered += [start + timedelta(days=k) for k in range((end - start).days + 1)]
+            assert sorted(covered) == [first + timedelta(days=k) for k in range(length + 1)]
+            for months in (parts.settled, parts.unsettled):
+                if months:  # whole months: from a first day to a last day
+                    assert months[0].day == 1 and (months[1] + timedelta(days=1)).day == 1
+            if parts.settled:
+                assert parts.settled[1] <= last_settled_day(DEC_1)
+            if parts.unsettled:
+                assert unsettled_months and parts.unsettled[0] > last_settled_day(DEC_1)
 
 
 @pytest.mark.parametrize("text", ["2026-3", "2026-13", "26-03", "2026/03", ""])
