@@ -6,7 +6,7 @@ import json
 import time
 
 import sqlalchemy as sa
-from amqp.exceptions import NotFound
+from amqp.exceptions import InternalError, NotFound
 from kombu import Connection
 
 from shared.events import make_event
@@ -35,6 +35,20 @@ def get_message(amqp_uri: str, queue_name: str, timeout: float = 10.0, matching=
     (others, left by earlier tests, are taken and skipped); returns (body, headers).
     The queue is not declared here: its (quorum) arguments belong to shared.messaging."""
     deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            found = _first_matching(amqp_uri, queue_name, deadline, matching)
+        except InternalError:
+            # 541 "noproc": a quorum queue declared a moment ago whose process the broker
+            # is still starting; the connection is closed with it: wait and connect again
+            time.sleep(0.5)
+            continue
+        if found is not None:
+            return found
+    raise AssertionError(f"no message on {queue_name} within {timeout} s")
+
+
+def _first_matching(amqp_uri: str, queue_name: str, deadline: float, matching):
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
         try:
@@ -51,8 +65,9 @@ def get_message(amqp_uri: str, queue_name: str, timeout: float = 10.0, matching=
                 if matching(body):
                     return body, message.headers
         finally:
-            channel.close()
-    raise AssertionError(f"no message on {queue_name} within {timeout} s")
+            if channel.is_open:
+                channel.close()
+    return None
 
 
 def drain(amqp_uri: str, queue_name: str) -> int:
