@@ -34,7 +34,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -42,7 +41,7 @@ sys.path.insert(0, str(REPO_ROOT))
 import requests  # noqa: E402
 
 import shared  # noqa: E402,F401 - first: it filters eventlet's bugfix-mode notice
-from bench.routing_bench import ThrowawayBroker, percentile, print_table  # noqa: E402
+from bench.routing_bench import ThrowawayBroker, machine_line, percentile, print_table, throwaway_database_url  # noqa: E402
 from shared.config import LOCAL_DEFAULTS  # noqa: E402
 
 SEDE = "0704"
@@ -246,12 +245,9 @@ def main(argv=None) -> int:
     parser.add_argument("--attempts", type=int, default=200, help="tentativi concorrenti (parte 2)")
     parser.add_argument("--slots", type=int, default=10, help="slot contesi (parte 2)")
     args = parser.parse_args(argv)
-    print(
-        f"Macchina: {os.cpu_count()} core, carico medio dell'ultimo minuto {os.getloadavg()[0]:.1f} "
-        "(altri processi attivi falsano soprattutto p95 e max)."
-    )
+    print(machine_line("p95 e max"))
     from deploy.local.stack import service_argv, stop_pid
-    from shared.migrations import database_url, drop_database, upgrade
+    from shared.migrations import drop_database, upgrade
 
     amqp_uri = os.environ.get("AMQP_URI", LOCAL_DEFAULTS["AMQP_URI"])
     try:
@@ -259,8 +255,7 @@ def main(argv=None) -> int:
     except (RuntimeError, subprocess.SubprocessError, OSError) as exc:
         print(f"\nBenchmark saltato: {exc}")
         return 0
-    base_url = urlparse(database_url("agenda"))
-    db_url = urlunparse(base_url._replace(path=f"/combid_bench_agenda_{secrets.token_hex(4)}"))
+    db_url = throwaway_database_url("agenda")
     work = Path(tempfile.mkdtemp(prefix="combid-bench-agenda-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"

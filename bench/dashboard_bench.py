@@ -28,7 +28,6 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -37,7 +36,7 @@ import requests  # noqa: E402
 
 import shared  # noqa: E402,F401 - first: it filters eventlet's bugfix-mode notice
 from bench.agenda_bench import free_port, timed  # noqa: E402
-from bench.routing_bench import ThrowawayBroker, percentile, print_table  # noqa: E402
+from bench.routing_bench import ThrowawayBroker, machine_line, percentile, print_table, throwaway_database_url  # noqa: E402
 from shared.config import LOCAL_DEFAULTS  # noqa: E402
 
 REGION, SEDE = "Lombardia", "0901"  # the largest region of the generated data, and one of its sedi
@@ -225,13 +224,10 @@ def main(argv=None) -> int:
     parser.add_argument("--count", type=int, default=100, help="richieste misurate per riga")
     parser.add_argument("--year", type=int, default=datetime.now(UTC).year)
     args = parser.parse_args(argv)
-    print(
-        f"Macchina: {os.cpu_count()} core, carico medio dell'ultimo minuto {os.getloadavg()[0]:.1f} "
-        "(altri processi attivi falsano soprattutto p95 e max)."
-    )
+    print(machine_line("p95 e max"))
     from deploy.local.stack import service_argv, stop_pid
     from services.reporting.generate import generate
-    from shared.migrations import database_url, drop_database, ensure_database, upgrade
+    from shared.migrations import drop_database, ensure_database, upgrade
 
     amqp_uri = os.environ.get("AMQP_URI", LOCAL_DEFAULTS["AMQP_URI"])
     try:
@@ -239,8 +235,7 @@ def main(argv=None) -> int:
     except (RuntimeError, subprocess.SubprocessError, OSError) as exc:
         print(f"\nBenchmark saltato: {exc}")
         return 0
-    base_url = urlparse(database_url("reporting"))
-    db_url = urlunparse(base_url._replace(path=f"/combid_bench_reporting_{secrets.token_hex(4)}"))
+    db_url = throwaway_database_url("reporting")
     work = Path(tempfile.mkdtemp(prefix="combid-bench-dashboard-"))
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -26,7 +26,6 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -34,16 +33,16 @@ sys.path.insert(0, str(REPO_ROOT))
 from kombu import Connection, Producer, Queue  # noqa: E402
 
 import shared  # noqa: E402,F401 - first: it filters eventlet's bugfix-mode notice
-from bench.routing_bench import Collector, ThrowawayBroker, percentile, print_table  # noqa: E402
+from bench.agenda_bench import free_port  # noqa: E402
+from bench.routing_bench import (  # noqa: E402
+    Collector,
+    ThrowawayBroker,
+    machine_line,
+    percentile,
+    print_table,
+    throwaway_database_url,
+)
 from shared.config import LOCAL_DEFAULTS  # noqa: E402
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def submitted(request_id: str) -> dict:
@@ -128,13 +127,12 @@ def row(
 def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> None:
     from deploy.local.stack import service_argv, smtp_sink_argv, stop_pid, wait_for_port
     from shared.messaging import events_exchange
-    from shared.migrations import database_url, drop_database, upgrade
+    from shared.migrations import drop_database, upgrade
     from shared.queue_tools import declare_topology
 
     amqp_uri = os.environ.get("AMQP_URI", LOCAL_DEFAULTS["AMQP_URI"])
     broker = ThrowawayBroker(amqp_uri)
-    base_url = urlparse(database_url("notify"))
-    db_url = urlunparse(base_url._replace(path=f"/combid_bench_notify_{secrets.token_hex(4)}"))
+    db_url = throwaway_database_url("notify")
     work = Path(tempfile.mkdtemp(prefix="combid-bench-notify-"))
     processes = []
     try:
@@ -264,10 +262,7 @@ def main(argv=None) -> int:
         "--instances", type=int, default=1, help="processi notify (consumatori in concorrenza)"
     )
     args = parser.parse_args(argv)
-    print(
-        f"Macchina: {os.cpu_count()} core, carico medio dell'ultimo minuto {os.getloadavg()[0]:.1f} "
-        "(altri processi attivi falsano soprattutto p99 e max)."
-    )
+    print(machine_line("p99 e max"))
     bench(min(args.rate, 1000), min(args.seconds, 300), args.timeout, max(1, min(args.instances, 4)))
     return 0
 

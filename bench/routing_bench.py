@@ -207,6 +207,22 @@ def bench_in_memory(count: int) -> None:
 # ---- part 2: end to end through a running routing service -----------------------------------------
 
 
+def machine_line(noisy: str = "p99 e max") -> str:
+    """What every benchmark prints first: the cores and the load the figures were taken under."""
+    return (
+        f"Macchina: {os.cpu_count()} core, carico medio dell'ultimo minuto {os.getloadavg()[0]:.1f} "
+        f"(altri processi attivi falsano soprattutto {noisy})."
+    )
+
+
+def throwaway_database_url(service: str) -> str:
+    """A database of its own for one benchmark run, beside the service's (dropped afterwards)."""
+    from shared.migrations import database_url
+
+    base_url = urlparse(database_url(service))
+    return urlunparse(base_url._replace(path=f"/combid_bench_{service}_{secrets.token_hex(4)}"))
+
+
 class ThrowawayBroker:
     """A vhost of its own on the local broker, so the burst meets no other consumer."""
 
@@ -320,7 +336,7 @@ def bench_end_to_end(count: int, timeout: float) -> None:
     from deploy.local.stack import service_argv, stop_pid
     from services.routing.reference.command import load_reference
     from shared.messaging import events_exchange
-    from shared.migrations import database_url, drop_database, upgrade
+    from shared.migrations import drop_database, upgrade
     from shared.queue_tools import declare_topology
 
     amqp_uri = os.environ.get("AMQP_URI", LOCAL_DEFAULTS["AMQP_URI"])
@@ -329,8 +345,7 @@ def bench_end_to_end(count: int, timeout: float) -> None:
     except (RuntimeError, subprocess.SubprocessError, OSError) as exc:
         print(f"\nPart 2 saltata: {exc}")
         return
-    base_url = urlparse(database_url("routing"))
-    db_url = urlunparse(base_url._replace(path=f"/combid_bench_routing_{secrets.token_hex(4)}"))
+    db_url = throwaway_database_url("routing")
     work = Path(tempfile.mkdtemp(prefix="combid-bench-"))
     process = None
     try:
@@ -414,10 +429,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--skip-e2e", action="store_true", help="solo la parte 1")
     args = parser.parse_args(argv)
-    print(
-        f"Macchina: {os.cpu_count()} core, carico medio dell'ultimo minuto {os.getloadavg()[0]:.1f} "
-        "(altri processi attivi falsano soprattutto p99 e max)."
-    )
+    print(machine_line("p99 e max"))
     bench_in_memory(args.decisions)
     if not args.skip_e2e:
         bench_end_to_end(min(args.burst, 10_000), args.timeout)
