@@ -39,6 +39,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 test: lint
+	deploy/local/ensure_chromium.sh
 	$(PY) -m deploy.local.testrun $(PYTEST_ARGS)
 
 # The full fault suite (about 8 minutes): stops RabbitMQ and restarts PostgreSQL under load.

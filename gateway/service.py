@@ -16,6 +16,7 @@ from gateway.api.probes import ProbesApi
 from gateway.api.reports import ReportsApi
 from gateway.api.requests import RequestsApi
 from gateway.api.routing import RoutingApi
+from gateway.ui.console import ConsoleUi
 from shared.telemetry import Telemetry
 
 
@@ -30,6 +31,7 @@ class GatewayService(
     CrmApi,
     AdminApi,
     DocsApi,
+    ConsoleUi,
 ):
     name = "gateway"
     telemetry = Telemetry()  # metrics (HTTP routes), probes, log ids, traces

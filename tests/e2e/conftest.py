@@ -35,9 +35,9 @@ def infra(infra):
     own.teardown()
 
 
-@pytest.fixture(scope="session")
-def stack(infra, tmp_path_factory):
-    stack = Stack(infra, tmp_path_factory.mktemp("stack"))
+def running_stack(infra, tmp):
+    """Start the whole system on ``infra`` (reference data loaded), yield it, stop it."""
+    stack = Stack(infra, tmp)
     for reference in ("services.routing.reference", "services.agenda.reference", "services.notify.offices"):
         subprocess.run([sys.executable, "-m", reference, "load"], env=stack.env, cwd=REPO_ROOT, check=True)
     stack.start_supervisor(die_with_parent=True)
@@ -47,3 +47,8 @@ def stack(infra, tmp_path_factory):
     finally:
         stack.shutdown()
         print(stack.logs())
+
+
+@pytest.fixture(scope="session")
+def stack(infra, tmp_path_factory):
+    yield from running_stack(infra, tmp_path_factory.mktemp("stack"))

@@ -50,7 +50,11 @@ class Route:
         return f"{self.method} {self.url}"
 
 
-def declared_routes(service_cls=GatewayService) -> list[Route]:
+def _is_console(url: str) -> bool:
+    return url == "/ui" or url.startswith("/ui/")
+
+
+def all_routes(service_cls=GatewayService) -> list[Route]:
     """Every HTTP route the gateway service class declares, in a stable order."""
     routes = []
     for name, function in inspect.getmembers(service_cls, inspect.isfunction):
@@ -58,6 +62,16 @@ def declared_routes(service_cls=GatewayService) -> list[Route]:
             if isinstance(entrypoint, HttpRequestHandler):
                 routes.append(Route(entrypoint.method, entrypoint.url, name))
     return sorted(routes, key=lambda route: (route.url, route.method))
+
+
+def declared_routes(service_cls=GatewayService) -> list[Route]:
+    """The API's routes (JSON, problem documents); the console's pages under /ui answer HTML
+    and are checked in test_console_pages.py."""
+    return [route for route in all_routes(service_cls) if not _is_console(route.url)]
+
+
+def console_routes(service_cls=GatewayService) -> list[Route]:
+    return [route for route in all_routes(service_cls) if _is_console(route.url)]
 
 
 def bearer(claims: dict, secret: str = SECRET, **options) -> dict:
