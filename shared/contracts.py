@@ -256,8 +256,14 @@ class CursorField(fields.String):
             return decode_cursor(text)
         except InvalidCursor:
             raise ValidationError(
-                "Cursore non valido: usare il next_cursor di una risposta, così com'è."
+                RuleMessage(
+                    "invalid_cursor", "Cursore non valido: usare il next_cursor di una risposta, così com'è."
+                )
             ) from None
+
+
+# what a search refuses that the document's shapes cannot say (x-business-rules of the route)
+SEARCH_RULES = ("invalid_cursor", "page_with_cursor", "page_too_deep")
 
 
 class SearchFilters(Paging):
@@ -314,11 +320,16 @@ class SearchFilters(Paging):
     def page_or_cursor(self, data, original_data, **kwargs):
         """Numbered pages stop where OFFSET gets slow; a cursor goes on from anywhere."""
         if data.get("cursor") is not None and "page" in original_data:
-            raise ValidationError("Con cursor non si indica la pagina.", field_name="page")
+            raise ValidationError(
+                RuleMessage("page_with_cursor", "Con cursor non si indica la pagina."), field_name="page"
+            )
         if data.get("cursor") is None and (data["page"] - 1) * data["page_size"] >= MAX_OFFSET:
             raise ValidationError(
-                f"Le pagine numerate coprono i primi {_thousands(MAX_OFFSET)} risultati: oltre, "
-                "proseguire con cursor (il next_cursor dell'ultima pagina letta).",
+                RuleMessage(
+                    "page_too_deep",
+                    f"Le pagine numerate coprono i primi {_thousands(MAX_OFFSET)} risultati: oltre, "
+                    "proseguire con cursor (il next_cursor dell'ultima pagina letta).",
+                ),
                 field_name="page",
             )
 
@@ -1258,14 +1269,27 @@ def _join(path: str, key) -> str:
 # ---- loading input at an edge ---------------------------------------------------------
 
 
+class RuleMessage(str):
+    """A refusal that is a rule of the operation, not a shape the document can state: its
+    message with its own machine code (listed in the operation's ``x-business-rules``)
+    instead of ``invalid_field``."""
+
+    code: str
+
+    def __new__(cls, code: str, text: str):
+        message = super().__new__(cls, text)
+        message.code = code
+        return message
+
+
 def load(schema_cls, data: dict, prefix: str = "") -> dict:
     """Load input with a contract schema; shape errors become InvalidInput naming each field."""
     try:
         return schema_cls().load(data)
     except ValidationError as exc:
         errors = []
-        for path, message in _flatten(exc.messages, prefix):
-            errors.append(field_error(path, "invalid_field", message))
+        for path, message, code in _flatten(exc.messages, prefix):
+            errors.append(field_error(path, code, message))
         raise InvalidInput.from_errors(errors) from None
 
 
@@ -1275,12 +1299,13 @@ def _flatten(messages, prefix=""):
             path = f"{prefix}.{key}" if prefix else str(key)
             yield from _flatten(value, path)
     elif isinstance(messages, list) and messages and all(isinstance(m, str) for m in messages):
-        yield prefix, " ".join(_italian(m) for m in messages)
+        code = next((m.code for m in messages if isinstance(m, RuleMessage)), "invalid_field")
+        yield prefix, " ".join(_italian(m) for m in messages), code
     elif isinstance(messages, list):
         for item in messages:
             yield from _flatten(item, prefix)
     else:
-        yield prefix, _italian(str(messages))
+        yield prefix, _italian(str(messages)), getattr(messages, "code", "invalid_field")
 
 
 _MESSAGES_IT = {

@@ -92,10 +92,12 @@ def load_search(query: dict) -> dict:
     return contracts.load(contracts.SearchFilters, query)
 
 
-def refused_fields(query: dict) -> list[str]:
-    with pytest.raises(InvalidInput) as refused:
+def refused(query: dict) -> list[tuple[str, str]]:
+    """(field, code) of each error of a refused search."""
+    with pytest.raises(InvalidInput) as refusal:
         load_search(query)
-    return [error["field"] for error in refused.value.as_problem()["errors"]]
+    assert refusal.value.status == 422
+    return [(error["field"], error["code"]) for error in refusal.value.as_problem()["errors"]]
 
 
 def test_the_search_loads_a_cursor_as_its_sort_key():
@@ -104,19 +106,23 @@ def test_the_search_loads_a_cursor_as_its_sort_key():
 
 
 @pytest.mark.parametrize("cursor", ["x" * 5000, "not a cursor!", raw_cursor([1, "ieri", str(ITEM)]), "\x00"])
-def test_a_hostile_cursor_is_refused_naming_the_field(cursor):
-    assert refused_fields({"cursor": cursor}) == ["cursor"]
+def test_a_hostile_cursor_is_refused_naming_the_field_and_the_rule(cursor):
+    assert refused({"cursor": cursor}) == [("cursor", "invalid_cursor")]
 
 
 def test_a_cursor_and_a_page_number_do_not_go_together():
-    assert refused_fields({"cursor": encode_cursor(WHEN, ITEM), "page": "2"}) == ["page"]
+    assert refused({"cursor": encode_cursor(WHEN, ITEM), "page": "2"}) == [("page", "page_with_cursor")]
 
 
 def test_numbered_pages_cover_the_first_results_only():
     deepest = contracts.MAX_OFFSET // 20
     assert load_search({"page": str(deepest)})["page"] == deepest
-    assert refused_fields({"page": str(deepest + 1)}) == ["page"]
-    assert refused_fields({"page": "101", "page_size": "100"}) == ["page"]
+    assert refused({"page": str(deepest + 1)}) == [("page", "page_too_deep")]
+    assert refused({"page": "101", "page_size": "100"}) == [("page", "page_too_deep")]
+
+
+def test_a_shape_error_keeps_its_generic_code():
+    assert refused({"page": "zero"}) == [("page", "invalid_field")]
 
 
 def test_the_document_says_totals_may_be_estimates_and_how_to_go_deeper():
@@ -130,3 +136,4 @@ def test_the_document_says_totals_may_be_estimates_and_how_to_go_deeper():
     assert result["next_cursor"]["nullable"] is True
     assert cursor["schema"]["maxLength"] == CURSOR_MAX_LENGTH
     assert cursor["schema"]["pattern"] == "^[A-Za-z0-9_-]+$"
+    assert set(search["responses"]["422"]["x-business-rules"]) == set(contracts.SEARCH_RULES)
