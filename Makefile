@@ -50,6 +50,7 @@ bench: install
 	$(PY) bench/routing_bench.py
 	$(PY) bench/agenda_bench.py
 	$(PY) bench/notify_bench.py
+	$(PY) bench/search_bench.py
 
 clean: stop
 	rm -rf var

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.access import (  # noqa: F401 - one definition
     DASHBOARD_LEVELS,
@@ -29,12 +29,24 @@ from shared.access import (  # noqa: F401 - one definition
 from shared.errors import InvalidInput, field_error
 from shared.events import ASSIGNMENT_KINDS
 from shared.identifiers import MATRICOLA_PATTERN
+from shared.paging import CURSOR_MAX_LENGTH, InvalidCursor, decode_cursor
 from shared.vocabulary import CRIC_SECTIONS, HISTORY_STEPS, NOTICE_KINDS, ORIGINS, SLA_DAYS, STATES
 
 IDENTIFIER_KINDS = ("protocollo", "domus", "pensione")
 # Dates outside these bounds are typing mistakes, and would overflow date arithmetic.
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
 MAX_PAGE = 10_000
+# Searches: numbered pages cover the first results (OFFSET reads every row it skips), totals
+# are exact up to a count (services/intake/search.py counts that far, then estimates).
+MAX_OFFSET = 10_000
+COUNT_EXACT_UP_TO = 1000
+
+
+def _thousands(number: int) -> str:
+    """10.000, as Italian readers write it."""
+    return f"{number:,}".replace(",", ".")
+
+
 # The kinds of sede of routing's reference data (a unit test keeps them equal to routing's).
 SEDE_TYPES = (
     "direzione_regionale",
@@ -235,7 +247,44 @@ class Paging(StrictSchema):
     )
 
 
+class CursorField(fields.String):
+    """An opaque cursor of keyset pagination (``shared.paging``), loaded as the sort key it names."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return decode_cursor(text)
+        except InvalidCursor:
+            raise ValidationError(
+                RuleMessage(
+                    "invalid_cursor", "Cursore non valido: usare il next_cursor di una risposta, così com'è."
+                )
+            ) from None
+
+
+# what a search refuses that the document's shapes cannot say (x-business-rules of the route)
+SEARCH_RULES = ("invalid_cursor", "page_with_cursor", "page_too_deep")
+
+
 class SearchFilters(Paging):
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=MAX_PAGE, error="La pagina va da {min} a {max}."),
+        metadata={
+            "description": f"pagina numerata, per i primi {_thousands(MAX_OFFSET)} risultati ((page - 1) × "
+            "page_size); oltre si prosegue con cursor"
+        },
+    )
+    cursor = CursorField(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "prosegue dopo l'ultima richiesta della pagina che ha dato questo "
+            "next_cursor (stesso ordine delle pagine numerate, a qualsiasi profondità); non si usa con page",
+            "maxLength": CURSOR_MAX_LENGTH,
+            "pattern": "^[A-Za-z0-9_-]+$",
+        },
+    )
     matricola = Line(20)
     subject = Line(60)
     state = fields.String(
@@ -266,6 +315,23 @@ class SearchFilters(Paging):
     opened_to = Day()
     updated_from = Day()
     updated_to = Day()
+
+    @validates_schema(pass_original=True)
+    def page_or_cursor(self, data, original_data, **kwargs):
+        """Numbered pages stop where OFFSET gets slow; a cursor goes on from anywhere."""
+        if data.get("cursor") is not None and "page" in original_data:
+            raise ValidationError(
+                RuleMessage("page_with_cursor", "Con cursor non si indica la pagina."), field_name="page"
+            )
+        if data.get("cursor") is None and (data["page"] - 1) * data["page_size"] >= MAX_OFFSET:
+            raise ValidationError(
+                RuleMessage(
+                    "page_too_deep",
+                    f"Le pagine numerate coprono i primi {_thousands(MAX_OFFSET)} risultati: oltre, "
+                    "proseguire con cursor (il next_cursor dell'ultima pagina letta).",
+                ),
+                field_name="page",
+            )
 
 
 class CommentInput(StrictSchema):
@@ -638,9 +704,20 @@ class RequestSummary(Schema):
 
 class SearchResult(Schema):
     items = _list(fields.Nested(RequestSummary))
-    page = _int()
+    page = _int(nullable=True, description="null: pagina chiesta con cursor")
     page_size = _int()
-    total = _int()
+    total = _int(
+        description=f"richieste trovate: esatte fino a {_thousands(COUNT_EXACT_UP_TO)}, "
+        "oltre una stima (total_is_estimate)"
+    )
+    total_is_estimate = _bool(
+        description="true: total è la stima del database (le richieste sono più di "
+        f"{_thousands(COUNT_EXACT_UP_TO)}), non un conteggio"
+    )
+    next_cursor = _text(
+        nullable=True,
+        description="da passare come cursor per la pagina seguente; null: non ce ne sono altre",
+    )
 
 
 class CaseIdentifierOutput(Schema):
@@ -1192,14 +1269,27 @@ def _join(path: str, key) -> str:
 # ---- loading input at an edge ---------------------------------------------------------
 
 
+class RuleMessage(str):
+    """A refusal that is a rule of the operation, not a shape the document can state: its
+    message with its own machine code (listed in the operation's ``x-business-rules``)
+    instead of ``invalid_field``."""
+
+    code: str
+
+    def __new__(cls, code: str, text: str):
+        message = super().__new__(cls, text)
+        message.code = code
+        return message
+
+
 def load(schema_cls, data: dict, prefix: str = "") -> dict:
     """Load input with a contract schema; shape errors become InvalidInput naming each field."""
     try:
         return schema_cls().load(data)
     except ValidationError as exc:
         errors = []
-        for path, message in _flatten(exc.messages, prefix):
-            errors.append(field_error(path, "invalid_field", message))
+        for path, message, code in _flatten(exc.messages, prefix):
+            errors.append(field_error(path, code, message))
         raise InvalidInput.from_errors(errors) from None
 
 
@@ -1209,12 +1299,13 @@ def _flatten(messages, prefix=""):
             path = f"{prefix}.{key}" if prefix else str(key)
             yield from _flatten(value, path)
     elif isinstance(messages, list) and messages and all(isinstance(m, str) for m in messages):
-        yield prefix, " ".join(_italian(m) for m in messages)
+        code = next((m.code for m in messages if isinstance(m, RuleMessage)), "invalid_field")
+        yield prefix, " ".join(_italian(m) for m in messages), code
     elif isinstance(messages, list):
         for item in messages:
             yield from _flatten(item, prefix)
     else:
-        yield prefix, _italian(str(messages))
+        yield prefix, _italian(str(messages)), getattr(messages, "code", "invalid_field")
 
 
 _MESSAGES_IT = {

@@ -159,6 +159,7 @@ class RequestsApi(GatewayBase):
         "Storico (richiedenti) e coda di lavoro (operatori), con filtri e paginazione",
         query=contracts.SearchFilters,
         output=contracts.SearchResult,
+        rules={422: contracts.SEARCH_RULES},
         links=request_links(
             "$response.body#/items/0/id", "GetRequest", "TakeInCharge", "Reply", "Close", "FollowUp"
         ),

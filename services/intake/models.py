@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, Sequence, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, Sequence, String, Text
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -18,17 +19,42 @@ class Base(DeclarativeBase):
 
 
 protocol_sequence = Sequence("request_protocol_seq", metadata=Base.metadata)
+PLACE_AND_STATE = ["assigned_sede", "assigned_region", "state", "origin"]
 
 
 class Request(Base):
     __tablename__ = "requests"
+    # the searches' indexes (migration 0010): a scope or filter, then the order of every list,
+    # with the columns the searches also filter on included (read without visiting the table)
+    __table_args__ = tuple(
+        Index(f"ix_requests_{name}", *columns, sql_text("updated_at DESC"), "id", postgresql_include=included)
+        for name, columns, included in (
+            ("updated", (), []),
+            ("state_updated", ("state",), ["origin"]),
+            ("sede_updated", ("assigned_sede",), ["state", "origin", "assigned_queue"]),
+            ("sede_state_updated", ("assigned_sede", "state"), ["origin", "assigned_queue"]),
+            ("region_updated", ("assigned_region",), ["state", "origin", "assigned_kind"]),
+            ("region_state_updated", ("assigned_region", "state"), ["origin", "assigned_kind"]),
+            ("matricola_updated", ("matricola",), PLACE_AND_STATE),
+            ("consulente_updated", ("consulente_codice_fiscale",), PLACE_AND_STATE),
+            ("citizen_updated", ("citizen_codice_fiscale",), PLACE_AND_STATE),
+            ("patronato_updated", ("patronato_ente", "patronato_ufficio"), ["state", "origin"]),
+        )
+    ) + (
+        Index(
+            "ix_requests_subject_created",
+            "subject_code",
+            "created_at",
+            postgresql_include=["updated_at", "id", *PLACE_AND_STATE],
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     protocol: Mapped[str] = mapped_column(String(40), unique=True)
     origin: Mapped[str] = mapped_column(String(20), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     profile: Mapped[str] = mapped_column(String(30))
-    subject_code: Mapped[str] = mapped_column(String(60), index=True)
+    subject_code: Mapped[str] = mapped_column(String(60))
     catalog_version: Mapped[str] = mapped_column(String(40))
     area: Mapped[str] = mapped_column(String(40))
     # the CRIC section a referente regionale's question (or a scheda Linea INPS) concerns
@@ -38,9 +64,9 @@ class Request(Base):
     sla_days: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: outbound, not measured
     text: Mapped[str] = mapped_column(Text)
     case_identifier: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
-    citizen_codice_fiscale: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    citizen_codice_fiscale: Mapped[str | None] = mapped_column(String(16), nullable=True)
     citizen_cap: Mapped[str | None] = mapped_column(String(5), nullable=True)
-    matricola: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
+    matricola: Mapped[str | None] = mapped_column(String(10), nullable=True)
     patronato_ente: Mapped[str | None] = mapped_column(String(20), nullable=True)
     patronato_ufficio: Mapped[str | None] = mapped_column(String(20), nullable=True)
     contacts: Mapped[dict] = mapped_column(JSONB, default=dict)
@@ -51,7 +77,7 @@ class Request(Base):
     requester_name: Mapped[str] = mapped_column(String(200), default="")
     requester_role: Mapped[str] = mapped_column(String(30), default="")
     # the intermediary (consulente) who wrote, for the officials' "by consulente" queue
-    consulente_codice_fiscale: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    consulente_codice_fiscale: Mapped[str | None] = mapped_column(String(16), nullable=True)
     external_message_id: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
     first_answer_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     answers_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -61,10 +87,10 @@ class Request(Base):
     outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
     booking_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    state: Mapped[str] = mapped_column(String(20), index=True)
+    state: Mapped[str] = mapped_column(String(20))
     assignment: Mapped[dict | None] = mapped_column(JSONB, nullable=True)
-    assigned_sede: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
-    assigned_region: Mapped[str | None] = mapped_column(String(60), nullable=True, index=True)
+    assigned_sede: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    assigned_region: Mapped[str | None] = mapped_column(String(60), nullable=True)
     # the work queue inside the structure (area, or CRIC section) and the kind of place
     assigned_queue: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     assigned_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
@@ -72,7 +98,7 @@ class Request(Base):
     # last time the unrouted-request sweep re-sent request_submitted (services/intake/sweep.py)
     resubmitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="request", order_by="Attachment.created_at"

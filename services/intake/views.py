@@ -10,21 +10,21 @@ is limited to.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from services.intake import search as search_module
 from services.intake.catalog import Catalog
-from services.intake.models import OWNERSHIP_COLUMNS, Attachment, Request
+from services.intake.models import Attachment, Request
 from services.intake.rules.conversation import facts_of, next_actions
 from services.intake.rules.visibility import assignment_shown
 from shared import access
 from shared.access import Caller
-from shared.clock import ROME
 from shared.errors import NotFound
 from shared.vocabulary import ORIGIN_CONTACT_CENTER, ORIGIN_SEDE
 
-MAX_PAGE_SIZE = 100
+MAX_PAGE_SIZE = search_module.MAX_PAGE_SIZE
 MAX_CHAINED = 200  # replies to one request shown in its detail (a conversation, not a feed)
 # Clients download through the gateway, which asks ``attachment_download`` each time (see there).
 DOWNLOAD_PATH = "/api/v1/requests/{request_id}/attachments/{attachment_id}"
@@ -223,38 +223,10 @@ def summary(request: Request, catalog: Catalog) -> dict:
 
 def scope_condition(scope: access.Scope):
     """The requests of ``scope`` as SQL: the same facts ``access.can_read`` checks."""
-    return access.sql_condition(scope, OWNERSHIP_COLUMNS)
-
-
-def _day_start(day) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=ROME)
+    return search_module.scope_condition(scope)
 
 
 def search(session, catalog: Catalog, scope: access.Scope, filters: dict) -> dict:
     """History (requesters) and work queue (officials) within ``scope``, newest update
-    first, paginated."""
-    query = select(Request).where(scope_condition(scope))
-    exact = {
-        "matricola": Request.matricola,
-        "subject": Request.subject_code,
-        "state": Request.state,
-        "origin": Request.origin,
-        "codice_fiscale": Request.citizen_codice_fiscale,
-        "consulente": Request.consulente_codice_fiscale,
-        "queue": Request.assigned_queue,
-    }
-    for name, column in exact.items():
-        if filters.get(name):
-            query = query.where(column == filters[name])
-    # date filters are calendar days in Rome, both ends included
-    for name, column in (("opened", Request.created_at), ("updated", Request.updated_at)):
-        if filters.get(f"{name}_from"):
-            query = query.where(column >= _day_start(filters[f"{name}_from"]))
-        if filters.get(f"{name}_to"):
-            query = query.where(column < _day_start(filters[f"{name}_to"] + timedelta(days=1)))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    page, size = filters.get("page", 1), min(filters.get("page_size", 20), MAX_PAGE_SIZE)
-    rows = session.scalars(
-        query.order_by(Request.updated_at.desc(), Request.id).offset((page - 1) * size).limit(size)
-    ).all()
-    return {"items": [summary(r, catalog) for r in rows], "page": page, "page_size": size, "total": total}
+    first: a page by number or after a cursor (services/intake/search.py)."""
+    return search_module.search(session, catalog, scope, filters, summary)

@@ -91,6 +91,10 @@ def test_a_plain_request_id_becomes_the_correlation_id(stack, infra):
         ({"updated_from": "0001-01-01"}, "updated_from"),
         ({"page": "99999999999999999999"}, "page"),
         ({"page": "10001"}, "page"),
+        ({"page": "501"}, "page"),  # past the first 10,000 results: a cursor goes there
+        ({"cursor": "x" * 5000}, "cursor"),
+        ({"cursor": "bm90LWEtY3Vyc29y"}, "cursor"),
+        ({"cursor": "WzEsIjk5OTktMTItMzFUMDA6MDA6MDArMDA6MDAiLCInOyBEUk9QIFRBQkxFIHJlcXVlc3RzIl0"}, "cursor"),
         ({"matricola": "70\x0012345678"}, "matricola"),
         ({"codice_fiscale": "x" * 5000}, "codice_fiscale"),
     ],

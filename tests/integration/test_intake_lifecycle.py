@@ -359,8 +359,11 @@ def test_search_filters_and_pages_within_scope(rpc, unique):
     caller = operatore(unique)
     ids = [rpc.submit_request(caller, submission(text=f"domanda {i}"))["id"] for i in range(3)]
     page = rpc.search_requests(caller, {"page_size": 2})
-    assert page["total"] == 3 and len(page["items"]) == 2
+    assert page["total"] == 3 and len(page["items"]) == 2 and page["total_is_estimate"] is False
     assert rpc.search_requests(caller, {"page": 2, "page_size": 2})["items"][0]["id"] in ids
+    after = rpc.search_requests(caller, {"cursor": page["next_cursor"], "page_size": 2})
+    assert sorted(item["id"] for item in page["items"] + after["items"]) == sorted(ids)
+    assert len(after["items"]) == 1 and after["next_cursor"] is None and after["page"] is None
     assert rpc.search_requests(caller, {"state": "closed"})["total"] == 0
     assert rpc.search_requests(caller, {"opened_from": "2026-03-02", "opened_to": "2026-03-02"})["total"] == 3
     assert rpc.search_requests(caller, {"opened_from": "2026-03-03"})["total"] == 0

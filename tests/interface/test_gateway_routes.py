@@ -590,7 +590,15 @@ CASES = {
         OFFICIAL,
         ("intake", "search_requests"),
         ({"state": "open", "origin": "patronato", "page": "2"},),
-        {"items": [SUMMARY], "page": 2, "page_size": 20, "total": 21},
+        {
+            "items": [SUMMARY],
+            "page": 2,
+            "page_size": 20,
+            "total": 21,
+            "total_is_estimate": False,
+            "next_cursor": "WzEsIjIwMjYtMDMtMDJUMDk6MDA6MDArMDA6MDAiLCIxYjRlMjhiYS0yZmExLTExZDItODgzZi0w"
+            "MDE2ZDNjY2E0MjciXQ",
+        },
         request={"params": {"state": "open", "origin": "patronato", "page": "2"}},
     ),
     ("GET", "/api/v1/requests/<string:request_id>"): Case(
