@@ -124,7 +124,8 @@ def row(
     ]
 
 
-def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> None:
+def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> float | None:
+    """Returns the deliveries recorded per second (None if the warm-up did not finish)."""
     from deploy.local.stack import service_argv, smtp_sink_argv, stop_pid, wait_for_port
     from shared.messaging import events_exchange
     from shared.migrations import drop_database, upgrade
@@ -159,11 +160,13 @@ def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> No
             COMBID_ENV="development",
         )
         log = open(work / "notify.log", "wb")
-        processes.append(
-            subprocess.Popen(
-                service_argv("notify"), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+        # several instances consume from the same queues (competing consumers)
+        for _ in range(instances):
+            processes.append(
+                subprocess.Popen(
+                    service_argv("notify"), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+                )
             )
-        )
 
         # warm-up (not measured): the service starts, opens its pools
         warm = [str(uuid.uuid4()) for _ in range(20)]
@@ -176,7 +179,9 @@ def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> No
             time.sleep(0.5)
         else:
             print(f"riscaldamento non concluso: log in {work}")
-            return
+            return None
+        # every instance has started consuming (the warm-up may have met the first one only)
+        time.sleep(3.0 if instances > 1 else 0.0)
 
         count = int(rate * seconds)
         keys = [str(uuid.uuid4()) for _ in range(count)]
@@ -245,6 +250,7 @@ def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> No
             f"Notifiche scritte: {notices:,} (attese {count + len(warm):,}); e-mail non inviate: "
             f"{count - len(latencies):,}."
         )
+        return len(latencies) / span if span > 0 else None
     finally:
         for process in reversed(processes):
             stop_pid(process.pid)
