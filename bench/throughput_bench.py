@@ -122,7 +122,42 @@ class CpuMeter:
         return {s: (self.after[s] - self.before[s]) * 1000 / max(1, items) for s in self.pids}
 
 
-def bench_submissions(stack: BenchStack, seconds: float) -> list[dict]:
+class Profiles:
+    """py-spy (``--profile DIR``) on every service process during one load: collapsed stacks
+    in DIR/<service>-<pid>.txt, the hottest frames printed at the end."""
+
+    def __init__(self, stack: BenchStack, directory: Path | None, seconds: float):
+        self.stack, self.directory, self.seconds = stack, directory, seconds
+        self.processes = []
+
+    def __enter__(self):
+        if self.directory is None:
+            return self
+        import shutil
+        import subprocess
+
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for service, pids in self.stack.pids().items():
+            for pid in pids:
+                out = self.directory / f"{service}-{pid}.txt"
+                argv = [spy, "record", "--nonblocking", "-r", "50", "-d", str(int(self.seconds)), "-p"]
+                argv += [str(pid), "-f", "raw", "-o", str(out)]
+                self.processes.append(
+                    subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                )
+        return self
+
+    def __exit__(self, *exc):
+        for process in self.processes:
+            process.wait(self.seconds + 30)
+        if self.directory is not None:
+            from bench.profile_summary import summarise
+
+            summarise(self.directory)
+
+
+def bench_submissions(stack: BenchStack, seconds: float, profile: Path | None = None) -> list[dict]:
     url = f"{stack.url}/api/v1/requests"
     headers = {"Authorization": f"Bearer {token()}"}
     health = f"{stack.url}/health"
@@ -149,7 +184,10 @@ def bench_submissions(stack: BenchStack, seconds: float) -> list[dict]:
     ]
     results, cpu_rows = [], []
     for clients in (1, 4, 16):
-        with CpuMeter(stack) as meter:
+        with (
+            CpuMeter(stack) as meter,
+            Profiles(stack, profile if clients == 16 else None, seconds),
+        ):
             run = loadgen.closed_loop(clients, seconds, "POST", url, headers, loadgen.new_submission)
             time.sleep(1.0)  # the events of the last submissions are consumed too
         summary = run.summary()
@@ -265,6 +303,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rate", type=float, default=50.0, help="invii al secondo della prova a ritmo")
     parser.add_argument("--paced-seconds", type=float, default=None, help="durata della prova a ritmo")
     parser.add_argument("--burst", type=int, default=None, help="eventi della prova di scalabilità")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="cartella: py-spy su ogni servizio durante i 16 client"
+    )
     parser.add_argument("--scale", default="", help='istanze per servizio nello stack, es. "gateway=2"')
     args = parser.parse_args(argv)
     parts = {p.strip() for p in args.only.split(",")}
@@ -280,7 +321,7 @@ def main(argv=None) -> int:
             stack.start(say=lambda message: print(f"  stack: {message}", flush=True))
             print(f"Stack pronto su {stack.url}; processi: {stack.pids()}")
             if "submissions" in parts:
-                bench_submissions(stack, seconds)
+                bench_submissions(stack, seconds, args.profile)
             if "paced" in parts:
                 bench_paced(stack, min(args.rate, 200.0), paced_seconds, drain=60.0)
         finally:
