@@ -47,6 +47,26 @@ def machine_busy() -> tuple[float, float]:
     return sum(values) - idle, sum(values)
 
 
+class CpuShare:
+    """CPU of some processes, in cores, and the machine's busy share, between start and stop."""
+
+    def __init__(self, pids):
+        self.pids = list(pids)
+        self.started = time.monotonic()
+        self.cpu = sum(process_cpu_seconds(pid) for pid in self.pids)
+        self.machine = machine_busy()
+
+    def line(self, what: str) -> str:
+        seconds = time.monotonic() - self.started
+        cores = (sum(process_cpu_seconds(pid) for pid in self.pids) - self.cpu) / max(seconds, 1e-6)
+        busy, total = machine_busy()
+        share = (busy - self.machine[0]) / max(1, total - self.machine[1])
+        return (
+            f"CPU durante la prova: {what} {cores:.2f} core; macchina occupata {share * 100:.0f}% "
+            f"({os.cpu_count()} core: quanto resta è di PostgreSQL, RabbitMQ, del benchmark e degli altri)."
+        )
+
+
 class BenchStack:
     """``start()`` / ``stop()``; ``url``, ``database_url(service)``, ``pids()``."""
 

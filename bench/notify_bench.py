@@ -185,6 +185,10 @@ def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> fl
 
         count = int(rate * seconds)
         keys = [str(uuid.uuid4()) for _ in range(count)]
+        from bench.bench_stack import CpuShare
+
+        cpu = CpuShare(process.pid for process in processes[1:])
+        sink_cpu = CpuShare([processes[0].pid])
         published = paced(broker.uri, [(key, submitted(key)) for key in keys], "request_submitted", rate)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -193,6 +197,8 @@ def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> fl
                 break
             time.sleep(0.5)
         done, notices = recorded(db_url)
+        cpu_line = cpu.line(f"{instances} processi notify" if instances > 1 else "il processo notify")
+        cpu_line += " " + sink_cpu.line("sink SMTP").split(";")[0].replace("CPU durante la prova: ", "")
         latencies = [
             (done[key][0] - wall).total_seconds() * 1000
             for key, (_, wall) in published.items()
@@ -250,6 +256,7 @@ def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> fl
             f"Notifiche scritte: {notices:,} (attese {count + len(warm):,}); e-mail non inviate: "
             f"{count - len(latencies):,}."
         )
+        print(cpu_line)
         return len(latencies) / span if span > 0 else None
     finally:
         for process in reversed(processes):

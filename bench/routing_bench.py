@@ -388,8 +388,12 @@ def bench_end_to_end(count: int, timeout: float, instances: int = 1) -> float | 
         time.sleep(3.0 if instances > 1 else 0.0)
 
         messages = [(key, submitted_envelope(key)) for key in (str(uuid.uuid4()) for _ in range(count))]
+        from bench.bench_stack import CpuShare
+
+        cpu = CpuShare(process.pid for process in processes)
         published = burst(broker.uri, messages, events_exchange, "request_submitted")
         collector.wait_for(len(warm) + count, timeout)
+        cpu_line = cpu.line(f"{instances} processi routing" if instances > 1 else "il processo routing")
         collector.stopping.set()
         collector.join(5)
 
@@ -417,6 +421,7 @@ def bench_end_to_end(count: int, timeout: float, instances: int = 1) -> float | 
             "La latenza comprende consumo, decisione, transazione (inbox + decisione + outbox) e il relay "
             "dell'outbox."
         )
+        print(cpu_line)
         return float(routed_row[2].replace(",", "")) if routed_row[2] != "-" else None
     finally:
         for process in processes:
