@@ -67,6 +67,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_ATTEMPTS = 5
 BATCH_SIZE = 200
+# the services' relay timer: only the safety net now that a commit wakes the relay (an idle
+# round is a few statements; five services polling five times a second cost a busy machine)
+RELAY_INTERVAL_SECONDS = 1.0
 # pg advisory lock key of the relay (any constant: each service has its own database)
 RELAY_LOCK_KEY = 0x636F6D626964  # "combid"
 
