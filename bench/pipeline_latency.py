@@ -106,3 +106,30 @@ def p95_of(found, step: str) -> float | None:
         if values.get(step) and values.get("submitted")
     )
     return percentile(latencies, 0.95) if latencies else None
+
+
+def wait_drained(urls: dict[str, str], timeout: float) -> bool:
+    """Until every request intake holds has its "inoltrata" e-mail recorded by notify (the
+    pipeline has caught up with an earlier load), or ``timeout``; whether it did."""
+    deadline = time.monotonic() + timeout
+    while True:
+        submitted = _scalar(urls["intake"], "SELECT count(*) FROM requests")
+        mailed = _scalar(
+            urls["notify"],
+            "SELECT count(*) FROM deliveries WHERE channel = 'email' AND template = 'request_routed'"
+            " AND status <> 'queued'",
+        )
+        if mailed >= submitted:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1.0)
+
+
+def _scalar(url: str, statement: str) -> int:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text(statement)).scalar() or 0
+    finally:
+        engine.dispose()
