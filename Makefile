@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=23.2"
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -46,8 +46,10 @@ test: lint
 faults: install
 	$(PY) -m deploy.local.testrun tests/faults/test_outages.py -m faults_full $(PYTEST_ARGS)
 
+# submissions, end-to-end latency and scaling (issue 13); BENCH_ARGS=--quick for shorter runs
 bench: install
-	$(PY) bench/routing_bench.py
+	$(PY) bench/throughput_bench.py $(BENCH_ARGS)
+	$(PY) bench/routing_bench.py --skip-e2e
 	$(PY) bench/agenda_bench.py
 	$(PY) bench/notify_bench.py
 	$(PY) bench/search_bench.py

@@ -124,7 +124,8 @@ def row(
     ]
 
 
-def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> None:
+def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> float | None:
+    """Returns the deliveries recorded per second (None if the warm-up did not finish)."""
     from deploy.local.stack import service_argv, smtp_sink_argv, stop_pid, wait_for_port
     from shared.messaging import events_exchange
     from shared.migrations import drop_database, upgrade
@@ -159,11 +160,13 @@ def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> No
             COMBID_ENV="development",
         )
         log = open(work / "notify.log", "wb")
-        processes.append(
-            subprocess.Popen(
-                service_argv("notify"), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+        # several instances consume from the same queues (competing consumers)
+        for _ in range(instances):
+            processes.append(
+                subprocess.Popen(
+                    service_argv("notify"), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+                )
             )
-        )
 
         # warm-up (not measured): the service starts, opens its pools
         warm = [str(uuid.uuid4()) for _ in range(20)]
@@ -176,10 +179,16 @@ def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> No
             time.sleep(0.5)
         else:
             print(f"riscaldamento non concluso: log in {work}")
-            return
+            return None
+        # every instance has started consuming (the warm-up may have met the first one only)
+        time.sleep(3.0 if instances > 1 else 0.0)
 
         count = int(rate * seconds)
         keys = [str(uuid.uuid4()) for _ in range(count)]
+        from bench.bench_stack import CpuShare
+
+        cpu = CpuShare(process.pid for process in processes[1:])
+        sink_cpu = CpuShare([processes[0].pid])
         published = paced(broker.uri, [(key, submitted(key)) for key in keys], "request_submitted", rate)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -188,6 +197,8 @@ def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> No
                 break
             time.sleep(0.5)
         done, notices = recorded(db_url)
+        cpu_line = cpu.line(f"{instances} processi notify" if instances > 1 else "il processo notify")
+        cpu_line += " " + sink_cpu.line("sink SMTP").split(";")[0].replace("CPU durante la prova: ", "")
         latencies = [
             (done[key][0] - wall).total_seconds() * 1000
             for key, (_, wall) in published.items()
@@ -245,6 +256,8 @@ def bench(rate: float, seconds: float, timeout: float, instances: int = 1) -> No
             f"Notifiche scritte: {notices:,} (attese {count + len(warm):,}); e-mail non inviate: "
             f"{count - len(latencies):,}."
         )
+        print(cpu_line)
+        return len(latencies) / span if span > 0 else None
     finally:
         for process in reversed(processes):
             stop_pid(process.pid)

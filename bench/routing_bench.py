@@ -332,7 +332,8 @@ def latency_row(
     ]
 
 
-def bench_end_to_end(count: int, timeout: float) -> None:
+def bench_end_to_end(count: int, timeout: float, instances: int = 1) -> float | None:
+    """Part 2; returns the decisions per second of the burst (None if it did not run)."""
     from deploy.local.stack import service_argv, stop_pid
     from services.routing.reference.command import load_reference
     from shared.messaging import events_exchange
@@ -344,10 +345,10 @@ def bench_end_to_end(count: int, timeout: float) -> None:
         broker = ThrowawayBroker(amqp_uri)
     except (RuntimeError, subprocess.SubprocessError, OSError) as exc:
         print(f"\nPart 2 saltata: {exc}")
-        return
+        return None
     db_url = throwaway_database_url("routing")
     work = Path(tempfile.mkdtemp(prefix="combid-bench-"))
-    process = None
+    processes = []
     try:
         declare_topology(broker.uri)
         upgrade("routing", db_url)
@@ -360,9 +361,13 @@ def bench_end_to_end(count: int, timeout: float) -> None:
 
         env = dict(os.environ, AMQP_URI=broker.uri, ROUTING_DATABASE_URL=db_url, LOG_LEVEL="WARNING")
         log = open(work / "routing.log", "wb")
-        process = subprocess.Popen(
-            service_argv("routing"), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
-        )
+        # several instances consume from the same queue (competing consumers)
+        processes = [
+            subprocess.Popen(
+                service_argv("routing"), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+            )
+            for _ in range(instances)
+        ]
 
         collector = Collector(broker.uri, routed, lambda body: body["payload"]["request_id"])
         collector.start()
@@ -378,11 +383,17 @@ def bench_end_to_end(count: int, timeout: float) -> None:
                 "\nPart 2 interrotta: il servizio non ha instradato il riscaldamento; "
                 f"log in {work / 'routing.log'}"
             )
-            return
+            return None
+        # every instance has started consuming (the warm-up may have met the first one only)
+        time.sleep(3.0 if instances > 1 else 0.0)
 
         messages = [(key, submitted_envelope(key)) for key in (str(uuid.uuid4()) for _ in range(count))]
+        from bench.bench_stack import CpuShare
+
+        cpu = CpuShare(process.pid for process in processes)
         published = burst(broker.uri, messages, events_exchange, "request_submitted")
         collector.wait_for(len(warm) + count, timeout)
+        cpu_line = cpu.line(f"{instances} processi routing" if instances > 1 else "il processo routing")
         collector.stopping.set()
         collector.join(5)
 
@@ -399,21 +410,21 @@ def bench_end_to_end(count: int, timeout: float) -> None:
 
         base_row = latency_row("baseline: broker hop only", base_published, baseline_collector.received, None)
         base_p50 = float(base_row[3]) if base_row[3] != "-" else None
+        routed_row = latency_row("routing: publish → request_routed", published, collector.received, base_p50)
         print_table(
             f"Part 2 — end to end, burst of {count:,} request_submitted → request_routed "
-            "(routing as a process, max_workers 10)",
+            f"(routing: {instances} process{'es' if instances > 1 else ''})",
             ["case", "received", "per second", "p50 ms", "p90 ms", "p99 ms", "max ms", "p50 / baseline"],
-            [
-                base_row,
-                latency_row("routing: publish → request_routed", published, collector.received, base_p50),
-            ],
+            [base_row, routed_row],
         )
         print(
             "La latenza comprende consumo, decisione, transazione (inbox + decisione + outbox) e il relay "
-            "dell'outbox, che pubblica ogni 0,2 s."
+            "dell'outbox."
         )
+        print(cpu_line)
+        return float(routed_row[2].replace(",", "")) if routed_row[2] != "-" else None
     finally:
-        if process is not None:
+        for process in processes:
             stop_pid(process.pid)
         drop_database(db_url)
         broker.remove()
@@ -428,11 +439,12 @@ def main(argv=None) -> int:
         "--timeout", type=float, default=120.0, help="attesa massima della parte 2, in secondi"
     )
     parser.add_argument("--skip-e2e", action="store_true", help="solo la parte 1")
+    parser.add_argument("--instances", type=int, default=1, help="processi routing della parte 2")
     args = parser.parse_args(argv)
     print(machine_line("p99 e max"))
     bench_in_memory(args.decisions)
     if not args.skip_e2e:
-        bench_end_to_end(min(args.burst, 10_000), args.timeout)
+        bench_end_to_end(min(args.burst, 10_000), args.timeout, max(1, min(args.instances, 4)))
     return 0
 
 

@@ -11,6 +11,7 @@ what they refuse is listed in the document as the operation's business-rule answ
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 
@@ -1215,6 +1216,14 @@ class CrmAuditOutput(Schema):
 # ---- dumping an answer --------------------------------------------------------------------
 
 
+@functools.cache
+def _instance(schema_cls, many: bool = False):
+    """One instance per schema class (and ``many``): building one copies every declared
+    field, on every request otherwise. Loading and dumping keep no state on the instance
+    (marshmallow 4 has no context), so green threads share it."""
+    return schema_cls(many=many)
+
+
 def dump(schema_cls, data, *, many: bool = False):
     """``data`` through ``schema_cls``: what the schema declares, nothing else.
 
@@ -1222,12 +1231,12 @@ def dump(schema_cls, data, *, many: bool = False):
     ``"path: undeclared"`` for a field the schema does not declare (dropped), ``"path: null"``
     for a None where the schema does not allow null.
     """
-    schema = schema_cls(many=many) if isinstance(schema_cls, type) else schema_cls
+    schema = _instance(schema_cls, many) if isinstance(schema_cls, type) else schema_cls
     return schema.dump(data), mismatches(schema_cls, data, many=many)
 
 
 def mismatches(schema_cls, data, *, many: bool = False, path: str = "") -> list[str]:
-    schema = schema_cls() if isinstance(schema_cls, type) else schema_cls
+    schema = _instance(schema_cls) if isinstance(schema_cls, type) else schema_cls
     if many:
         if not isinstance(data, list | tuple):
             return [f"{path or '$'}: not a list"]
@@ -1285,7 +1294,7 @@ class RuleMessage(str):
 def load(schema_cls, data: dict, prefix: str = "") -> dict:
     """Load input with a contract schema; shape errors become InvalidInput naming each field."""
     try:
-        return schema_cls().load(data)
+        return _instance(schema_cls).load(data)
     except ValidationError as exc:
         errors = []
         for path, message, code in _flatten(exc.messages, prefix):

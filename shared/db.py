@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from nameko import config
 from nameko.extensions import DependencyProvider
 from sqlalchemy import DateTime, Integer, String, Text, create_engine, text
-from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from shared import metrics
+from shared.upsert import insert
 
 
 class KernelBase(DeclarativeBase):
@@ -127,7 +128,10 @@ class Database(DependencyProvider):
 
     def setup(self):
         cooperative_psycopg()
-        self.engine = make_engine(config[self.url_key], pool_size=int(config.get("DB_POOL_SIZE", 5)))
+        # a connection kept for each worker: a smaller pool opens and closes its overflow
+        # connections under load, and a PostgreSQL backend costs milliseconds to start
+        workers = int(config.get("max_workers", 10))
+        self.engine = make_engine(config[self.url_key], pool_size=int(config.get("DB_POOL_SIZE", workers)))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def stop(self):

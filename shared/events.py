@@ -17,6 +17,7 @@ half-applied. The list of event types lives here and nowhere else.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -422,9 +423,17 @@ class Event:
         return message
 
 
+@functools.cache
+def _schema(schema_cls: type[Schema]) -> Schema:
+    """One instance per schema class: building one copies every declared field, and this
+    runs for every event published and consumed. Loading and dumping keep no state on the
+    instance (marshmallow 4 has no context), so green threads share it."""
+    return schema_cls()
+
+
 def _payload_schema(event_type: str, version: int) -> Schema:
     try:
-        return EVENT_SCHEMAS[(event_type, version)]()
+        return _schema(EVENT_SCHEMAS[(event_type, version)])
     except KeyError:
         raise InvalidEvent(
             "unknown_event_version", f"tipo di evento o versione sconosciuti: {event_type} v{version}"
@@ -479,7 +488,7 @@ def parse_event(message: dict) -> Event:
     if not isinstance(message, dict):
         raise InvalidEvent("invalid_envelope", "il messaggio non è un oggetto JSON")
     try:
-        envelope = EnvelopeSchema().load(message)
+        envelope = _schema(EnvelopeSchema).load(message)
     except ValidationError as exc:
         raise InvalidEvent("invalid_envelope", exc.messages) from exc
     schema = _payload_schema(envelope["type"], envelope["version"])

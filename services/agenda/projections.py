@@ -11,11 +11,11 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import case, func
-from sqlalchemy.dialects.postgresql import insert
 
 from services.agenda.models import BookingEligibility
 from services.agenda.rules.eligibility import booking_allowed, booking_possible_from, is_closed
 from shared.errors import NotFound
+from shared.upsert import insert  # cached compiled SQL (shared/upsert.py)
 
 ROWS = BookingEligibility.__table__
 

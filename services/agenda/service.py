@@ -18,7 +18,7 @@ from shared.consumer import event_handler
 from shared.contracts import load
 from shared.db import Database
 from shared.ops import service_status
-from shared.outbox import OutboxRelay
+from shared.outbox import RELAY_INTERVAL_SECONDS, OutboxRelay
 from shared.rpc import rpc
 from shared.telemetry import Telemetry
 
@@ -155,7 +155,7 @@ class AgendaService:
         with self.db.begin() as session:
             return use_cases.emit_due_reminders(session, self.settings, self.clock.now())
 
-    @timer(interval=0.2)
+    @timer(interval=RELAY_INTERVAL_SECONDS)
     def relay_outbox(self):
         self.outbox.relay()
 

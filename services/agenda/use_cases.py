@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, exists, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
 from services.agenda import views
@@ -45,6 +44,7 @@ from shared.events import (
     make_event,
 )
 from shared.outbox import add_event
+from shared.upsert import insert  # cached compiled SQL (shared/upsert.py)
 from shared.vocabulary import ORIGIN_CASSETTO
 
 PRODUCER = "agenda"

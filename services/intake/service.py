@@ -24,7 +24,7 @@ from shared.consumer import event_handler
 from shared.contracts import load
 from shared.db import Database
 from shared.ops import service_status
-from shared.outbox import OutboxRelay
+from shared.outbox import RELAY_INTERVAL_SECONDS, OutboxRelay
 from shared.rpc import rpc
 from shared.storage import ObjectStore
 from shared.telemetry import Telemetry
@@ -189,7 +189,7 @@ class IntakeService:
     def on_contact_center_message(self, event):
         self._apply_once(event, partial(contact_center.record_message, catalog=default_catalog()))
 
-    @timer(interval=0.2)
+    @timer(interval=RELAY_INTERVAL_SECONDS)
     def relay_outbox(self):
         self.outbox.relay()
 

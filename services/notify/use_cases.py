@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import func, literal, select
-from sqlalchemy.dialects.postgresql import insert
 
 from services.notify import messages, rules, sms_text, views
 from services.notify.channels import attachments_to_json
@@ -38,6 +37,7 @@ from services.notify.models import (
 from shared import appointment_ics
 from shared.consumer import RetryLater
 from shared.errors import InvalidInput, NotFound, field_error
+from shared.upsert import insert  # cached compiled SQL (shared/upsert.py)
 
 NO_EMAIL = "nessun indirizzo e-mail indicato dal richiedente"
 SWITCHED_OFF = "canale disattivato nelle preferenze del richiedente"

@@ -22,7 +22,6 @@ from collections import defaultdict
 from dataclasses import replace
 
 from sqlalchemy import and_, delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert
 
 from services.reporting.models import (
     DailyRequestCount,
@@ -41,6 +40,7 @@ from services.reporting.rules.cells import (
     request_contribution,
 )
 from services.reporting.rules.indicators import Counts
+from shared.upsert import insert  # cached compiled SQL (shared/upsert.py)
 
 FACT_COLUMNS = (
     RequestFact.submitted_at,

@@ -13,10 +13,10 @@ every row.
 from __future__ import annotations
 
 from sqlalchemy import case, func, select
-from sqlalchemy.dialects.postgresql import insert
 
 from services.reporting.models import AppointmentFact
 from shared.clock import rome_date
+from shared.upsert import insert  # cached compiled SQL (shared/upsert.py)
 
 ROWS = AppointmentFact.__table__
 CONFIRMED = "confirmed"

@@ -10,9 +10,9 @@ never moves backwards.
 from __future__ import annotations
 
 from sqlalchemy import case, func, literal, or_
-from sqlalchemy.dialects.postgresql import insert
 
 from services.reporting.models import ContactCenterMessage, OutboundMessage, RequestFact, Sede, SubjectChange
+from shared.upsert import insert  # cached compiled SQL (shared/upsert.py)
 from shared.vocabulary import STATE_CLOSED, STATE_IN_PROGRESS, STATE_OPEN, STATES
 
 SUBJECT_FACTS = ("subject", "catalog_version", "area", "sla_days")  # what a change of subject replaces

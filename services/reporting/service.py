@@ -21,7 +21,7 @@ from shared.clock import Clock, rome_date
 from shared.consumer import event_handler
 from shared.db import Database
 from shared.ops import service_status
-from shared.outbox import OutboxRelay
+from shared.outbox import RELAY_INTERVAL_SECONDS, OutboxRelay
 from shared.rpc import rpc
 from shared.storage import ObjectStore
 from shared.telemetry import Telemetry
@@ -102,7 +102,7 @@ class ReportingService:
 
     # ---- monthly reports -----------------------------------------------------------------
 
-    @timer(interval=0.2)
+    @timer(interval=RELAY_INTERVAL_SECONDS)
     def relay_outbox(self):
         self.outbox.relay()
 

@@ -9,9 +9,9 @@ follow-up that reopened the request does not close it again.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 
 from services.routing.models import RequestState
+from shared.upsert import insert  # cached compiled SQL (shared/upsert.py)
 
 
 def record_closed(session, event) -> None:

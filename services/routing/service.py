@@ -14,7 +14,7 @@ from shared.clock import Clock
 from shared.consumer import event_handler
 from shared.db import Database
 from shared.ops import service_status
-from shared.outbox import OutboxRelay
+from shared.outbox import RELAY_INTERVAL_SECONDS, OutboxRelay
 from shared.rpc import rpc
 from shared.telemetry import Telemetry
 
@@ -94,7 +94,7 @@ class RoutingService:
     def on_request_followup_added(self, event):
         self.db.apply_once(event, projections.record_followup)
 
-    @timer(interval=0.2)
+    @timer(interval=RELAY_INTERVAL_SECONDS)
     def relay_outbox(self):
         self.outbox.relay()
 

@@ -8,11 +8,11 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
 
 from services.routing.decision.values import Decision
 from services.routing.models import RoutingDecision
 from shared.errors import NotFound
+from shared.upsert import insert  # cached compiled SQL (shared/upsert.py)
 
 _COLUMNS = tuple(RoutingDecision.__table__.columns.keys())
 
