@@ -14,8 +14,8 @@ Every screen a test visits is checked with ``browser.accessible()`` (axe-core, v
 from __future__ import annotations
 
 import os
-from urllib.parse import quote
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from selenium import webdriver
