@@ -17,6 +17,7 @@ from gateway.api.reports import ReportsApi
 from gateway.api.requests import RequestsApi
 from gateway.api.routing import RoutingApi
 from gateway.ui.console import ConsoleUi
+from gateway.ui.pages_office import OfficePages
 from shared.telemetry import Telemetry
 
 
@@ -32,6 +33,7 @@ class GatewayService(
     AdminApi,
     DocsApi,
     ConsoleUi,
+    OfficePages,
 ):
     name = "gateway"
     telemetry = Telemetry()  # metrics (HTTP routes), probes, log ids, traces
