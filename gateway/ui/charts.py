@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 # Bootstrap Italia's palette, with a contrast of at least 4.5:1 on white for the text
 GOOD, WARNING, BAD, NEUTRAL = "#008055", "#995c00", "#b0243a", "#0066cc"
 TEXT = "#1a1a1a"
+MIN_LINE_WIDTH = 420
 GRID = "#c5c7c9"
 
 
@@ -67,7 +68,8 @@ def _svg(width: int, height: int, title: str, body: list[str], testid: str) -> M
     label = escape(title)
     return Markup(
         f'<svg class="combid-chart" xmlns="http://www.w3.org/2000/svg" role="img" '
-        f'width="100%" viewBox="0 0 {width} {height}" aria-label="{label}" data-testid="{escape(testid)}">'
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'aria-label="{label}" data-testid="{escape(testid)}">'
         f"<title>{label}</title>{''.join(body)}</svg>"
     )
 
@@ -121,7 +123,7 @@ def line_chart(
     """A line through ``(label, value)`` in order (months), each point with its value written
     above it; a None value breaks the line."""
     left, right, top, bottom, step = 40, 20, 24, 36, 70
-    width = left + right + step * max(len(points) - 1, 1)
+    width = max(MIN_LINE_WIDTH, left + right + step * max(len(points) - 1, 1))
     plot = 160
     height = top + plot + bottom
     values = [value for _, value in points if value is not None]

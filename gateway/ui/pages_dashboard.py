@@ -18,7 +18,7 @@ from shared.access import DashboardView, can_see_dashboard_view
 
 # the query string of the Cruscotto, as the API names it
 VIEW_FIELDS = ("level", "code", "from", "to", "subject", "origin")
-CELL_FIELDS = (*VIEW_FIELDS, "sla_days", "bucket", "page")
+CELL_FIELDS = (*VIEW_FIELDS, "sla_days", "bucket", "page", "page_size")
 SHORT = 100
 
 
