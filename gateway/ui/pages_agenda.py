@@ -109,7 +109,8 @@ class AgendaPages(GatewayBase):
                     "modality": modality,
                 },
             )
-            slots = free["slots"]
+            # grouped by the day in Italy in the page
+            slots = [{**slot, "day": local_time(slot["start"], "%A %d/%m/%Y")} for slot in free["slots"]]
         return view.render(
             "agenda/nuovo.html",
             status=status,

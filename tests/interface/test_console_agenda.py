@@ -69,7 +69,7 @@ def test_a_new_appointment_offers_the_punti_and_slots_of_the_request_s_sede(gate
     query = gateway.rpc.agenda.availability.call_args.args[1]
     assert query["punto_id"] == "0704-SEDE" and query["modality"] == "web_meeting"
     assert 'value="2026-03-16T08:00:00+00:00"' in answer.text
-    assert "lunedì 16/03/2026 09:00" in answer.text
+    assert "lunedì 16/03 09:00" in answer.text and 'label="lunedì 16/03/2026"' in answer.text
     assert 'value="RSSMRA85T10A562S"' in answer.text  # the request's citizen
 
 
