@@ -197,7 +197,11 @@ class AgendaPages(GatewayBase):
 
     def _appointment(self, view: View, booking_id, problem=None, status=200):
         found = view.api(AgendaApi.get_appointment, booking_id=booking_id)
-        notice = {"prenotato": "Appuntamento prenotato.", "annullato": "Appuntamento annullato."}
+        notice = {
+            "prenotato": "Appuntamento prenotato.",
+            "annullato": "Appuntamento annullato.",
+            "esito": "Esito registrato.",
+        }
         return view.render(
             "agenda/appuntamento.html",
             status=status,
@@ -220,3 +224,17 @@ class AgendaPages(GatewayBase):
                 raise
             return self._appointment(view, booking_id, refused.as_problem(), refused.status)
         return redirect(f"/ui/agenda/{booking_id}?fatto=annullato")
+
+    @page("POST", "/ui/agenda/<string:booking_id>/esito")
+    def ui_appointment_outcome(self, view: View, booking_id):
+        form = view.request.form
+        body = {"outcome": form.get("outcome", "")}
+        if form.get("note", "").strip():
+            body["note"] = form["note"].strip()
+        try:
+            view.api(AgendaApi.record_appointment_outcome, body=body, booking_id=booking_id)
+        except ProblemError as refused:
+            if refused.status not in RULE_STATUSES:
+                raise
+            return self._appointment(view, booking_id, refused.as_problem(), refused.status)
+        return redirect(f"/ui/agenda/{booking_id}?fatto=esito")

@@ -44,8 +44,8 @@ def test_an_official_takes_answers_and_closes_enabling_booking_then_the_patronat
     browser.wait_for("[data-testid=form-disponibilita]")
     check(browser, "agenda-disponibilita")
     browser.goto(f"/ui/agenda/{booking_id}")
-    browser.wait_for("[data-testid=appuntamento]")
-    assert browser.problem_status() is None
+    browser.wait_for("[data-testid=form-esito]")  # the office records the outcome once it has started
+    check(browser, "agenda-appuntamento-sede")
 
 
 def test_a_director_drills_down_the_cruscotto_to_the_request(browser, stack):

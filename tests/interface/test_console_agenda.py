@@ -169,3 +169,31 @@ def test_the_office_screens_are_refused_to_requesters_and_booking_to_officials(g
     sign_in(web_session, "direttore_centrale")
     assert web_session.post("/ui/agenda/nuovo", data={"csrf": csrf(web_session)}).status_code == 403
     assert gateway.rpc.agenda.book.call_count == 0
+
+
+def test_the_office_records_an_outcome_and_a_too_early_one_is_an_alert(gateway, web_session):
+    sign_in(web_session, "sede_operatore")
+    gateway.rpc.agenda.get_appointment.return_value = APPOINTMENT
+    assert 'data-testid="form-esito"' in web_session.get(f"/ui/agenda/{BOOKING_ID}").text
+    gateway.rpc.agenda.record_outcome.return_value = {**APPOINTMENT, "state": "held"}
+    form = {"csrf": csrf(web_session), "outcome": "held", "note": "Chiarimenti forniti"}
+    answer = web_session.post(f"/ui/agenda/{BOOKING_ID}/esito", data=form, allow_redirects=False)
+    assert answer.status_code == 303
+    assert gateway.rpc.agenda.record_outcome.call_args.args[1:3] == (
+        BOOKING_ID,
+        {"outcome": "held", "note": "Chiarimenti forniti"},
+    )
+    gateway.rpc.agenda.record_outcome.side_effect = Conflict(
+        "appointment_not_started", "Non ancora iniziato."
+    )
+    refused = web_session.post(f"/ui/agenda/{BOOKING_ID}/esito", data=form)
+    assert refused.status_code == 409 and 'data-code="appointment_not_started"' in refused.text
+
+
+def test_a_requester_sees_no_outcome_form_and_may_not_post_one(gateway, patronato):
+    assert 'data-testid="form-esito"' not in patronato.get(f"/ui/agenda/{BOOKING_ID}").text
+    answer = patronato.post(
+        f"/ui/agenda/{BOOKING_ID}/esito", data={"csrf": csrf(patronato), "outcome": "held"}
+    )
+    assert answer.status_code == 403
+    gateway.rpc.agenda.record_outcome.assert_not_called()
