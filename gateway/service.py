@@ -17,6 +17,9 @@ from gateway.api.reports import ReportsApi
 from gateway.api.requests import RequestsApi
 from gateway.api.routing import RoutingApi
 from gateway.ui.console import ConsoleUi
+from gateway.ui.pages_agenda import AgendaPages
+from gateway.ui.pages_dashboard import DashboardPages
+from gateway.ui.pages_office import OfficePages
 from shared.telemetry import Telemetry
 
 
@@ -32,6 +35,9 @@ class GatewayService(
     AdminApi,
     DocsApi,
     ConsoleUi,
+    OfficePages,
+    DashboardPages,
+    AgendaPages,
 ):
     name = "gateway"
     telemetry = Telemetry()  # metrics (HTTP routes), probes, log ids, traces

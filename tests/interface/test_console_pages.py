@@ -110,7 +110,7 @@ def test_static_files_are_served_by_name_from_the_table_only(gateway, web_sessio
 
 
 @pytest.fixture
-def production(web_config):
+def production(gateway_config):  # after gateway_config, which sets development
     with config.patch({"COMBID_ENV": "production", "CONSOLE_IDENTITY_HEADER": "X-Forwarded-Access-Token"}):
         yield
 
