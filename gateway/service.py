@@ -17,6 +17,8 @@ from gateway.api.reports import ReportsApi
 from gateway.api.requests import RequestsApi
 from gateway.api.routing import RoutingApi
 from gateway.ui.console import ConsoleUi
+from gateway.ui.pages_inbox import InboxPages
+from gateway.ui.pages_requests import RequestPages
 from shared.telemetry import Telemetry
 
 
@@ -32,6 +34,8 @@ class GatewayService(
     AdminApi,
     DocsApi,
     ConsoleUi,
+    RequestPages,
+    InboxPages,
 ):
     name = "gateway"
     telemetry = Telemetry()  # metrics (HTTP routes), probes, log ids, traces
