@@ -106,7 +106,9 @@ def page(method: str, path: str, *, public: bool = False, max_body: int | None =
                         session.check_csrf(request, session_token, self.tokens.settings.secret)
                 return handler(self, view, **params)
             except RequestEntityTooLarge:
-                too_large = PayloadTooLarge("body_too_large", "I dati inviati superano la dimensione massima.")
+                too_large = PayloadTooLarge(
+                    "body_too_large", "I dati inviati superano la dimensione massima."
+                )
                 return _problem_page(view, too_large)
             except ProblemError as problem:
                 return _problem_page(view, problem)

@@ -35,9 +35,7 @@ class InboxPages(GatewayBase):
         }
         errors, inbox = {}, None
         try:
-            inbox = view.api(
-                NotificationsApi.list_notifications, query={**filters, "page_size": PAGE_SIZE}
-            )
+            inbox = view.api(NotificationsApi.list_notifications, query={**filters, "page_size": PAGE_SIZE})
         except InvalidInput as problem:
             for error in problem.errors:
                 errors.setdefault(error.get("field") or "kind", []).append(error["detail"])

@@ -26,8 +26,16 @@ STEP_LABELS = {
     "subject_changed": "Cambio oggetto",
     "reopened": "Riaperta",
 }
-MESSAGE_LABELS = {"answer": "Risposta della sede", "followup": "Ulteriore interazione", "reminder": "Sollecito"}
-IDENTIFIER_LABELS = {"protocollo": "Numero di protocollo", "domus": "Numero Domus", "pensione": "Numero pensione"}
+MESSAGE_LABELS = {
+    "answer": "Risposta della sede",
+    "followup": "Ulteriore interazione",
+    "reminder": "Sollecito",
+}
+IDENTIFIER_LABELS = {
+    "protocollo": "Numero di protocollo",
+    "domus": "Numero Domus",
+    "pensione": "Numero pensione",
+}
 HISTORY_ROLES = (*access.PATRONATO_ROLES, *access.CASSETTO_ROLES)
 FILTERS = ("state", "subject", "opened_from", "opened_to", "matricola", "codice_fiscale")
 
@@ -98,7 +106,9 @@ class RequestPages(GatewayBase):
     @staticmethod
     def _kept_files(form, kept: list[str]) -> list[dict]:
         names = form.getlist("attachment_names")
-        return [{"id": kept_id, "filename": names[i] if i < len(names) else ""} for i, kept_id in enumerate(kept)]
+        return [
+            {"id": kept_id, "filename": names[i] if i < len(names) else ""} for i, kept_id in enumerate(kept)
+        ]
 
     # ---- history ------------------------------------------------------------------------
 

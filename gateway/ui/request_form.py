@@ -139,7 +139,9 @@ def precheck(caller, body: dict, files: list[tuple[str, int]]) -> FormErrors:
             "allegati", "too_many_attachments", f"Si possono allegare al massimo {CASSETTO_MAX_FILES} file."
         )
     if caller.role in access.PATRONATO_ROLES and sum(size for _, size in files) > PATRONATO_MAX_TOTAL:
-        errors.add("allegati", "attachments_too_large", "Gli allegati superano il limite di 6 MB complessivi.")
+        errors.add(
+            "allegati", "attachments_too_large", "Gli allegati superano il limite di 6 MB complessivi."
+        )
     for name, size in files:
         if size > UPLOAD_MAX_BYTES:
             errors.add("allegati", "file_too_large", f"Il file {name} supera la dimensione massima di 6 MB.")

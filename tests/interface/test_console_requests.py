@@ -10,7 +10,14 @@ import pytest
 
 from shared.errors import Conflict, InvalidInput, NotFound, field_error
 from tests.interface.test_console_pages import csrf_of, sign_in
-from tests.interface.test_gateway_routes import ATTACHMENT_ID, DETAIL, ELIGIBILITY, REQUEST_ID, SUBJECT, SUMMARY
+from tests.interface.test_gateway_routes import (
+    ATTACHMENT_ID,
+    DETAIL,
+    ELIGIBILITY,
+    REQUEST_ID,
+    SUBJECT,
+    SUMMARY,
+)
 
 PDF = b"%PDF-1.4\nprova\n"
 FREE_SUBJECT = {**SUBJECT, "code": "info_generica", "label": "Informazioni", "identifier_required": False,
@@ -116,7 +123,9 @@ def test_a_wrong_codice_fiscale_is_shown_beside_its_field_and_no_file_is_stored(
 def test_the_services_refusal_names_the_field_beside_it_and_keeps_the_stored_files(intake, web_session):
     intake.submit_request.side_effect = InvalidInput.from_errors(
         [
-            field_error("citizen.cap", "unknown_cap", "Il CAP 00000 non corrisponde ad alcun comune italiano."),
+            field_error(
+                "citizen.cap", "unknown_cap", "Il CAP 00000 non corrisponde ad alcun comune italiano."
+            ),
             field_error("case_identifier", "identifier_required", "Indicare il numero di protocollo."),
         ]
     )
@@ -196,7 +205,7 @@ def test_the_history_of_a_patronato_passes_its_filters_and_pages(intake, web_ses
         "/ui/richieste?state=open&subject=sollecito_domanda&opened_from=2026-03-01&codice_fiscale=RSSMRA85T10A562S&page=2"
     )
     assert page.status_code == 200
-    assert "<h1 class=\"h2\">Storico richieste</h1>" in page.text
+    assert '<h1 class="h2">Storico richieste</h1>' in page.text
     query = intake.search_requests.call_args.args[1]
     assert query == {
         "state": "open",
@@ -215,7 +224,7 @@ def test_the_history_of_a_patronato_passes_its_filters_and_pages(intake, web_ses
 def test_the_cassetto_sees_comunicazioni_by_matricola(intake, web_session):
     sign_in(web_session, "intermediario")
     page = web_session.get("/ui/richieste?matricola=7012345678")
-    assert "<h1 class=\"h2\">Comunicazioni</h1>" in page.text
+    assert '<h1 class="h2">Comunicazioni</h1>' in page.text
     assert intake.search_requests.call_args.args[1]["matricola"] == "7012345678"
 
 
@@ -249,7 +258,7 @@ def test_the_detail_shows_thread_history_routing_and_when_a_reminder_is_possible
     assert "Richiesta inviata con protocollo COMBID.2026.00000001" in page.text
     assert "Roma Tuscolano (0704)" in page.text and 'data-routed="1"' in page.text
     assert "La domanda è in istruttoria." in page.text
-    assert "Sollecito possibile dal <span class=\"fw-semibold\">31/03/2026</span>" in page.text
+    assert 'Sollecito possibile dal <span class="fw-semibold">31/03/2026</span>' in page.text
     assert 'data-testid="sollecita"' not in page.text
     assert "Prenota un appuntamento" not in page.text and ELIGIBILITY["reason"] in page.text
     assert f'href="/ui/richieste/{REQUEST_ID}/allegati/{ATTACHMENT_ID}"' in page.text
@@ -293,7 +302,9 @@ def test_an_official_sees_the_detail_without_the_requesters_actions(intake, web_
 def test_a_reminder_is_sent_and_the_detail_says_so(intake, web_session):
     intake.add_reminder.return_value = {"id": REQUEST_ID, "reminders": 1}
     token = signed_in(web_session, "patronato_operatore")
-    answer = web_session.post(f"/ui/richieste/{REQUEST_ID}/sollecito", data={"csrf": token}, allow_redirects=False)
+    answer = web_session.post(
+        f"/ui/richieste/{REQUEST_ID}/sollecito", data={"csrf": token}, allow_redirects=False
+    )
     assert answer.status_code == 303
     assert answer.headers["Location"] == f"/ui/richieste/{REQUEST_ID}?esito=sollecito"
     assert intake.add_reminder.call_args.args[1:3] == (REQUEST_ID, {})
