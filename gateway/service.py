@@ -19,7 +19,9 @@ from gateway.api.routing import RoutingApi
 from gateway.ui.console import ConsoleUi
 from gateway.ui.pages_agenda import AgendaPages
 from gateway.ui.pages_dashboard import DashboardPages
+from gateway.ui.pages_inbox import InboxPages
 from gateway.ui.pages_office import OfficePages
+from gateway.ui.pages_requests import RequestPages
 from shared.telemetry import Telemetry
 
 
@@ -38,6 +40,8 @@ class GatewayService(
     OfficePages,
     DashboardPages,
     AgendaPages,
+    RequestPages,
+    InboxPages,
 ):
     name = "gateway"
     telemetry = Telemetry()  # metrics (HTTP routes), probes, log ids, traces

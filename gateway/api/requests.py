@@ -79,6 +79,21 @@ SUBMISSION_RULES = (
 OFFICIAL_STEP_CONFLICTS = ("request_closed", "outbound_message")
 
 
+def store_upload(service: GatewayBase, caller, upload) -> dict:
+    """One uploaded file (a werkzeug ``FileStorage``) sent to intake, at most 6 MB: the API's
+    upload and the console's request form both store files through here."""
+    data = upload.stream.read(UPLOAD_MAX_BYTES + 1)
+    if len(data) > UPLOAD_MAX_BYTES:
+        raise PayloadTooLarge("file_too_large", "Il file supera la dimensione massima di 6 MB.")
+    return service._call(
+        "intake",
+        "upload_attachment",
+        caller,
+        upload.filename or "allegato",
+        base64.b64encode(data).decode("ascii"),
+    )
+
+
 class RequestsApi(GatewayBase):
     @route(
         "GET",
@@ -126,16 +141,7 @@ class RequestsApi(GatewayBase):
                     )
                 ]
             )
-        data = upload.stream.read(UPLOAD_MAX_BYTES + 1)
-        if len(data) > UPLOAD_MAX_BYTES:
-            raise too_large
-        return self._call(
-            "intake",
-            "upload_attachment",
-            call.caller,
-            upload.filename or "allegato",
-            base64.b64encode(data).decode("ascii"),
-        )
+        return store_upload(self, call.caller, upload)
 
     @route(
         "POST",

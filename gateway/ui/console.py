@@ -16,6 +16,7 @@ from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
 from nameko import config
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from gateway.api.base import GatewayBase
@@ -27,7 +28,7 @@ from gateway.ui.nav import home_for, menu_for
 from gateway.ui.presets import PRESETS, preset_claims
 from gateway.ui.render import redirect, render
 from shared.access import Caller
-from shared.errors import NotFound, ProblemError, Unauthorized
+from shared.errors import NotFound, PayloadTooLarge, ProblemError, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +85,16 @@ def _problem_page(view: View, problem: ProblemError) -> Response:
     return view.render("errore.html", status=problem.status, problem=problem.as_problem())
 
 
-def page(method: str, path: str, *, public: bool = False):
+def page(method: str, path: str, *, public: bool = False, max_body: int | None = None):
+    """``max_body``: the largest body the page reads (a form with files); set before the form
+    token is read, which parses the form."""
+
     def decorator(handler):
         @functools.wraps(handler)
         def entrypoint(self, request, **params):
             view = View(self, request, None)
+            if max_body is not None:
+                request.max_content_length = max_body
             try:
                 if not public:
                     session_token = session.token(request)
@@ -99,6 +105,11 @@ def page(method: str, path: str, *, public: bool = False):
                     if request.method == "POST":
                         session.check_csrf(request, session_token, self.tokens.settings.secret)
                 return handler(self, view, **params)
+            except RequestEntityTooLarge:
+                too_large = PayloadTooLarge(
+                    "body_too_large", "I dati inviati superano la dimensione massima."
+                )
+                return _problem_page(view, too_large)
             except ProblemError as problem:
                 return _problem_page(view, problem)
             except Exception:
