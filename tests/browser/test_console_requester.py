@@ -44,23 +44,28 @@ def test_a_patronato_operatore_submits_with_an_attachment_and_follows_it(browser
     assert "formalmente corretto" in browser.text("#verifica-codice_fiscale")
     browser.fill("#cap", "001")
     assert "5 cifre" in browser.text("#verifica-cap")
+    browser.fill("#cap", "00000")
+    browser.wait_until(lambda: "non corrisponde" in browser.text("#verifica-cap"))
+    browser.fill("#cap", ROMA_CAP)
+    browser.wait_until(lambda: "Roma" in browser.text("#verifica-cap"))
 
     # the attachments' total as it fills
     document = pdf_file(tmp_path)
     browser.find("#allegati").send_keys(str(document))
     assert "MB di 6 MB" in browser.text("[data-testid=allegati-totale]")
 
-    # a CAP of no comune: the server's refusal beside the field; the file stays stored
+    # a subject that needs the protocollo, sent without: the server's refusal beside the
+    # field; the file stays stored
     note = f"Richiesta di prova {uuid.uuid4().hex[:8]}: requisiti per la pensione anticipata."
-    fill_request_form(browser, cap="00000", codice_fiscale=VALID_CF, text=note)
+    fill_request_form(browser, subject="sollecito_domanda", text=note)
     send_request_form(browser)
-    assert "unknown_cap" in browser.find("#errore-cap span").get_attribute("data-code")
-    assert "CAP di residenza" in browser.text("[data-testid=errori-modulo]")
+    assert browser.find("#errore-identifier_value span").get_attribute("data-code") == "identifier_required"
+    assert "Identificativo della pratica" in browser.text("[data-testid=errori-modulo]")
     assert "domanda.pdf" in browser.text("[data-testid=allegati-caricati]")
     browser.accessible()
     browser.snapshot("richiesta-nuova-errori")
 
-    browser.fill("#cap", ROMA_CAP)
+    choose(browser, "#subject", "requisiti_accesso")
     send_request_form(browser)
     assert browser.find_all("[data-testid=inviata]"), browser.text("main")
     request_id = request_id_shown(browser)
