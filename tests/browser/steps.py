@@ -100,3 +100,25 @@ def wait_for_notice(browser, kind: str, protocol: str | None = None, timeout: fl
         return None
 
     return browser.wait_until(found, timeout=timeout)
+
+
+def wait_until_bookable(browser, request_id: str, timeout: float = ROUTING_WAIT_SECONDS):
+    """The detail page reloaded until it offers "Prenota" (the sede closed the request with
+    booking enabled, and agenda has heard of it); the link, to /ui/agenda/nuovo?richiesta=<id>."""
+
+    def bookable():
+        browser.goto(f"/ui/richieste/{request_id}")
+        found = browser.find_all("[data-testid=prenota]")
+        return found[0] if found else None
+
+    return browser.wait_until(bookable, timeout=timeout)
+
+
+def wait_for_state(browser, request_id: str, state: str, timeout: float = ROUTING_WAIT_SECONDS) -> None:
+    """The detail page reloaded until the request is in ``state`` (open, in_progress, closed)."""
+
+    def reached():
+        browser.goto(f"/ui/richieste/{request_id}")
+        return browser.find_all(f"[data-testid=stato][data-state='{state}']")
+
+    browser.wait_until(reached, timeout=timeout)
