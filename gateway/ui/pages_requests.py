@@ -8,11 +8,13 @@ from urllib.parse import urlencode
 
 from gateway.api.base import GatewayBase
 from gateway.api.requests import RequestsApi, store_upload
+from gateway.entrypoints import json_response
 from gateway.ui import request_form
 from gateway.ui.console import View, page
-from gateway.ui.render import redirect
+from gateway.ui.render import redirect, secure
 from shared import access
 from shared.errors import InvalidInput
+from shared.identifiers import IdentifierError, check_cap, comuni_for_cap
 from shared.vocabulary import CRIC_SECTIONS, STATES
 
 PAGE_SIZE = 20
@@ -102,6 +104,20 @@ class RequestPages(GatewayBase):
             errors = request_form.problem_errors(problem)
             return self._new_request_form(view, values, errors, kept_files, status=422)
         return redirect(f"/ui/richieste/{created['id']}?inviata=1")
+
+    @page("GET", "/ui/richieste/verifica-cap")
+    def ui_check_cap(self, view: View):
+        """The CAP as typed in the form, checked against the ISTAT comuni (intake checks it
+        again on submission): whether it exists, and the comuni it serves."""
+        access.require_requester(view.caller)
+        cap = (view.request.args.get("cap") or "").strip()[:10]
+        try:
+            check_cap(cap)
+        except IdentifierError as exc:
+            return secure(json_response({"valid": False, "code": exc.code, "detail": exc.detail}))
+        names = sorted({comune["nome"] for comune in comuni_for_cap(cap)})
+        detail = f"CAP {cap}: {', '.join(names[:5])}{' …' if len(names) > 5 else ''}."
+        return secure(json_response({"valid": True, "code": "cap_found", "detail": detail}))
 
     @staticmethod
     def _kept_files(form, kept: list[str]) -> list[dict]:

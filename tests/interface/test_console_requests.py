@@ -356,3 +356,18 @@ def test_an_attachment_is_downloaded_through_the_console(intake, web_session, ob
     assert answer.status_code == 200, answer.text[:300]
     assert answer.content == PDF
     assert intake.attachment_download.call_args.args[1:] == (REQUEST_ID, ATTACHMENT_ID)
+
+
+def test_the_cap_is_checked_as_typed_against_the_comuni(intake, web_session, gateway):
+    sign_in(web_session, "patronato_operatore")
+    found = web_session.get("/ui/richieste/verifica-cap?cap=00184").json()
+    assert found == {"valid": True, "code": "cap_found", "detail": "CAP 00184: Roma."}
+    unknown = web_session.get("/ui/richieste/verifica-cap?cap=00000").json()
+    assert unknown["valid"] is False and unknown["code"] == "unknown_cap"
+    assert web_session.get("/ui/richieste/verifica-cap?cap=12").json()["code"] == "invalid_cap"
+    assert gateway.rpc.mock_calls == []
+
+
+def test_the_cap_check_is_for_requesters(intake, web_session):
+    sign_in(web_session, "sede_operatore")
+    assert web_session.get("/ui/richieste/verifica-cap?cap=00184").status_code == 403

@@ -84,7 +84,17 @@
     if (!cap) { say("cap", "", null); input.setCustomValidity(""); return; }
     var message = /^[0-9]{5}$/.test(cap) ? "" : "Il CAP deve essere composto da 5 cifre.";
     input.setCustomValidity(message);
-    say("cap", message || "CAP nel formato corretto.", message === "");
+    say("cap", message || "Verifica del CAP…", message ? false : null);
+    if (message) { return; }
+    // five digits: the console says whether a comune has this CAP
+    fetch("/ui/richieste/verifica-cap?cap=" + encodeURIComponent(cap), { headers: { Accept: "application/json" } })
+      .then(function (answer) { return answer.ok ? answer.json() : null; })
+      .then(function (found) {
+        if (!found || input.value.trim() !== cap) { return; }
+        input.setCustomValidity(found.valid ? "" : found.detail);
+        say("cap", found.detail, found.valid);
+      })
+      .catch(function () { say("cap", "CAP nel formato corretto.", true); });
   }
 
   var cfInput = document.getElementById("codice_fiscale");
