@@ -18,8 +18,11 @@ from tests.browser.steps import (
     send_request_form,
     submit_request,
     wait_for_notice,
+    wait_for_state,
+    wait_until_bookable,
     wait_until_routed,
 )
+from tests.e2e.helpers import api, token
 
 pytestmark = pytest.mark.e2e
 
@@ -148,3 +151,26 @@ def test_who_may_not_sees_no_menu_entry_and_the_apis_refusal(browser):
     assert browser.problem_status() == 403
     browser.goto(f"/ui/richieste/{uuid.uuid4()}")
     assert browser.problem_status() == 404
+
+
+def test_the_patronato_reads_the_answer_and_may_book_once_the_sede_closes_enabling_it(browser, stack):
+    """The sede's steps go through the API here (its screens are tested apart): what the
+    requester sees of them — the answer in the thread, the state, "Prenota"."""
+    browser.sign_in("patronato_operatore")
+    request_id = submit_request(browser, text="Quando potrò andare in pensione?")
+    wait_until_routed(browser, request_id)
+    official = token("sede_operatore", sede="0704", regione="Lazio", groups=["APP_FEA_COMBID"])
+    assert api(stack, "POST", f"/api/v1/requests/{request_id}/take", official).status_code == 200
+    answer = {"text": "I requisiti sono indicati nella circolare allegata.", "close": True,
+              "outcome": "Informazioni fornite", "enable_booking": True}  # fmt: skip
+    replied = api(stack, "POST", f"/api/v1/requests/{request_id}/replies", official, json=answer)
+    assert replied.status_code == 200, replied.text
+
+    link = wait_until_bookable(browser, request_id)
+    assert link.get_attribute("href").endswith(f"/ui/agenda/nuovo?richiesta={request_id}")
+    wait_for_state(browser, request_id, "closed")
+    assert answer["text"] in browser.text("[data-testid=conversazione]")
+    assert "Informazioni fornite" in browser.text("[data-testid=esito-chiusura]")
+    assert not browser.find_all("[data-testid=sollecita]")
+    browser.accessible()
+    browser.snapshot("richiesta-chiusa-prenotabile")

@@ -371,3 +371,30 @@ def test_the_cap_is_checked_as_typed_against_the_comuni(intake, web_session, gat
 def test_the_cap_check_is_for_requesters(intake, web_session):
     sign_in(web_session, "sede_operatore")
     assert web_session.get("/ui/richieste/verifica-cap?cap=00184").status_code == 403
+
+
+def test_the_referente_may_address_a_cric_section(intake, web_session):
+    cric = {
+        **FREE_SUBJECT,
+        "code": "quesito_cric",
+        "cric_sections": [{"code": "pensioni", "label": "Pensioni"}],
+    }
+    intake.list_subjects.return_value = [cric]
+    token = signed_in(web_session, "patronato_referente")
+    page = web_session.get("/ui/richieste/nuova").text
+    assert 'id="cric_section"' in page and 'value="quesito_cric"' in page and 'data-cric="1"' in page
+    answer = web_session.post(
+        "/ui/richieste/nuova",
+        data={"subject": "quesito_cric", "text": "Quesito", "cric_section": "pensioni", "csrf": token},
+        allow_redirects=False,
+    )
+    assert answer.status_code == 303
+    submitted = intake.submit_request.call_args.args[1]
+    assert submitted["cric_section"] == "pensioni" and "citizen" not in submitted
+
+
+def test_an_empty_history_says_so(intake, web_session):
+    intake.search_requests.return_value = {"items": [], "page": 1, "page_size": 20, "total": 0}
+    sign_in(web_session, "patronato_admin")
+    page = web_session.get("/ui/richieste")
+    assert page.status_code == 200 and "Nessuna richiesta con questi filtri." in page.text
