@@ -46,7 +46,7 @@ CHROMIUM_ARGS = [
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 ARTIFACTS = REPO_ROOT / "var" / "artifacts" / "browser"
 BLOCKING_IMPACTS = ("serious", "critical")
-WAIT_SECONDS = 15
+WAIT_SECONDS = 30
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ import uuid
 
 from tests.e2e.helpers import api, request_body, routed_detail, token
 
-ROUTED_SECONDS = 20
-REPORTED_SECONDS = 40
+ROUTED_SECONDS = 60  # upper bounds of waits on events, generous for a loaded machine
+REPORTED_SECONDS = 90
 
 
 def submit_routed_request(stack, **overrides) -> tuple[str, str]:

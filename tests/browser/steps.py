@@ -11,7 +11,7 @@ from selenium.webdriver.support.ui import Select
 VALID_CF = "RSSMRA85T10A562S"
 ROMA_CAP = "00184"  # routed to the sede of Roma (0704) by the reference data
 PDF = b"%PDF-1.4\n% allegato di prova della console\n" + b"0" * 4096
-ROUTING_WAIT_SECONDS = 40
+ROUTING_WAIT_SECONDS = 90  # an upper bound, for a loaded machine
 
 
 def pdf_file(folder: Path, name: str = "domanda.pdf") -> Path:
