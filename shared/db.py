@@ -128,10 +128,10 @@ class Database(DependencyProvider):
 
     def setup(self):
         cooperative_psycopg()
-        # a connection kept for each worker: a smaller pool opens and closes its overflow
-        # connections under load, and a PostgreSQL backend costs milliseconds to start
-        workers = int(config.get("max_workers", 10))
-        self.engine = make_engine(config[self.url_key], pool_size=int(config.get("DB_POOL_SIZE", workers)))
+        # 5 kept (plus overflow under load): a machine runs several stacks in tests and
+        # PostgreSQL's max_connections is shared; in production DB_POOL_SIZE = max_workers
+        # saves opening overflow connections under load (see README, Performance)
+        self.engine = make_engine(config[self.url_key], pool_size=int(config.get("DB_POOL_SIZE", 5)))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def stop(self):

@@ -51,14 +51,16 @@ WAIT_SECONDS = 30
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="session")
+# package scope: the browser suite's stack stops when its last test ends, before tests/e2e
+# starts its own (two stacks at once exhausted PostgreSQL's connections in a CI run)
+@pytest.fixture(scope="package")
 def infra(infra):
     own = infra.isolated_copy()
     yield own
     own.teardown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(infra, tmp_path_factory):
     yield from running_stack(infra, tmp_path_factory.mktemp("browser-stack"))
 
