@@ -21,6 +21,9 @@ from tests.browser.steps import pdf_file, submit_request, wait_for_notice, wait_
 pytestmark = pytest.mark.e2e
 
 SEDE, REGION = "0704", "Lazio"  # where a citizen of CAP 00184 is routed (sample reference data)
+# a citizen of this test alone: agenda refuses a second booking for the same citizen and
+# subject (duplicate_booking), and the other browser tests book for the default one
+CITIZEN = "VRDGPP80A01H501U"
 
 
 def submitted_at_sede(browser) -> int:
@@ -34,7 +37,7 @@ def test_a_request_from_submission_to_appointment_to_the_cruscotto(browser, tmp_
     before = submitted_at_sede(browser)
 
     browser.sign_in("patronato_operatore", next="/ui/richieste/nuova")
-    request_id = submit_request(browser, attachments=[pdf_file(tmp_path)])
+    request_id = submit_request(browser, codice_fiscale=CITIZEN, attachments=[pdf_file(tmp_path)])
     assert "domanda.pdf" in browser.text("main")
     assignment = wait_until_routed(browser, request_id)
     assert SEDE in assignment or "Roma" in assignment, assignment
