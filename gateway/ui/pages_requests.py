@@ -11,6 +11,8 @@ from gateway.api.requests import RequestsApi, store_upload
 from gateway.entrypoints import json_response
 from gateway.ui import request_form
 from gateway.ui.console import View, page
+from gateway.ui.labels_office import MESSAGE_KINDS as MESSAGE_LABELS
+from gateway.ui.labels_office import STEPS as STEP_LABELS
 from gateway.ui.render import redirect, secure
 from shared import access
 from shared.errors import InvalidInput
@@ -19,20 +21,6 @@ from shared.vocabulary import CRIC_SECTIONS, STATES
 
 PAGE_SIZE = 20
 STATE_LABELS = {"open": "Aperta", "in_progress": "In lavorazione", "closed": "Chiusa"}
-STEP_LABELS = {
-    "submitted": "Inviata",
-    "sent": "Inviata dalla sede",
-    "taken_in_charge": "Presa in carico",
-    "answered": "Risposta",
-    "closed": "Chiusa",
-    "subject_changed": "Cambio oggetto",
-    "reopened": "Riaperta",
-}
-MESSAGE_LABELS = {
-    "answer": "Risposta della sede",
-    "followup": "Ulteriore interazione",
-    "reminder": "Sollecito",
-}
 IDENTIFIER_LABELS = {
     "protocollo": "Numero di protocollo",
     "domus": "Numero Domus",
