@@ -319,7 +319,8 @@ def main(argv=None) -> int:
     if parts & {"submissions", "paced"}:
         from deploy.local.stack import parse_scale
 
-        stack = BenchStack(scale=parse_scale(args.scale))
+        # the production setting: one kept database connection per worker (README, Performance)
+        stack = BenchStack(scale=parse_scale(args.scale), env={"DB_POOL_SIZE": "10"})
         try:
             stack.start(say=lambda message: print(f"  stack: {message}", flush=True))
             print(f"Stack pronto su {stack.url}; processi: {stack.pids()}")

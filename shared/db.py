@@ -8,17 +8,17 @@ event id in the same transaction (the inbox), so a redelivered event changes not
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 
 from nameko import config
 from nameko.extensions import DependencyProvider
-from sqlalchemy import DateTime, Integer, String, Text, create_engine, text
+from sqlalchemy import DateTime, Integer, String, Text, bindparam, create_engine, event, exc, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from shared import metrics
-from shared.upsert import insert
 
 
 class KernelBase(DeclarativeBase):
@@ -49,20 +49,25 @@ class ProcessedEvent(KernelBase):
     processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+# Plain SQL, compiled once: every event of every consumer comes here, and building and
+# caching an ORM or Core INSERT ... ON CONFLICT each time cost more than the round trip.
+_FIRST_DELIVERY = text(
+    "INSERT INTO processed_events (consumer, event_id, processed_at) "
+    "VALUES (:consumer, :event_id, :processed_at) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+).bindparams(
+    bindparam("event_id", type_=UUID(as_uuid=True)), bindparam("processed_at", type_=DateTime(timezone=True))
+)
+
+
 def first_delivery(session, consumer: str, event_id: str) -> bool:
     """Record ``event_id`` as processed by ``consumer``; False if it already was.
 
     A concurrent duplicate blocks on the primary key until the first transaction ends,
     then sees the conflict: of two workers with the same event, one applies it.
     """
-    table = ProcessedEvent.__table__  # Core, not ORM: every event of every service comes here
-    statement = (
-        insert(table)
-        .values(consumer=consumer, event_id=uuid.UUID(str(event_id)), processed_at=datetime.now(UTC))
-        .on_conflict_do_nothing()
-        .returning(table.c.event_id)
-    )
-    return session.execute(statement).first() is not None
+    row = {"consumer": consumer, "event_id": uuid.UUID(str(event_id)), "processed_at": datetime.now(UTC)}
+    return session.execute(_FIRST_DELIVERY, row).first() is not None
 
 
 _psycopg_patched = False
@@ -83,12 +88,49 @@ def cooperative_psycopg() -> None:
     _psycopg_patched = True
 
 
+# A connection back in the pool for longer than this is tested with ``SELECT 1`` before use.
+IDLE_PING_SECONDS = 5.0
+
+
 def make_engine(url: str, pool_size: int = 5):
     # hide_parameters: an SQL error names its statement but never the values bound to it
     # (codici fiscali, request texts), wherever the error is logged or sent.
-    return create_engine(
-        url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, hide_parameters=True, future=True
-    )
+    engine = create_engine(url, pool_size=pool_size, max_overflow=10, hide_parameters=True, future=True)
+    ping_idle_connections(engine)
+    return engine
+
+
+def ping_idle_connections(engine, idle_seconds: float = IDLE_PING_SECONDS) -> None:
+    """Test a connection at checkout only if it sat unused for ``idle_seconds``.
+
+    ``pool_pre_ping`` costs a round trip on every transaction, the largest single cost of a
+    short event handler. A connection in steady use has just proved itself; one that waited
+    may have lost its server (a restart, a failover), and is pinged: if it is dead, the pool
+    throws it away and opens another (SQLAlchemy's "pessimistic" recipe). A server lost
+    while connections are busy fails those transactions, which the retries take again, and
+    the disconnect error makes the pool drop every older connection.
+    """
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def remember_last_use(dbapi_connection, record):
+        record.info["last_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping_if_idle(dbapi_connection, record, proxy):
+        last_used = record.info.get("last_used")
+        if last_used is not None and time.monotonic() - last_used < idle_seconds:
+            return
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError(str(error)) from error
+        finally:
+            try:
+                cursor.close()
+            except engine.dialect.loaded_dbapi.Error:
+                pass  # the connection is gone with it
 
 
 class DatabaseAccess:

@@ -21,7 +21,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import replace
 
-from sqlalchemy import and_, delete, func, select, text
+from sqlalchemy import bindparam, delete, func, select, text
 
 from services.reporting.models import (
     DailyRequestCount,
@@ -72,22 +72,29 @@ def tracked(project):
     return apply
 
 
+_FACTS = RequestFact.__table__
+_CHANGES = SubjectChange.__table__
+# Built once: the same few statements run for every event of every request.
+_LOCK = select(func.pg_advisory_xact_lock(bindparam("key")))
+_FACT_OF_REQUEST = select(*(_FACTS.c[column.key] for column in FACT_COLUMNS)).where(
+    _FACTS.c.request_id == bindparam("request_id")
+)
+_CHANGES_OF_REQUEST = select(_CHANGES.c.changed_at, _CHANGES.c.from_subject, _CHANGES.c.to_subject).where(
+    _CHANGES.c.request_id == bindparam("request_id")
+)
+
+
 def lock_request(session, request_id: uuid.UUID) -> None:
     """One event of a request at a time (until the transaction ends): two workers applying two
     events of the same request would each read a contribution the other is changing."""
-    key = int.from_bytes(request_id.bytes[:8], "big", signed=True)
-    session.execute(select(func.pg_advisory_xact_lock(key)))
+    session.execute(_LOCK, {"key": int.from_bytes(request_id.bytes[:8], "big", signed=True)})
 
 
 def contributions(session, request_id: uuid.UUID) -> dict:
     """Everything the request adds to the aggregates now: cell -> Counts (requests) or
     cell -> number (changes of subject). Core selects: never the session's cached object."""
-    fact = session.execute(select(*FACT_COLUMNS).where(RequestFact.request_id == request_id)).first()
-    changes = session.execute(
-        select(SubjectChange.changed_at, SubjectChange.from_subject, SubjectChange.to_subject).where(
-            SubjectChange.request_id == request_id
-        )
-    ).all()
+    fact = session.execute(_FACT_OF_REQUEST, {"request_id": request_id}).first()
+    changes = session.execute(_CHANGES_OF_REQUEST, {"request_id": request_id}).all()
     found: dict = defaultdict(int)
     if fact is not None:
         counted = request_contribution(fact)
@@ -135,50 +142,60 @@ def _negated(counts: Counts) -> Counts:
     )
 
 
-def _key_condition(table, cell, names):
-    return and_(*(table.c[name] == getattr(cell, name) for name in names))
+AMOUNTS = ("open_requests", "closed_within", "closed_late", "closing_days")
+
+
+def _adding(table, key_columns, amounts=AMOUNTS):
+    """INSERT the amounts at the key, or add them to the row already there."""
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(key_columns),
+        set_={name: table.c[name] + statement.excluded[name] for name in amounts},
+    )
+
+
+def _deleting_empty(table, key_columns, *empty):
+    """DELETE the row at the key if its counts are back to nothing."""
+    return delete(table).where(*(table.c[name] == bindparam(f"key_{name}") for name in key_columns), *empty)
+
+
+def _empty_counts(table):
+    return (table.c.open_requests == 0, table.c.closed_within == 0, table.c.closed_late == 0)
+
+
+_DAILY, _MONTHLY = DailyRequestCount.__table__, MonthlyRequestCount.__table__
+_CHANGE_COUNTS = SubjectChangeCount.__table__
+_ADD_REQUESTS = {
+    DailyRequestCount: _adding(_DAILY, ("day", *REQUEST_KEY[1:])),
+    MonthlyRequestCount: _adding(_MONTHLY, ("month", *REQUEST_KEY[1:])),
+}
+_DELETE_EMPTY_REQUESTS = {
+    DailyRequestCount: _deleting_empty(_DAILY, ("day", *REQUEST_KEY[1:]), *_empty_counts(_DAILY)),
+    MonthlyRequestCount: _deleting_empty(_MONTHLY, ("month", *REQUEST_KEY[1:]), *_empty_counts(_MONTHLY)),
+}
+_ADD_CHANGES = _adding(_CHANGE_COUNTS, CHANGE_KEY, ("changes",))
+_DELETE_EMPTY_CHANGES = _deleting_empty(_CHANGE_COUNTS, CHANGE_KEY, _CHANGE_COUNTS.c.changes == 0)
 
 
 def _add_requests(session, model, key: dict, delta: Counts) -> None:
     """Add ``delta`` to the row of ``model`` (daily or monthly counts) at ``key``; a row whose
     counts are back to nothing is deleted."""
-    table = model.__table__
     amounts = {
         "open_requests": delta.open,
         "closed_within": delta.closed_within_threshold,
         "closed_late": delta.closed_late,
         "closing_days": delta.closing_days,
     }
-    statement = insert(model).values(**key, **amounts)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key),
-        set_={name: table.c[name] + statement.excluded[name] for name in amounts},
-    )
-    session.execute(statement)
+    session.execute(_ADD_REQUESTS[model], {**key, **amounts})
     if any(value < 0 for value in amounts.values()):
-        session.execute(
-            delete(model).where(
-                *(table.c[name] == value for name, value in key.items()),
-                table.c.open_requests == 0,
-                table.c.closed_within == 0,
-                table.c.closed_late == 0,
-            )
-        )
+        session.execute(_DELETE_EMPTY_REQUESTS[model], {f"key_{name}": value for name, value in key.items()})
 
 
 def _add_changes(session, cell: ChangeCell, delta: int) -> None:
-    table = SubjectChangeCount.__table__
-    statement = insert(SubjectChangeCount).values(
-        **{name: getattr(cell, name) for name in CHANGE_KEY}, changes=delta
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=list(CHANGE_KEY), set_={"changes": table.c.changes + statement.excluded.changes}
-    )
-    session.execute(statement)
+    key = {name: getattr(cell, name) for name in CHANGE_KEY}
+    session.execute(_ADD_CHANGES, {**key, "changes": delta})
     if delta < 0:
-        session.execute(
-            delete(SubjectChangeCount).where(_key_condition(table, cell, CHANGE_KEY), table.c.changes == 0)
-        )
+        session.execute(_DELETE_EMPTY_CHANGES, {f"key_{name}": value for name, value in key.items()})
 
 
 # ---- rebuilding from the read model ------------------------------------------------------------

@@ -55,3 +55,63 @@ def test_a_cached_upsert_runs_with_each_executions_own_values(infra):
         engine.dispose()
     assert sorted(row.consumer for row in rows) == sorted(consumers)
     assert {row.processed_at.day for row in rows} == {1}
+
+
+def _backend_pid(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+
+
+def _terminate(infra, pid: int) -> None:
+    admin = make_engine(infra.database_url("intake"), pool_size=1)
+    try:
+        with admin.connect() as connection:
+            assert connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+    finally:
+        admin.dispose()
+
+
+def test_a_connection_that_waited_is_tested_and_replaced_if_its_server_is_gone(infra):
+    """shared.db.ping_idle_connections: after a wait (here: any), a dead connection is
+    found at checkout and another one opened; the transaction never sees it."""
+    from shared.db import ping_idle_connections
+
+    engine = sa.create_engine(infra.database_url("intake"), pool_size=1, max_overflow=0)
+    ping_idle_connections(engine, idle_seconds=0.0)
+    try:
+        lost = _backend_pid(engine)
+        _terminate(infra, lost)
+        assert _backend_pid(engine) != lost
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_in_steady_use_is_not_pinged_and_a_lost_one_fails_once(infra):
+    """Within ``idle_seconds`` no ``SELECT 1`` precedes the work; a server lost meanwhile fails
+    that one transaction (the retries take it again) and the pool replaces the connection."""
+    from shared.db import ping_idle_connections
+
+    engine = sa.create_engine(infra.database_url("intake"), pool_size=1, max_overflow=0)
+    ping_idle_connections(engine, idle_seconds=3600.0)
+    try:
+        lost = _backend_pid(engine)
+        _terminate(infra, lost)
+        with pytest.raises(sa.exc.OperationalError) as failed:
+            _backend_pid(engine)
+        assert failed.value.connection_invalidated
+        assert _backend_pid(engine) != lost
+    finally:
+        engine.dispose()
+
+
+def test_the_inbox_records_an_event_once_per_consumer(database_sessions):
+    import uuid
+
+    from shared.db import first_delivery
+
+    sessions = database_sessions("intake")
+    event_id, consumer = uuid.uuid4(), f"inbox-{uuid.uuid4().hex[:8]}"
+    with sessions.begin() as session:
+        assert first_delivery(session, consumer, str(event_id)) is True
+        assert first_delivery(session, consumer, str(event_id)) is False
+        assert first_delivery(session, consumer + ".other", str(event_id)) is True
