@@ -86,3 +86,29 @@ class Insert(pg_dml.Insert):
 def insert(table) -> Insert:
     """Like ``sqlalchemy.dialects.postgresql.insert``, with the compiled statement cached."""
     return Insert(table)
+
+
+_MERGES: dict = {}
+
+
+def merge_row(session, table, key: dict, values: dict, merge, where=None) -> None:
+    """INSERT ``key`` and ``values`` as a new row of ``table``, or, if a row has that key,
+    SET ``merge(incoming)`` on it (only ``WHERE where(incoming)``, if given).
+
+    ``merge`` and ``where`` build SQL from the table's columns and ``incoming`` (the row that
+    was to be inserted) only, never from the values: those travel as parameters. So the
+    statement depends on where it is called from and on which columns it carries, and is
+    built once for each and kept: building it (the ``excluded`` alias, CASE expressions) cost
+    an event handler more CPU than running it.
+    """
+    shape = (table, merge.__code__, where.__code__ if where is not None else None, tuple(key), tuple(values))
+    statement = _MERGES.get(shape)
+    if statement is None:
+        statement = insert(table)
+        incoming = statement.excluded
+        statement = _MERGES[shape] = statement.on_conflict_do_update(
+            index_elements=[table.c[name] for name in key],
+            set_=merge(incoming),
+            where=where(incoming) if where is not None else None,
+        )
+    session.execute(statement, {**key, **values})

@@ -15,18 +15,15 @@ from sqlalchemy import case, func
 from services.agenda.models import BookingEligibility
 from services.agenda.rules.eligibility import booking_allowed, booking_possible_from, is_closed
 from shared.errors import NotFound
-from shared.upsert import insert  # cached compiled SQL (shared/upsert.py)
+from shared.upsert import merge_row
 
 ROWS = BookingEligibility.__table__
 
 
 def _upsert(session, request_id, values: dict, merge) -> None:
-    """Insert ``values`` as a new row, or set ``merge(incoming)`` on the existing one."""
-    statement = insert(BookingEligibility).values(request_id=request_id, **values)
-    statement = statement.on_conflict_do_update(
-        index_elements=[ROWS.c.request_id], set_=merge(statement.excluded)
-    )
-    session.execute(statement)
+    """Insert ``values`` as a new row, or set ``merge(incoming)`` on the existing one (built
+    from column names only: ``shared.upsert.merge_row``)."""
+    merge_row(session, ROWS, {"request_id": request_id}, values, merge)
 
 
 def _earliest(name: str, incoming):
@@ -66,12 +63,17 @@ def record_routed(session, event) -> None:
         "assigned_region": assignment.get("region"),
         "routed_at": payload["decided_at"],
     }
-    later = ROWS.c.routed_at.is_(None) | (ROWS.c.routed_at < payload["decided_at"])
     _upsert(
         session,
         payload["request_id"],
         values,
-        lambda incoming: {name: case((later, incoming[name]), else_=ROWS.c[name]) for name in values},
+        lambda incoming: {
+            name: case(
+                (ROWS.c.routed_at.is_(None) | (ROWS.c.routed_at < incoming.routed_at), incoming[name]),
+                else_=ROWS.c[name],
+            )
+            for name in values
+        },
     )
 
 

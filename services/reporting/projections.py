@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import case, func, literal, or_
 
 from services.reporting.models import ContactCenterMessage, OutboundMessage, RequestFact, Sede, SubjectChange
-from shared.upsert import insert  # cached compiled SQL (shared/upsert.py)
+from shared.upsert import insert, merge_row  # cached compiled SQL (shared/upsert.py)
 from shared.vocabulary import STATE_CLOSED, STATE_IN_PROGRESS, STATE_OPEN, STATES
 
 SUBJECT_FACTS = ("subject", "catalog_version", "area", "sla_days")  # what a change of subject replaces
@@ -24,31 +24,9 @@ FACTS = RequestFact.__table__
 
 
 def _upsert_fact(session, request_id, values: dict, merge, where=None) -> None:
-    """Insert ``values`` as a new row, or set ``merge(incoming)`` on the existing one.
-
-    ``merge`` and ``where`` build SQL from column names only (the event's values travel as
-    parameters), so the statement is built once per place that calls this with a set of
-    columns, and kept: building it (the ``excluded`` alias, the CASE expressions) cost more
-    CPU than running it.
-    """
-    shape = (merge.__code__, where.__code__ if where is not None else None, tuple(values))
-    statement = _FACT_UPSERTS.get(shape)
-    if statement is None:
-        statement = _FACT_UPSERTS[shape] = _fact_upsert(merge, where)
-    session.execute(statement, {"request_id": request_id, **values})
-
-
-_FACT_UPSERTS: dict = {}
-
-
-def _fact_upsert(merge, where):
-    statement = insert(FACTS)
-    incoming = statement.excluded
-    return statement.on_conflict_do_update(
-        index_elements=[FACTS.c.request_id],
-        set_=merge(incoming),
-        where=where(incoming) if where is not None else None,
-    )
+    """Insert ``values`` as a new row, or set ``merge(incoming)`` on the existing one (built
+    from column names only: ``shared.upsert.merge_row``)."""
+    merge_row(session, FACTS, {"request_id": request_id}, values, merge, where)
 
 
 def _earliest(name: str, incoming):

@@ -48,16 +48,19 @@ def decision_row(
     }
 
 
+_DECISIONS = RoutingDecision.__table__
+# Built once (the values travel as parameters): every request's first decision comes here.
+_RECORD_FIRST = insert(_DECISIONS).on_conflict_do_nothing().returning(_DECISIONS.c.id)
+_RECORD = insert(_DECISIONS)
+
+
 def record_first(session, values: dict) -> bool:
     """Record a request's first decision; False when it already has one."""
-    recorded = session.execute(
-        insert(RoutingDecision).values(**values).on_conflict_do_nothing().returning(RoutingDecision.id)
-    ).first()
-    return recorded is not None
+    return session.execute(_RECORD_FIRST, values).first() is not None
 
 
 def record(session, values: dict) -> None:
-    session.execute(insert(RoutingDecision).values(**values))
+    session.execute(_RECORD, values)
 
 
 def lock_latest(session, request_id) -> RoutingDecision | None:
