@@ -377,11 +377,15 @@ def bench_end_to_end(count: int, timeout: float, instances: int = 1) -> float | 
         burst(
             broker.uri, [(key, submitted_envelope(key)) for key in warm], events_exchange, "request_submitted"
         )
-        collector.wait_for(len(warm), 60)
+        collector.wait_for(len(warm), 90)
         if len(collector.received) < len(warm):
+            collector.stopping.set()
+            collector.join(5)
+            log.flush()
+            tail = (work / "routing.log").read_text(errors="replace").splitlines()[-15:]
             print(
-                "\nPart 2 interrotta: il servizio non ha instradato il riscaldamento; "
-                f"log in {work / 'routing.log'}"
+                f"\nPart 2 interrotta: il servizio ha instradato {len(collector.received)} di {len(warm)} "
+                "eventi di riscaldamento in 90 s; ultime righe del suo log:\n  " + "\n  ".join(tail)
             )
             return None
         # every instance has started consuming (the warm-up may have met the first one only)

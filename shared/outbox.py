@@ -53,8 +53,8 @@ from nameko import config
 from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
 from prometheus_client.core import GaugeMetricFamily
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import aliased, sessionmaker
 
 from shared import metrics
@@ -150,6 +150,18 @@ def _publishable():
     )
 
 
+# A round's statements, built once: at moderate rates a commit wakes a round for one or two
+# events, and building these each time cost more CPU than running them.
+_RELAY_LOCK = select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY))
+_NEXT_BATCH = _publishable().limit(bindparam("batch_size")).with_for_update(skip_locked=True)
+_OUTBOX = OutboxMessage.__table__
+_MARK_PUBLISHED = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.event_id.in_(bindparam("published_ids", expanding=True)))
+    .values(published_at=bindparam("published_at"))
+)
+
+
 def relay_pending(
     sessions: sessionmaker,
     publisher: Publisher,
@@ -159,10 +171,10 @@ def relay_pending(
     """Publish up to ``batch_size`` pending events (see the module's docstring)."""
     result = RelayResult()
     with sessions.begin() as session:
-        if not session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY))):
+        if not session.scalar(_RELAY_LOCK):
             result.skipped = True
             return result
-        rows = session.scalars(_publishable().limit(batch_size).with_for_update(skip_locked=True)).all()
+        rows = session.scalars(_NEXT_BATCH, {"batch_size": batch_size}).all()
         stopped_keys: set[str] = set()
         published_ids = []
         for row in rows:
@@ -187,12 +199,7 @@ def relay_pending(
             result.published += 1
         if published_ids:
             # one statement for the round, not an UPDATE per row
-            session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.event_id.in_(published_ids))
-                .values(published_at=_now())
-                .execution_options(synchronize_session=False)
-            )
+            session.execute(_MARK_PUBLISHED, {"published_ids": published_ids, "published_at": _now()})
     return result
 
 
