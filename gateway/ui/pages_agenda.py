@@ -7,8 +7,7 @@ and step is the API's operation (gateway/api/agenda.py); agenda decides who sees
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from gateway.api.agenda import AgendaApi
 from gateway.api.base import GatewayBase
@@ -16,24 +15,13 @@ from gateway.api.requests import RequestsApi
 from gateway.ui.console import View, page
 from gateway.ui.labels_office import ALL as LABELS
 from gateway.ui.pages_office import RULE_STATUSES
-from gateway.ui.render import redirect
+from gateway.ui.render import local_time, redirect
 from shared import access
 from shared.errors import ProblemError
 
-ROME = ZoneInfo("Europe/Rome")
 SEARCH_FIELDS = ("date", "from", "to", "codice_fiscale", "state", "punto", "page")
 SLOT_DAYS = 20  # free slots shown from tomorrow
 NEW = "/ui/agenda/nuovo"
-WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
-
-
-def local_time(value, fmt: str = "%d/%m/%Y %H:%M") -> str:
-    """An instant of the API (UTC, ISO) as the clock in Italy reads it."""
-    if not value:
-        return ""
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(ROME)
-    # the weekday in Italian whatever the process's locale
-    return moment.strftime(fmt.replace("%A", WEEKDAYS[moment.weekday()]))
 
 
 def _args(request, names) -> dict:

@@ -13,6 +13,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from werkzeug.wrappers import Response
 
+from shared.clock import ROME
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -21,8 +23,14 @@ CONTENT_SECURITY_POLICY = (
 HTML = "text/html; charset=utf-8"
 
 
-def _date(value, fmt: str = "%d/%m/%Y") -> str:
-    """Dates as Italians write them; ISO strings (as the API answers) accepted."""
+WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
+
+
+def local_time(value, fmt: str = "%d/%m/%Y %H:%M") -> str:
+    """A date or an instant as people in Italy read it: ISO strings accepted (as the API
+    answers); an instant with its zone (the API's are UTC) on Italy's clock, so a request
+    sent at 00:30 in Rome reads the day it was sent; a plain date as it is. ``%A`` is the
+    weekday in Italian whatever the process's locale."""
     if not value:
         return ""
     if isinstance(value, str):
@@ -30,13 +38,15 @@ def _date(value, fmt: str = "%d/%m/%Y") -> str:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return value
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = value.astimezone(ROME)
     if isinstance(value, (date, datetime)):
-        return value.strftime(fmt)
+        return value.strftime(fmt.replace("%A", WEEKDAYS[value.weekday()]))
     return str(value)
 
 
-def _datetime(value) -> str:
-    return _date(value, "%d/%m/%Y %H:%M")
+def _date(value) -> str:
+    return local_time(value, "%d/%m/%Y")
 
 
 def _environment() -> Environment:
@@ -48,7 +58,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["data"] = _date
-    env.filters["data_ora"] = _datetime
+    env.filters["data_ora"] = local_time
     return env
 
 
