@@ -19,7 +19,11 @@ from urllib.parse import quote
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import ElementClickInterceptedException
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -109,7 +113,11 @@ class Browser:
         )
 
     def wait_until(self, condition, timeout: float = WAIT_SECONDS):
-        return WebDriverWait(self.driver, timeout).until(lambda driver: condition())
+        # a condition read while the page reloads (after a form's POST) finds no element, or
+        # one that is gone by the time it is read: both mean "not yet", not a failure
+        return WebDriverWait(
+            self.driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+        ).until(lambda driver: condition())
 
     def sign_in(self, preset: str, next: str | None = None, **fields) -> None:
         """Sign in on the development page as ``preset`` (see gateway/ui/presets.py), then on to
