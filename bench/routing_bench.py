@@ -271,6 +271,10 @@ class Collector(threading.Thread):
                     except TimeoutError:
                         continue
 
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(5)
+
     def wait_for(self, count: int, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while len(self.received) < count and time.monotonic() < deadline:
@@ -379,8 +383,7 @@ def bench_end_to_end(count: int, timeout: float, instances: int = 1) -> float | 
         )
         collector.wait_for(len(warm), 90)
         if len(collector.received) < len(warm):
-            collector.stopping.set()
-            collector.join(5)
+            collector.stop()
             log.flush()
             tail = (work / "routing.log").read_text(errors="replace").splitlines()[-15:]
             print(
@@ -398,8 +401,7 @@ def bench_end_to_end(count: int, timeout: float, instances: int = 1) -> float | 
         published = burst(broker.uri, messages, events_exchange, "request_submitted")
         collector.wait_for(len(warm) + count, timeout)
         cpu_line = cpu.line(f"{instances} processi routing" if instances > 1 else "il processo routing")
-        collector.stopping.set()
-        collector.join(5)
+        collector.stop()
 
         baseline_collector = Collector(broker.uri, plain, lambda body: body["event_id"])
         baseline_collector.start()
@@ -409,8 +411,7 @@ def bench_end_to_end(count: int, timeout: float, instances: int = 1) -> float | 
         ]
         base_published = burst(broker.uri, base_messages, events_exchange, "bench.baseline")
         baseline_collector.wait_for(count, timeout)
-        baseline_collector.stopping.set()
-        baseline_collector.join(5)
+        baseline_collector.stop()
 
         base_row = latency_row("baseline: broker hop only", base_published, baseline_collector.received, None)
         base_p50 = float(base_row[3]) if base_row[3] != "-" else None
